@@ -1,0 +1,29 @@
+# Two entry points for a fresh machine: `make demo` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test golden bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/publish issue issues/2022-01-28-all-of-us-are-dead.md
+
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+# Regenerate the golden files under tests/golden/ after an intended change.
+golden: $(STAMP)
+	$(PY) -m tests.regen_golden
+
+bench: $(STAMP)
+	$(PY) bench/run
+
+clean:
+	rm -rf build .publish

@@ -1,0 +1,112 @@
+"""The `publish` command: a thin layer over pipeline.publish."""
+from __future__ import annotations
+
+import json
+import sys
+import traceback
+from functools import wraps
+from pathlib import Path
+
+import click
+
+from pipeline import __version__
+from pipeline.config import load_config
+from pipeline.errors import InputError, ServiceError
+from pipeline.publish import PublishOptions, publish_issue
+from pipeline.report import Reporter
+
+CONFIG = click.option("--config", "config_path", type=click.Path(path_type=Path),
+                      help="Config file (default: ./publish.toml, else built-in defaults).")
+BUILD_DIR = click.option("--build-dir", type=click.Path(path_type=Path), default=Path("build"),
+                         show_default=True, help="Where built files go.")
+DEBUG = click.option("--debug", is_flag=True, help="Show tracebacks for unexpected errors.")
+ISSUE = click.argument("issue_path", metavar="ISSUE.md", type=click.Path(path_type=Path))
+
+
+def handle_errors(command):
+    """Exit 2 for bad input, 1 for a failed service; one line each, no traceback."""
+    @wraps(command)
+    def wrapper(*args, debug=False, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except InputError as exc:
+            for problem in exc.problems:
+                click.echo(f"error: {problem}", err=True)
+            sys.exit(2)
+        except ServiceError as exc:
+            click.echo(f"error: {exc.what}", err=True)
+            if exc.hint:
+                click.echo(f"  {exc.hint}", err=True)
+            sys.exit(1)
+        except KeyboardInterrupt:
+            click.echo("interrupted; run the same command again to finish", err=True)
+            sys.exit(130)
+        except Exception as exc:  # noqa: BLE001 - the last line of defence against tracebacks
+            if debug:
+                traceback.print_exc()
+            click.echo(f"error: internal error: {type(exc).__name__}: {exc} (rerun with --debug for details)",
+                       err=True)
+            sys.exit(1)
+    return wrapper
+
+
+def emit(result: dict, as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps(result, indent=2, ensure_ascii=False))
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="publish")
+def main():
+    """Turn a Markdown review into a newsletter issue, a podcast episode and its feed.
+
+    \b
+    Example:
+      publish issue issues/2022-01-28-all-of-us-are-dead.md
+    """
+
+
+@main.command()
+@ISSUE
+@CONFIG
+@BUILD_DIR
+@click.option("--dry-run", is_flag=True, help="Print the plan; write nothing remote.")
+@click.option("--no-upload", is_flag=True, help="Build everything locally; upload nothing.")
+@click.option("--no-audio", is_flag=True, help="Skip narration and audio.")
+@click.option("--force", is_flag=True, help="Ignore caches; allow changing a published date or episode number.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON summary on stdout.")
+@click.option("--quiet", is_flag=True, help="Print only warnings and errors.")
+@DEBUG
+@handle_errors
+def issue(issue_path, config_path, build_dir, dry_run, no_upload, no_audio, force, as_json, quiet):
+    """Build and publish one issue: email, audio, feed, upload.
+
+    \b
+    Example:
+      publish issue issues/2022-01-28-all-of-us-are-dead.md
+      publish issue issues/x.md --no-upload --json
+    """
+    options = PublishOptions(build_dir=build_dir, dry_run=dry_run, upload=not no_upload,
+                             audio=not no_audio, force=force)
+    summary = publish_issue(issue_path, load_config(config_path), options, Reporter(quiet=quiet or as_json))
+    emit(summary.as_json(), as_json)
+
+
+@main.command()
+@ISSUE
+@CONFIG
+@BUILD_DIR
+@click.option("--no-audio", is_flag=True, help="Skip narration and audio.")
+@DEBUG
+@handle_errors
+def preview(issue_path, config_path, build_dir, no_audio):
+    """Build one issue locally and print the paths to open.
+
+    \b
+    Example:
+      publish preview issues/2022-01-28-all-of-us-are-dead.md
+    """
+    options = PublishOptions(build_dir=build_dir, upload=False, audio=not no_audio)
+    summary = publish_issue(issue_path, load_config(config_path), options, Reporter(quiet=True))
+    for path in summary.preview_paths():
+        click.echo(path)

@@ -1,0 +1,224 @@
+"""Load and validate `publish.toml` once, reporting every problem together.
+
+Credentials never live here: boto3's standard chain and PUBLISH_SMTP_* supply them.
+"""
+from __future__ import annotations
+
+import difflib
+import re
+import tomllib
+from dataclasses import dataclass, fields
+from email.utils import parseaddr
+from pathlib import Path
+from typing import Any
+
+from pipeline.errors import InputError, Problem
+
+CONFIG_NAME = "publish.toml"
+LANGUAGE_RE = re.compile(r"^[a-z]{2,3}(-[A-Za-z]{2}|-[0-9]{3})?$")
+PREFIX_RE = re.compile(r"^([a-z0-9][a-z0-9._-]*/)*$")
+
+
+@dataclass(frozen=True)
+class ShowConfig:
+    title: str = "Screen Reviews"
+    description: str = "Reviews of film and television, to read or to hear."
+    author: str = "Screen Reviews"
+    owner_email: str = "podcast@example.com"
+    language: str = "en-us"
+    site_url: str = "https://example.com"
+    cover: Path = Path("audio/cover.jpg")
+    category: str = "TV & Film"
+    subcategory: str = "TV Reviews"
+    explicit: bool = False
+
+
+@dataclass(frozen=True)
+class StorageConfig:
+    bucket: str = "podcast"
+    prefix: str = ""
+    public_url: str = ""
+    endpoint_url: str = ""
+    region: str = "us-east-1"
+    create_bucket: bool = False
+
+
+@dataclass(frozen=True)
+class VoiceConfig:
+    model: str = ""
+    lexicon: Path = Path("audio/lexicon.toml")
+    intro: Path = Path("audio/intro.mp3")
+    outro: Path = Path("audio/outro.mp3")
+
+
+@dataclass(frozen=True)
+class EmailConfig:
+    from_: str = "Screen Reviews <news@example.com>"
+    reply_to: str = ""
+    unsubscribe_url: str = "https://example.com/unsubscribe?email={email}&token={token}"
+    unsubscribe_mailto: str = ""
+    secret_env: str = "PUBLISH_SECRET"
+    smtp_host: str = "localhost"
+    smtp_port: int = 1025
+    smtp_starttls: bool = False
+    rate_per_second: float = 10
+    transport: str = "smtp"
+
+
+@dataclass(frozen=True)
+class Config:
+    show: ShowConfig = ShowConfig()
+    storage: StorageConfig = StorageConfig()
+    voice: VoiceConfig = VoiceConfig()
+    email: EmailConfig = EmailConfig()
+    path: Path | None = None          # the file it came from, if any
+    base_dir: Path = Path(".")        # relative paths in the file are relative to this
+
+
+SECTIONS: dict[str, type] = {
+    "show": ShowConfig, "storage": StorageConfig, "voice": VoiceConfig, "email": EmailConfig,
+}
+PATH_KEYS = {("show", "cover"), ("voice", "lexicon"), ("voice", "intro"), ("voice", "outro")}
+
+
+def _toml_key(field_name: str) -> str:
+    return field_name.rstrip("_")     # `from` is a Python keyword
+
+
+def _line_of(text: str, key: str, section: str | None = None) -> int | None:
+    """Best-effort line number of `key =` (tomllib gives no positions)."""
+    current = None
+    for number, line in enumerate(text.splitlines(), 1):
+        stripped = line.strip()
+        if stripped.startswith("["):
+            current = stripped.strip("[] ")
+            if section is None and current == key:
+                return number
+        elif section == current and re.match(rf"{re.escape(key)}\s*=", stripped):
+            return number
+    return None
+
+
+def _check_type(value: Any, default: Any) -> str | None:
+    if isinstance(default, bool):
+        return None if isinstance(value, bool) else "must be true or false"
+    if isinstance(default, (int, float)):
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        return None if ok else "must be a number"
+    return None if isinstance(value, str) else "must be a string"
+
+
+def _suggest(key: str, known: list[str]) -> str:
+    close = difflib.get_close_matches(key, known, n=1)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def _build_section(name, cls, raw, text, file, base_dir, problems):
+    defaults = cls()
+    values = {}
+    known = {_toml_key(f.name): f for f in fields(cls)}
+    for key, value in raw.items():
+        line = _line_of(text, key, name)
+        if key not in known:
+            problems.append(Problem(file, f"unknown key '{key}' in [{name}]{_suggest(key, list(known))}", line))
+            continue
+        field = known[key]
+        default = getattr(defaults, field.name)
+        if (name, key) in PATH_KEYS:
+            if not isinstance(value, str):
+                problems.append(Problem(file, f"[{name}] {key} must be a string (a path)", line))
+                continue
+            value = (base_dir / value) if value else Path("")
+        else:
+            error = _check_type(value, default)
+            if error:
+                problems.append(Problem(file, f"[{name}] {key} {error}", line))
+                continue
+        values[field.name] = value
+    for key, field in known.items():
+        if (name, key) in PATH_KEYS and field.name not in values:
+            values[field.name] = base_dir / getattr(defaults, field.name)
+    return cls(**values)
+
+
+def _validate(config: Config, text: str, file: str, problems: list[Problem]) -> None:
+    def bad(section, key, message):
+        problems.append(Problem(file, f"[{section}] {key} {message}", _line_of(text, key, section)))
+
+    show, storage, email = config.show, config.storage, config.email
+    if not LANGUAGE_RE.match(show.language):
+        bad("show", "language", f"'{show.language}' is not a language code like en-us")
+    if not show.site_url.startswith(("http://", "https://")):
+        bad("show", "site_url", "must start with http:// or https://")
+    if "@" not in parseaddr(show.owner_email)[1]:
+        bad("show", "owner_email", "is not an email address")
+    if not re.fullmatch(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", storage.bucket):
+        bad("storage", "bucket", f"'{storage.bucket}' is not a valid bucket name")
+    if storage.prefix and not PREFIX_RE.match(storage.prefix.rstrip("/") + "/"):
+        bad("storage", "prefix", "may hold only a-z 0-9 . _ - and / between parts, and no '..'")
+    if ".." in storage.prefix.split("/"):
+        bad("storage", "prefix", "may not contain '..'")
+    for key in ("public_url", "endpoint_url"):
+        url = getattr(storage, key)
+        if url and not url.startswith(("http://", "https://")):
+            bad("storage", key, "must start with http:// or https://")
+    if "@" not in parseaddr(email.from_)[1]:
+        bad("email", "from", "is not an address like 'Name <news@example.com>'")
+    if not email.unsubscribe_url.startswith("https://") and not email.unsubscribe_url.startswith("http://"):
+        bad("email", "unsubscribe_url", "must be an http(s) URL")
+    if email.unsubscribe_mailto and not email.unsubscribe_mailto.startswith("mailto:"):
+        bad("email", "unsubscribe_mailto", "must start with mailto:")
+    if email.transport not in ("smtp", "ses"):
+        bad("email", "transport", "must be \"smtp\" or \"ses\"")
+    if email.rate_per_second < 0:
+        bad("email", "rate_per_second", "must be 0 (no limit) or more")
+
+
+def find_config(explicit: Path | None) -> Path | None:
+    if explicit is not None:
+        return explicit
+    candidate = Path.cwd() / CONFIG_NAME
+    return candidate if candidate.is_file() else None
+
+
+def load_config(explicit: Path | None = None) -> Config:
+    """The validated config: from `explicit`, else ./publish.toml, else defaults."""
+    path = find_config(explicit)
+    if path is None:
+        return _from_mapping({}, "", "(defaults)", Path.cwd(), None)
+    try:
+        raw_bytes = path.read_bytes()
+    except FileNotFoundError:
+        raise InputError.at(path, "config file not found") from None
+    except OSError as exc:
+        raise InputError.at(path, f"cannot read config: {exc.strerror}") from None
+    try:
+        text = raw_bytes.decode("utf-8-sig")
+        data = tomllib.loads(text)
+    except UnicodeDecodeError as exc:
+        raise InputError.at(path, f"not UTF-8 (byte {exc.start})") from None
+    except tomllib.TOMLDecodeError as exc:
+        line = getattr(exc, "lineno", None)
+        message = str(exc).split(" (at line")[0]
+        raise InputError.at(path, f"not valid TOML: {message}", line) from None
+    return _from_mapping(data, text, str(path), path.resolve().parent, path)
+
+
+def _from_mapping(data: dict, text: str, file: str, base_dir: Path, path: Path | None) -> Config:
+    problems: list[Problem] = []
+    sections = {}
+    for name, value in data.items():
+        if name not in SECTIONS:
+            problems.append(Problem(file, f"unknown section [{name}]{_suggest(name, list(SECTIONS))}",
+                                    _line_of(text, name)))
+        elif not isinstance(value, dict):
+            problems.append(Problem(file, f"'{name}' must be a table [{name}]", _line_of(text, name)))
+    for name, cls in SECTIONS.items():
+        raw = data.get(name, {})
+        sections[name] = _build_section(name, cls, raw if isinstance(raw, dict) else {},
+                                        text, file, base_dir, problems)
+    config = Config(**sections, path=path, base_dir=base_dir)
+    _validate(config, text, file, problems)
+    if problems:
+        raise InputError(problems)
+    return config

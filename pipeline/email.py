@@ -1,0 +1,190 @@
+"""Build the newsletter issue: responsive HTML (MJML), plain text and a complete .eml."""
+from __future__ import annotations
+
+import datetime as dt
+import textwrap
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.policy import SMTP as _SMTP_POLICY
+from email.utils import format_datetime, make_msgid, parseaddr
+from html import escape
+from urllib.parse import quote, urlsplit
+
+from mjml import mjml2html
+
+from pipeline.config import Config
+from pipeline.issue import Block, Issue, sanitize_html
+from pipeline.templating import long_date, render
+from pipeline.textutil import slugify
+
+GMAIL_CLIP_BYTES = 102 * 1024
+WARN_BYTES = 90 * 1024
+WRAP = 78
+# Long unbroken header values (List-Unsubscribe URLs) must not be RFC 2047-encoded.
+EML_POLICY = _SMTP_POLICY.clone(max_line_length=998)
+# The built .eml is a preview: per-recipient values are filled in by `publish send`.
+PREVIEW_EMAIL = "preview-recipient@example.invalid"
+PREVIEW_TOKEN = "PREVIEW-TOKEN"
+
+_LINK = "color:#a3221a;text-decoration:underline;"
+BODY_STYLES = {
+    "p": {"style": "margin:0 0 18px;"},
+    "h2": {"style": "font-size:24px;line-height:1.3;margin:30px 0 12px;font-weight:bold;"},
+    "h3": {"style": "font-size:20px;line-height:1.3;margin:26px 0 10px;font-weight:bold;"},
+    "h4": {"style": "font-size:17px;margin:22px 0 8px;font-weight:bold;"},
+    "blockquote": {"style": "margin:0 0 18px;padding:4px 0 4px 18px;border-left:3px solid #a3221a;color:#4a4f57;font-style:italic;"},
+    "ul": {"style": "margin:0 0 18px;padding-left:24px;"},
+    "ol": {"style": "margin:0 0 18px;padding-left:24px;"},
+    "li": {"style": "margin:0 0 6px;"},
+    "a": {"style": _LINK},
+    "img": {"style": "max-width:100%;height:auto;display:block;border:0;margin:8px 0;"},
+    "table": {"style": "border-collapse:collapse;width:100%;margin:0 0 18px;font-size:15px;"},
+    "th": {"style": "border-bottom:2px solid #d9d3c7;padding:6px 8px;text-align:left;"},
+    "td": {"style": "border-bottom:1px solid #e6e1d8;padding:6px 8px;vertical-align:top;"},
+    "pre": {"style": "white-space:pre-wrap;font-size:14px;background:#f4f1ec;padding:12px;border-radius:4px;"},
+    "code": {"style": "font-family:Menlo,Consolas,monospace;font-size:0.9em;"},
+    "hr": {"style": "border:0;border-top:1px solid #e6e1d8;margin:24px 0;"},
+}
+
+
+@dataclass(frozen=True)
+class EmailBuild:
+    html: str
+    text: str
+    eml: bytes
+    subject: str
+    unsubscribe_preview_url: str
+
+    @property
+    def html_bytes(self) -> int:
+        return len(self.html.encode("utf-8"))
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        if self.html_bytes > WARN_BYTES:
+            return (f"email HTML is {self.html_bytes / 1024:.0f} KB; Gmail clips messages over 102 KB "
+                    "(shorten the issue or move images off the page)",)
+        return ()
+
+
+def unsubscribe_url(template: str, email: str, token: str) -> str:
+    return template.replace("{email}", quote(email, safe="")).replace("{token}", quote(token, safe=""))
+
+
+def build_email(issue: Issue, config: Config, web_url: str, feed_url: str,
+                audio_minutes: int | None = None, now: dt.datetime | None = None) -> EmailBuild:
+    show, email = config.show, config.email
+    sender_name, sender_address = parseaddr(email.from_)
+    unsubscribe = unsubscribe_url(email.unsubscribe_url, PREVIEW_EMAIL, PREVIEW_TOKEN)
+    author = issue.author or show.author
+    mjml_source = render(
+        "email.mjml",
+        language=show.language.split("-")[0], title=issue.title, show_title=show.title,
+        preheader=issue.summary, web_url=web_url, feed_url=feed_url, site_url=show.site_url,
+        site_host=urlsplit(show.site_url).netloc or show.site_url, date_text=long_date(issue.date),
+        author=author, minutes=max(1, round(issue.word_count / 230)), audio_minutes=audio_minutes,
+        body_html=sanitize_html(issue.body_html, set_tag_attribute_values=BODY_STYLES),
+        sender_name=sender_name or show.title, sender_address=sender_address,
+        unsubscribe_url=unsubscribe,
+    )
+    html = mjml2html(mjml_source, disable_comments=True)
+    text = build_text(issue, config, web_url, unsubscribe)
+    eml = build_eml(issue, config, html, text, unsubscribe, now)
+    return EmailBuild(html, text, eml, issue.title, unsubscribe)
+
+
+def _wrap(text: str, prefix: str = "", rest: str | None = None) -> list[str]:
+    return textwrap.wrap(text, WRAP, initial_indent=prefix, subsequent_indent=prefix if rest is None else rest,
+                         break_long_words=False, break_on_hyphens=False) or [prefix.rstrip()]
+
+
+class _LinkNumbers:
+    def __init__(self):
+        self.urls: list[str] = []
+
+    def inline(self, block: Block) -> str:
+        parts = []
+        for span in block.spans:
+            text = f"[image: {span.text}]" if span.kind == "image" and span.text else span.text
+            parts.append(text)
+            if span.href and span.href.startswith(("http://", "https://", "mailto:")):
+                if span.href not in self.urls:
+                    self.urls.append(span.href)
+                parts.append(f" [{self.urls.index(span.href) + 1}]")
+        return " ".join("".join(parts).split())
+
+
+def _block_lines(block: Block, links: _LinkNumbers) -> list[str]:
+    text = links.inline(block)
+    indent = "  " * max(0, block.depth - 1)
+    if block.kind == "list_item":
+        marker = f"{block.ordinal}. " if block.ordinal is not None else "- "
+        return _wrap(text, indent + marker, indent + " " * len(marker))
+    if block.kind == "quote":
+        return _wrap(text, "> ")
+    if block.kind == "code":
+        return ["    " + line for line in block.spans[0].text.splitlines()]
+    if block.kind == "table_row":
+        return _wrap(text, "  ", "    ")
+    return _wrap(text)
+
+
+def build_text(issue: Issue, config: Config, web_url: str, unsubscribe: str) -> str:
+    """A plain-text part that reads well: wrapped at 78 columns, links as numbered references."""
+    links = _LinkNumbers()
+    author = issue.author or config.show.author
+    lines = [config.show.title.upper(), "", *_wrap(issue.title), "=" * min(WRAP, len(issue.title)),
+             f"{long_date(issue.date)} · by {author}", "", "Listen to this review:", web_url, ""]
+    previous = None
+    for section in issue.sections:
+        if section.title:
+            lines += ["", *_wrap(section.title), "-" * min(WRAP, len(section.title)), ""]
+        for block in section.blocks:
+            tight = previous in ("list_item", "table_row") and block.kind == previous
+            if not tight and lines[-1] != "":
+                lines.append("")
+            lines += _block_lines(block, links)
+            previous = block.kind
+    if issue.footnotes:
+        lines += ["", "Notes", "-----"]
+        for number, note in enumerate(issue.footnotes, 1):
+            lines += _wrap(links.inline(note), f"{number}. ", "   ")
+    if links.urls:
+        lines += ["", "Links", "-----"]
+        lines += [f"[{n}] {url}" for n, url in enumerate(links.urls, 1)]
+    lines += ["", "-- ", f"{config.show.title} · {config.show.site_url}",
+              "View in your browser:", web_url, "Unsubscribe:", unsubscribe, ""]
+    return "\n".join(lines)
+
+
+def _list_id(config: Config) -> str:
+    domain = parseaddr(config.email.from_)[1].rpartition("@")[2] or "localhost"
+    return f"{config.show.title} <{slugify(config.show.title) or 'newsletter'}.{domain}>"
+
+
+def build_eml(issue: Issue, config: Config, html: str, text: str, unsubscribe: str,
+              now: dt.datetime | None = None) -> bytes:
+    email = config.email
+    message = EmailMessage(policy=EML_POLICY)
+    message["Subject"] = issue.title
+    message["From"] = email.from_
+    message["To"] = PREVIEW_EMAIL
+    if email.reply_to:
+        message["Reply-To"] = email.reply_to
+    message["Date"] = format_datetime(now or dt.datetime.now(dt.timezone.utc))
+    domain = parseaddr(email.from_)[1].rpartition("@")[2] or None
+    message["Message-ID"] = make_msgid(idstring=issue.slug, domain=domain)
+    message["List-Id"] = _list_id(config)
+    targets = [f"<{unsubscribe}>"]
+    if email.unsubscribe_mailto:
+        targets.append(f"<{email.unsubscribe_mailto}>")
+    message["List-Unsubscribe"] = ", ".join(targets)
+    message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    message["X-Publish-Preview"] = "per-recipient values (To, unsubscribe link) are filled in by `publish send`"
+    message.set_content(text, subtype="plain", charset="utf-8", cte="quoted-printable")
+    message.add_alternative(html, subtype="html", charset="utf-8", cte="quoted-printable")
+    return message.as_bytes()
+
+
+def escape_url_for_html(url: str) -> str:
+    return escape(url, quote=True)

@@ -1,0 +1,363 @@
+"""Parse an issue file (YAML front matter + CommonMark) into a frozen Issue.
+
+The Issue carries the sanitised HTML and the document's structure (sections,
+blocks, inline spans) so later stages never parse Markdown again.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import nh3
+import yaml
+from markdown_it import MarkdownIt
+from mdit_py_plugins.footnote import footnote_plugin
+
+from pipeline.errors import InputError
+from pipeline.textutil import shorten, slugify, split_sentences
+
+MAX_BYTES = 2 * 1024 * 1024
+FRONT_MATTER_KEYS = ("title", "date", "slug", "summary", "author", "episode", "explicit", "tags")
+SLUG_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+FILE_NAME_RE = re.compile(r"^(\d{4}-\d{2}-\d{2})(?:-(.+))?$")
+_CONTROL = re.compile(r"[\x01-\x08\x0b\x0c\x0e-\x1f\x7f]")
+ALLOWED_TAGS = (nh3.ALLOWED_TAGS - {"center", "map", "area"}) | {"section"}
+ALLOWED_ATTRIBUTES = {
+    **{tag: set(attrs) for tag, attrs in nh3.ALLOWED_ATTRIBUTES.items()},
+    "a": {"href", "hreflang", "id", "title"},
+    "img": {"src", "alt", "title", "width", "height"},
+    "li": {"id"},
+    "th": {"align", "colspan", "rowspan", "scope", "style"},
+    "td": {"align", "colspan", "rowspan", "style"},
+}
+URL_SCHEMES = {"http", "https", "mailto"}
+
+
+@dataclass(frozen=True)
+class Span:
+    """A run of inline text: plain, a link (href), inline code, or an image (alt text)."""
+    text: str
+    href: str | None = None
+    kind: str = "text"
+
+
+@dataclass(frozen=True)
+class Block:
+    """paragraph | list_item | quote | image | code | table_row | html"""
+    kind: str
+    spans: tuple[Span, ...]
+    depth: int = 0
+    ordinal: int | None = None
+
+    @property
+    def text(self) -> str:
+        return " ".join("".join(s.text for s in self.spans).split())
+
+
+@dataclass(frozen=True)
+class Section:
+    title: str | None
+    level: int
+    blocks: tuple[Block, ...]
+
+
+@dataclass(frozen=True)
+class Issue:
+    source: Path
+    title: str
+    date: dt.date
+    slug: str
+    summary: str
+    author: str | None
+    episode: int | None
+    explicit: bool | None
+    tags: tuple[str, ...]
+    body_html: str
+    sections: tuple[Section, ...]
+    footnotes: tuple[Block, ...]
+
+    @property
+    def blocks(self) -> tuple[Block, ...]:
+        return tuple(b for s in self.sections for b in s.blocks)
+
+    @property
+    def word_count(self) -> int:
+        return sum(len(b.text.split()) for b in self.blocks)
+
+
+def sanitize_html(html: str, **extra) -> str:
+    """The only way HTML from an issue reaches an email, page or feed."""
+    return nh3.clean(html, tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES,
+                     url_schemes=URL_SCHEMES, link_rel="noopener", **extra)
+
+
+def _markdown() -> MarkdownIt:
+    return (MarkdownIt("commonmark", {"html": True, "typographer": False})
+            .enable(["table", "strikethrough"]).use(footnote_plugin))
+
+
+class _NoDatesLoader(yaml.SafeLoader):
+    """Keeps dates as strings so an impossible date is our error, not a YAML crash."""
+
+
+_NoDatesLoader.yaml_implicit_resolvers = {
+    ch: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for ch, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def read_text(path: Path) -> str:
+    """The file as text: UTF-8 (BOM allowed), LF line endings, no control characters."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise InputError.at(path, "file not found") from None
+    except IsADirectoryError:
+        raise InputError.at(path, "is a directory, not an issue file") from None
+    except OSError as exc:
+        raise InputError.at(path, f"cannot read: {exc.strerror}") from None
+    if len(data) > MAX_BYTES:
+        raise InputError.at(path, f"too large ({len(data) / 1e6:.1f} MB; an issue may be at most 2 MB)")
+    if b"\x00" in data:
+        offset = data.index(b"\x00")
+        raise InputError.at(path, f"binary file (NUL byte at offset {offset}), not Markdown")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise InputError.at(path, f"not UTF-8 (invalid byte 0x{data[exc.start]:02x} at offset {exc.start})",
+                            line) from None
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return _CONTROL.sub("", text)
+
+
+def _split_front_matter(path: Path, text: str) -> tuple[dict, str, int]:
+    """(front matter, body, line number where the body starts)."""
+    if not text.startswith("---\n") and text.rstrip("\n") != "---":
+        return {}, text, 1
+    lines = text.split("\n")
+    for index in range(1, len(lines)):
+        if lines[index].rstrip() in ("---", "..."):
+            break
+    else:
+        raise InputError.at(path, "front matter is not closed: add a line '---' after it", 1)
+    raw = "\n".join(lines[1:index])
+    try:
+        meta = yaml.load(raw, Loader=_NoDatesLoader) if raw.strip() else {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 2 if mark else 1
+        problem = getattr(exc, "problem", None) or "invalid YAML"
+        raise InputError.at(path, f"front matter is not valid YAML: {problem}", line) from None
+    if meta is None:
+        meta = {}
+    if not isinstance(meta, dict):
+        raise InputError.at(path, "front matter must be 'key: value' lines", 2)
+    return meta, "\n".join(lines[index + 1:]), index + 2
+
+
+def _key_line(text: str, key: str) -> int | None:
+    for number, line in enumerate(text.split("\n")[:200], 1):
+        if re.match(rf"{re.escape(str(key))}\s*:", line):
+            return number
+    return None
+
+
+def _check_meta(path: Path, text: str, meta: dict) -> None:
+    for key in meta:
+        if key not in FRONT_MATTER_KEYS:
+            close = difflib.get_close_matches(str(key), FRONT_MATTER_KEYS, n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else f" (known: {', '.join(FRONT_MATTER_KEYS)})"
+            raise InputError.at(path, f"unknown front matter key '{key}'{hint}", _key_line(text, key))
+    expected = {"title": str, "slug": str, "summary": str, "author": str, "explicit": bool}
+    for key, kind in expected.items():
+        if meta.get(key) is not None and not isinstance(meta[key], kind):
+            what = "true or false" if kind is bool else "a string (put it in quotes)"
+            raise InputError.at(path, f"'{key}' must be {what}", _key_line(text, key))
+    episode = meta.get("episode")
+    if episode is not None and (isinstance(episode, bool) or not isinstance(episode, int) or episode < 1):
+        raise InputError.at(path, "'episode' must be a whole number from 1", _key_line(text, "episode"))
+    tags = meta.get("tags")
+    if tags is not None and not (isinstance(tags, list) and all(isinstance(t, (str, int)) for t in tags)):
+        raise InputError.at(path, "'tags' must be a list like [horror, k-drama]", _key_line(text, "tags"))
+
+
+def _parse_date(path: Path, text: str, meta: dict) -> dt.date:
+    value = meta.get("date")
+    match = FILE_NAME_RE.match(path.stem)
+    if value is None and match:
+        value, line = match.group(1), None
+        where = "in the file name"
+    else:
+        line, where = _key_line(text, "date"), "in 'date'"
+    if value is None:
+        raise InputError.at(path, "no date: add 'date: YYYY-MM-DD' to the front matter or name the file YYYY-MM-DD-slug.md")
+    try:
+        return dt.datetime.fromisoformat(str(value).strip()).date()
+    except ValueError:
+        raise InputError.at(path, f"impossible date '{value}' {where} (use YYYY-MM-DD)", line) from None
+
+
+def parse_issue(path: Path) -> Issue:
+    """Read and validate one issue file."""
+    path = Path(path)
+    text = read_text(path)
+    meta, body, body_line = _split_front_matter(path, text)
+    _check_meta(path, text, meta)
+    if not body.strip():
+        raise InputError.at(path, "empty body: the review has no text", body_line)
+
+    md = _markdown()
+    env: dict = {}
+    tokens = md.parse(body, env)
+    title = meta.get("title")
+    if title is None and len(tokens) >= 3 and tokens[0].type == "heading_open" and tokens[0].tag == "h1":
+        title = tokens[1].content
+        tokens = tokens[3:]       # the heading becomes the title, not a repeat in the body
+    title = " ".join((title or "").split())
+    file_match = FILE_NAME_RE.match(path.stem)
+    if not title:
+        stem_slug = file_match.group(2) if file_match else path.stem
+        title = (stem_slug or "").replace("-", " ").strip().capitalize()
+    if not title:
+        raise InputError.at(path, "no title: add 'title:' to the front matter or start with '# Title'")
+    if len(title) > 300:
+        raise InputError.at(path, f"title is {len(title)} characters; keep it under 300", _key_line(text, "title"))
+
+    slug = meta.get("slug") or slugify(title) or (slugify(file_match.group(2) or "") if file_match else slugify(path.stem))
+    if not SLUG_RE.match(slug) or len(slug) > 80:
+        raise InputError.at(path, f"slug '{slug}' must be lowercase a-z, 0-9 and single hyphens (at most 80)",
+                            _key_line(text, "slug"))
+    date = _parse_date(path, text, meta)
+
+    sections, footnotes = _structure(tokens)
+    html = sanitize_html(md.renderer.render(tokens, md.options, env))
+    if not any(s.blocks for s in sections) and not any(s.title for s in sections):
+        raise InputError.at(path, "empty body: the review has no text", body_line)
+    summary = meta.get("summary")
+    summary = " ".join(summary.split()) if summary else _derive_summary(sections)
+    return Issue(
+        source=path, title=title, date=date, slug=slug, summary=summary,
+        author=(meta.get("author") or None), episode=meta.get("episode"), explicit=meta.get("explicit"),
+        tags=tuple(str(t) for t in meta.get("tags") or ()), body_html=html,
+        sections=sections, footnotes=footnotes,
+    )
+
+
+def _derive_summary(sections: tuple[Section, ...]) -> str:
+    for section in sections:
+        for block in section.blocks:
+            if block.kind in ("paragraph", "quote") and block.text:
+                summary = ""
+                for sentence in split_sentences(block.text):
+                    if summary and len(summary) + len(sentence) > 280:
+                        break
+                    summary = f"{summary} {sentence}".strip()
+                return shorten(summary, 400)
+    return ""
+
+
+def _inline_spans(token) -> tuple[Span, ...]:
+    spans: list[Span] = []
+    href: str | None = None
+    for child in token.children or ():
+        kind = child.type
+        if kind == "link_open":
+            href = child.attrGet("href")
+        elif kind == "link_close":
+            href = None
+        elif kind == "text":
+            spans.append(Span(child.content, href))
+        elif kind in ("softbreak", "hardbreak"):
+            spans.append(Span(" ", href))
+        elif kind == "code_inline":
+            spans.append(Span(child.content, href, "code"))
+        elif kind == "image":
+            alt = "".join(c.content for c in child.children or ()) or child.content
+            spans.append(Span(alt, href, "image"))
+        elif kind == "html_inline":
+            continue
+    merged: list[Span] = []
+    for span in spans:
+        if merged and merged[-1].href == span.href and merged[-1].kind == span.kind == "text":
+            merged[-1] = Span(merged[-1].text + span.text, span.href)
+        else:
+            merged.append(span)
+    return tuple(merged)
+
+
+def _structure(tokens) -> tuple[tuple[Section, ...], tuple[Block, ...]]:
+    sections: list[Section] = []
+    current_title, current_level, blocks = None, 0, []
+    footnotes: list[Block] = []
+    stack: list[str] = []            # open containers: bullet, ordered, item, quote, table, footnote
+    counters: list[int] = []         # ordinal of the current item per ordered list
+    row: list[Span] = []
+    heading = False
+    for token in tokens:
+        kind = token.type
+        if kind == "heading_open":
+            heading = True
+        elif kind == "heading_close":
+            heading = False
+        elif kind in ("bullet_list_open", "ordered_list_open"):
+            stack.append("ordered" if kind.startswith("ordered") else "bullet")
+            counters.append(int(token.attrGet("start") or 1) - 1)
+        elif kind in ("bullet_list_close", "ordered_list_close"):
+            stack.pop()
+            counters.pop()
+        elif kind == "list_item_open":
+            stack.append("item")
+            counters[-1] += 1
+        elif kind in ("list_item_close", "blockquote_close", "table_close", "footnote_close"):
+            stack.pop()
+        elif kind in ("blockquote_open", "table_open", "footnote_open"):
+            stack.append({"blockquote_open": "quote", "table_open": "table"}.get(kind, "footnote"))
+        elif kind == "tr_open":
+            row = []
+        elif kind == "tr_close" and row:
+            blocks.append(Block("table_row", tuple(row)))
+        elif kind == "inline":
+            spans = _inline_spans(token)
+            if heading:
+                if current_title is not None or blocks:
+                    sections.append(Section(current_title, current_level, tuple(blocks)))
+                current_title = " ".join(token.content.split()) or None
+                current_level = int(token.tag[1]) if token.tag.startswith("h") else 2
+                blocks = []
+                heading = False
+                continue
+            if "table" in stack:
+                if row:
+                    row.append(Span(" | "))
+                row.extend(spans)
+                continue
+            if not "".join(s.text for s in spans).strip():
+                continue
+            block = _block_for(spans, stack, counters)
+            (footnotes if "footnote" in stack else blocks).append(block)
+        elif kind in ("fence", "code_block") and token.content.strip():
+            blocks.append(Block("code", (Span(token.content.rstrip("\n"), None, "code"),)))
+        elif kind == "html_block":
+            text = nh3.clean(token.content, tags=set())
+            if text.strip():
+                blocks.append(Block("html", (Span(" ".join(text.split())),)))
+    sections.append(Section(current_title, current_level, tuple(blocks)))
+    return tuple(s for s in sections if s.title or s.blocks), tuple(footnotes)
+
+
+def _block_for(spans: tuple[Span, ...], stack: list[str], counters: list[int]) -> Block:
+    depth = sum(1 for c in stack if c in ("bullet", "ordered"))
+    innermost = next((c for c in reversed(stack) if c in ("item", "quote")), None)
+    if all(s.kind == "image" or not s.text.strip() for s in spans):
+        return Block("image", spans, depth)
+    if innermost == "item":
+        lists = [c for c in stack if c in ("bullet", "ordered")]
+        ordinal = counters[-1] if lists and lists[-1] == "ordered" else None
+        return Block("list_item", spans, depth, ordinal)
+    if innermost == "quote":
+        return Block("quote", spans, depth)
+    return Block("paragraph", spans, depth)

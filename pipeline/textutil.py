@@ -1,0 +1,54 @@
+"""Small text helpers shared by several stages."""
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# A sentence ends at . ! ? (optionally followed by closing quotes or brackets) before
+# whitespace and an opening capital, quote, bracket or digit. Abbreviations that
+# commonly precede a capital are protected so "Dr. Lee" stays one sentence.
+_ABBREVIATIONS = ("Dr", "Mr", "Mrs", "Ms", "Prof", "St", "Jr", "Sr", "vs", "No", "Jan", "Feb", "Mar",
+                  "Apr", "Jun", "Jul", "Aug", "Sep", "Sept", "Oct", "Nov", "Dec", "e.g", "i.e", "etc")
+_SENTENCE_END = re.compile(r"(?<=[.!?])([”\"’')\]]*)\s+(?=[“\"‘'(\[A-Z0-9#])")
+_ABBREV_END = re.compile(r"(?:^|[\s(])(?:%s)\.$" % "|".join(re.escape(a) for a in _ABBREVIATIONS))
+
+
+def split_sentences(text: str) -> list[str]:
+    """Split prose into sentences, keeping closing quotes with their sentence."""
+    text = " ".join(text.split())
+    if not text:
+        return []
+    sentences: list[str] = []
+    start = 0
+    for match in _SENTENCE_END.finditer(text):
+        candidate = text[start:match.start()]
+        if _ABBREV_END.search(candidate):
+            continue
+        sentences.append((candidate + match.group(1)).strip())
+        start = match.end()
+    tail = text[start:].strip()
+    if tail:
+        sentences.append(tail)
+    return sentences
+
+
+def slugify(text: str) -> str:
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")[:80].strip("-")
+
+
+def shorten(text: str, limit: int) -> str:
+    """At most `limit` characters, cut at a word boundary with an ellipsis."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1].rsplit(" ", 1)[0]
+    return cut.rstrip(",;:—– ") + "…"
+
+
+def human_size(n: int) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n} B"

@@ -1,0 +1,116 @@
+import datetime as dt
+
+import pytest
+
+from pipeline.errors import InputError
+from pipeline.issue import parse_issue
+
+BODY = "A first paragraph. With two sentences.\n\nA second paragraph.\n"
+
+
+def front(**fields):
+    lines = ["---", *[f"{k}: {v}" for k, v in fields.items()], "---", ""]
+    return "\n".join(lines) + BODY
+
+
+def test_example_front_matter_and_text(example_path):
+    issue = parse_issue(example_path)
+    assert issue.title == "All of Us Are Dead"
+    assert issue.date == dt.date(2022, 1, 28)
+    assert issue.slug == "all-of-us-are-dead"
+    assert issue.tags == ("horror", "k-drama", "netflix", "zombies")
+    assert len(issue.blocks) == 14
+    assert issue.blocks[0].text.startswith("After the success of “Squid Game,” Netflix")
+    assert "“#Alive” (2020)" in issue.blocks[-1].text
+
+
+def test_example_text_is_word_for_word(example_path):
+    shared = (example_path.parent.parent.parent / "shared" / "examples" / "all-of-us-are-dead.txt")
+    if not shared.exists():
+        pytest.skip("shared/ not beside the repo")
+    paragraphs = [p.strip() for p in shared.read_text(encoding="utf-8").split("\n\n") if p.strip()]
+    assert [b.text for b in parse_issue(example_path).blocks] == paragraphs
+
+
+def test_plain_review_without_front_matter_derives_everything(write_issue):
+    issue = parse_issue(write_issue("Just the review. It is short.\n", "2023-05-06-the-glory.md"))
+    assert issue.title == "The glory"
+    assert issue.date == dt.date(2023, 5, 6)
+    assert issue.slug == "the-glory"
+    assert issue.summary == "Just the review. It is short."
+
+
+def test_title_from_first_heading_is_not_repeated_in_body(write_issue):
+    issue = parse_issue(write_issue("# Kingdom: Season 2\n\nZombies in Joseon.\n", "2020-03-13-x.md"))
+    assert issue.title == "Kingdom: Season 2"
+    assert issue.slug == "kingdom-season-2"
+    assert "<h1>" not in issue.body_html
+
+
+def test_structure_sections_lists_quotes_links_images_tables(write_issue):
+    text = front(title="T", date="2024-01-02") + (
+        "## Cast\n\n- Park Ji-hoo as [Ohn-jo](https://example.com/a)\n- Yoon Chan-young\n\n"
+        "1. first\n2. second\n\n> A quote.\n\n![A poster](https://example.com/p.jpg)\n\n"
+        "| a | b |\n|---|---|\n| 1 | 2 |\n\nText with a note.[^1]\n\n[^1]: The note.\n")
+    issue = parse_issue(write_issue(text))
+    titles = [s.title for s in issue.sections]
+    assert titles == [None, "Cast"]
+    cast = issue.sections[1].blocks
+    kinds = [b.kind for b in cast]
+    assert kinds == ["list_item", "list_item", "list_item", "list_item", "quote", "image",
+                     "table_row", "table_row", "paragraph"]
+    assert cast[0].spans[1].href == "https://example.com/a" and cast[0].spans[1].text == "Ohn-jo"
+    assert [b.ordinal for b in cast[2:4]] == [1, 2]
+    assert cast[5].text == "A poster"
+    assert cast[7].text == "1 | 2"
+    assert [f.text for f in issue.footnotes] == ["The note."]
+    assert "<table>" in issue.body_html and "<blockquote>" in issue.body_html
+
+
+def test_bom_and_crlf_are_accepted(write_issue):
+    raw = ("\ufeff" + front(title='"T"', date="2024-01-02")).replace("\n", "\r\n")
+    issue = parse_issue(write_issue(raw))
+    assert issue.title == "T" and issue.blocks[0].text == "A first paragraph. With two sentences."
+
+
+def test_raw_html_is_sanitised(write_issue):
+    text = front(title="T", date="2024-01-02") + (
+        '<script>alert(1)</script>\n\n<iframe src="https://evil"></iframe>\n\n'
+        '<p onclick="x()">hi <img src=x onerror="alert(1)"></p>\n\n[click](javascript:alert(1))\n')
+    html = parse_issue(write_issue(text)).body_html.lower()
+    for bad in ("<script", "<iframe", "onclick", "onerror", 'href="javascript:'):
+        assert bad not in html
+
+
+BAD = [
+    ("missing", None, "file not found"),
+    ("not utf-8", b"---\ntitle: x\n---\nbad \xff byte\n", "not UTF-8 (invalid byte 0xff at offset 21)"),
+    ("binary", b"\x00\x01\x02", "binary file"),
+    ("unterminated", "---\ntitle: x\nbody\n", "front matter is not closed"),
+    ("not yaml", "---\ntitle: [x\n---\nbody\n", "front matter is not valid YAML"),
+    ("impossible date", front(date="2022-02-30"), "impossible date '2022-02-30'"),
+    ("no date", "body\n", "no date"),
+    ("title not string", front(title="[1, 2]", date="2024-01-01"), "'title' must be a string"),
+    ("slug traversal", front(slug="../x", date="2024-01-01"), "slug '../x'"),
+    ("slug slash", front(slug="a/b", date="2024-01-01"), "slug 'a/b'"),
+    ("unknown key", front(titel="x", date="2024-01-01"), "unknown front matter key 'titel' (did you mean 'title'?)"),
+    ("empty body", "---\ntitle: x\ndate: 2024-01-01\n---\n\n  \n", "empty body"),
+    ("episode zero", front(episode=0, date="2024-01-01"), "'episode' must be a whole number"),
+]
+
+
+@pytest.mark.parametrize("label,content,message", BAD, ids=[b[0] for b in BAD])
+def test_bad_input_is_one_clear_error(write_issue, tmp_path, label, content, message):
+    path = tmp_path / "nope.md" if content is None else write_issue(content, "x.md")
+    with pytest.raises(InputError) as caught:
+        parse_issue(path)
+    assert len(caught.value.problems) == 1
+    problem = caught.value.problems[0]
+    assert problem.file == str(path)
+    assert message in problem.message
+
+
+def test_error_names_the_line(write_issue):
+    with pytest.raises(InputError) as caught:
+        parse_issue(write_issue("---\ntitle: x\ndate: 2024-01-01\ncolour: red\n---\nbody\n"))
+    assert caught.value.problems[0].line == 4
