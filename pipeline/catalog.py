@@ -1,0 +1,89 @@
+"""The catalogue of published episodes (catalog.json): the source of truth for the feed,
+kept in the bucket so any machine can publish the next issue."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import asdict, dataclass, field, replace
+
+from pipeline.errors import InputError
+
+CATALOG_VERSION = 1
+
+
+@dataclass(frozen=True)
+class AudioInfo:
+    key: str                  # bucket key of the MP3 (content-hashed name)
+    bytes: int
+    sha256: str
+    duration_s: float
+    transcript_key: str
+    chapters_key: str
+
+
+@dataclass(frozen=True)
+class Episode:
+    slug: str
+    guid: str                 # never changes once published
+    number: int
+    title: str
+    date: str                 # ISO date of the issue
+    summary: str
+    content_html: str         # sanitised review HTML
+    author: str
+    explicit: bool
+    page_key: str
+    audio: AudioInfo | None = None
+    tags: tuple[str, ...] = ()
+    first_published: str = ""
+    updated: str = ""
+
+    @property
+    def day(self) -> dt.date:
+        return dt.date.fromisoformat(self.date)
+
+    @staticmethod
+    def from_json(data: dict) -> "Episode":
+        audio = data.get("audio")
+        return Episode(**{**data, "audio": AudioInfo(**audio) if audio else None,
+                          "tags": tuple(data.get("tags", ()))})
+
+
+@dataclass(frozen=True)
+class Catalog:
+    episodes: tuple[Episode, ...] = field(default_factory=tuple)
+
+    def find(self, slug: str) -> Episode | None:
+        return next((e for e in self.episodes if e.slug == slug), None)
+
+    def next_number(self) -> int:
+        return max((e.number for e in self.episodes), default=0) + 1
+
+    def upsert(self, episode: Episode) -> "Catalog":
+        """Replace the episode with the same slug, or add it; newest first."""
+        others = [e for e in self.episodes if e.slug != episode.slug]
+        return Catalog(tuple(sorted([*others, episode], key=lambda e: (e.date, e.number), reverse=True)))
+
+    def merge(self, newer: "Catalog") -> "Catalog":
+        merged = self
+        for episode in newer.episodes:
+            merged = merged.upsert(episode)
+        return merged
+
+    def to_json(self) -> bytes:
+        data = {"version": CATALOG_VERSION, "episodes": [asdict(e) for e in self.episodes]}
+        return json.dumps(data, indent=1, ensure_ascii=False, sort_keys=True).encode("utf-8") + b"\n"
+
+    @staticmethod
+    def from_json(raw: bytes, source: str = "catalog.json") -> "Catalog":
+        try:
+            data = json.loads(raw.decode("utf-8"))
+            if data.get("version") != CATALOG_VERSION:
+                raise ValueError(f"unsupported catalogue version {data.get('version')!r}")
+            return Catalog(tuple(Episode.from_json(e) for e in data["episodes"]))
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise InputError.at(source, f"catalogue is damaged: {exc}") from None
+
+
+def with_audio(episode: Episode, audio: AudioInfo | None) -> Episode:
+    return replace(episode, audio=audio)
