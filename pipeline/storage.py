@@ -1,0 +1,243 @@
+"""S3-compatible storage on boto3: one bucket, objects with their real types, uploads that
+skip what is unchanged, and conditional writes for the catalogue."""
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import boto3
+from boto3.s3.transfer import TransferConfig
+from botocore.config import Config as BotoConfig
+from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError, NoCredentialsError
+
+from pipeline.errors import ServiceError
+
+MULTIPART_THRESHOLD = 16 * 1024 * 1024
+SHORT_CACHE = "public, max-age=300"
+PAGE_CACHE = "public, max-age=600"
+IMMUTABLE = "public, max-age=31536000, immutable"
+CONTENT_TYPES = {
+    ".mp3": "audio/mpeg", ".html": "text/html; charset=utf-8", ".vtt": "text/vtt; charset=utf-8",
+    ".json": "application/json", ".xml": "application/rss+xml; charset=utf-8",
+    ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png", ".txt": "text/plain; charset=utf-8",
+}
+CHAPTERS_TYPE = "application/json+chapters"
+
+
+def sha256_of(data: bytes | Path) -> str:
+    digest = hashlib.sha256()
+    if isinstance(data, Path):
+        with data.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    else:
+        digest.update(data)
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class Item:
+    """One object to put: from a file or from bytes."""
+    key: str
+    content_type: str
+    cache_control: str
+    path: Path | None = None
+    data: bytes | None = None
+
+    @property
+    def size(self) -> int:
+        return self.path.stat().st_size if self.path is not None else len(self.data or b"")
+
+    @property
+    def sha256(self) -> str:
+        return sha256_of(self.path if self.path is not None else (self.data or b""))
+
+
+@dataclass(frozen=True)
+class Remote:
+    size: int
+    sha256: str | None
+    content_type: str | None
+    etag: str
+
+
+@dataclass(frozen=True)
+class Target:
+    bucket: str
+    region: str
+    endpoint_url: str | None = None
+    access_key: str | None = None          # set only for the embedded server
+    secret_key: str | None = None
+    create_bucket: bool = False
+    public_read: bool = False              # give the bucket a public-read policy when creating it
+
+
+class PreconditionFailed(Exception):
+    """A conditional write lost a race: someone else changed the object first."""
+
+
+def describe_failure(exc: Exception, target: Target, action: str) -> ServiceError:
+    where = target.endpoint_url or f"AWS S3 ({target.region})"
+    if isinstance(exc, EndpointConnectionError) or "Could not connect" in str(exc):
+        return ServiceError(f"storage: cannot reach {where} while trying to {action}",
+                            "check endpoint_url (or AWS_ENDPOINT_URL) and that the server is running; "
+                            "run the same command again to finish")
+    if isinstance(exc, NoCredentialsError):
+        return ServiceError("storage: no credentials",
+                            "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE)")
+    if isinstance(exc, ClientError):
+        code = exc.response.get("Error", {}).get("Code", "")
+        if code in ("InvalidAccessKeyId", "SignatureDoesNotMatch", "InvalidToken", "ExpiredToken"):
+            return ServiceError(f"storage: {where} rejected the credentials ({code}) while trying to {action}",
+                                "check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY or the profile")
+        if code in ("NoSuchBucket",):
+            return ServiceError(f"storage: bucket '{target.bucket}' does not exist at {where}",
+                                "create it, or set [storage] create_bucket = true")
+        if code in ("AccessDenied", "403", "Forbidden"):
+            return ServiceError(f"storage: access denied to bucket '{target.bucket}' while trying to {action}",
+                                "the credentials need s3:GetObject, s3:PutObject and s3:ListBucket")
+        return ServiceError(f"storage: {where} answered {code or 'an error'} while trying to {action}",
+                            "run the same command again to finish")
+    return ServiceError(f"storage: {type(exc).__name__} while trying to {action} at {where}",
+                        "run the same command again to finish")
+
+
+class Bucket:
+    def __init__(self, target: Target):
+        self.target = target
+        config = BotoConfig(
+            region_name=target.region,
+            retries={"mode": "standard", "max_attempts": 4},
+            connect_timeout=5, read_timeout=60,
+            s3={"addressing_style": "path"} if target.endpoint_url else {},
+            request_checksum_calculation="when_required", response_checksum_validation="when_required",
+        )
+        session = boto3.session.Session()
+        self.client = session.client(
+            "s3", endpoint_url=target.endpoint_url or None, config=config,
+            aws_access_key_id=target.access_key, aws_secret_access_key=target.secret_key)
+        self.transfer = TransferConfig(multipart_threshold=MULTIPART_THRESHOLD,
+                                       multipart_chunksize=MULTIPART_THRESHOLD, max_concurrency=4)
+
+    def _call(self, action: str, function: Callable, **kwargs):
+        try:
+            return function(**kwargs)
+        except (BotoCoreError, ClientError) as exc:
+            raise describe_failure(exc, self.target, action) from None
+
+    def ensure_bucket(self) -> None:
+        try:
+            self.client.head_bucket(Bucket=self.target.bucket)
+            return
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "")
+            if code not in ("404", "NoSuchBucket", "NotFound") or not self.target.create_bucket:
+                if code in ("404", "NoSuchBucket", "NotFound"):
+                    exc.response["Error"]["Code"] = "NoSuchBucket"
+                raise describe_failure(exc, self.target, "open the bucket") from None
+        except BotoCoreError as exc:
+            raise describe_failure(exc, self.target, "open the bucket") from None
+        self._call("create the bucket", self.client.create_bucket, Bucket=self.target.bucket)
+        if self.target.public_read:
+            self.make_public_read()
+
+    def make_public_read(self) -> None:
+        policy = {"Version": "2012-10-17", "Statement": [{
+            "Sid": "PublicRead", "Effect": "Allow", "Principal": "*", "Action": ["s3:GetObject"],
+            "Resource": [f"arn:aws:s3:::{self.target.bucket}/*"]}]}
+        self._call("set the public-read policy", self.client.put_bucket_policy,
+                   Bucket=self.target.bucket, Policy=json.dumps(policy))
+
+    def head(self, key: str) -> Remote | None:
+        try:
+            answer = self.client.head_object(Bucket=self.target.bucket, Key=key)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                return None
+            raise describe_failure(exc, self.target, f"read {key}") from None
+        except BotoCoreError as exc:
+            raise describe_failure(exc, self.target, f"read {key}") from None
+        return Remote(answer["ContentLength"], answer.get("Metadata", {}).get("sha256"),
+                      answer.get("ContentType"), answer.get("ETag", ""))
+
+    def get(self, key: str) -> tuple[bytes, str] | None:
+        try:
+            answer = self.client.get_object(Bucket=self.target.bucket, Key=key)
+            return answer["Body"].read(), answer.get("ETag", "")
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                return None
+            raise describe_failure(exc, self.target, f"read {key}") from None
+        except BotoCoreError as exc:
+            raise describe_failure(exc, self.target, f"read {key}") from None
+
+    def put(self, item: Item, if_match: str | None = None, if_none_match: bool = False) -> None:
+        extra = {"ContentType": item.content_type, "CacheControl": item.cache_control,
+                 "Metadata": {"sha256": item.sha256}}
+        if item.path is not None and item.size >= MULTIPART_THRESHOLD and not (if_match or if_none_match):
+            self._call(f"upload {item.key}", self.client.upload_file, Filename=str(item.path),
+                       Bucket=self.target.bucket, Key=item.key, ExtraArgs=extra, Config=self.transfer)
+            return
+        body = item.data if item.data is not None else item.path.read_bytes()
+        conditions = {}
+        if if_match:
+            conditions["IfMatch"] = if_match
+        if if_none_match:
+            conditions["IfNoneMatch"] = "*"
+        try:
+            self.client.put_object(Bucket=self.target.bucket, Key=item.key, Body=body, **extra, **conditions)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("PreconditionFailed", "412", "ConditionalRequestConflict"):
+                raise PreconditionFailed(item.key) from None
+            raise describe_failure(exc, self.target, f"upload {item.key}") from None
+        except BotoCoreError as exc:
+            raise describe_failure(exc, self.target, f"upload {item.key}") from None
+
+    def delete(self, key: str) -> None:
+        self._call(f"delete {key}", self.client.delete_object, Bucket=self.target.bucket, Key=key)
+
+    def list_keys(self, prefix: str = "") -> list[str]:
+        keys: list[str] = []
+        paginator = self.client.get_paginator("list_objects_v2")
+        try:
+            for page in paginator.paginate(Bucket=self.target.bucket, Prefix=prefix):
+                keys += [entry["Key"] for entry in page.get("Contents", [])]
+        except (BotoCoreError, ClientError) as exc:
+            raise describe_failure(exc, self.target, "list the bucket") from None
+        return keys
+
+
+def needs_upload(item: Item, remote: Remote | None) -> bool:
+    if remote is None or remote.size != item.size:
+        return True
+    if remote.sha256:
+        return remote.sha256 != item.sha256
+    return remote.etag.strip('"') != hashlib.md5(item.data if item.data is not None else item.path.read_bytes()).hexdigest()
+
+
+def update_with_retry(bucket: Bucket, key: str, change: Callable[[bytes | None], bytes],
+                      content_type: str, attempts: int = 20) -> tuple[bytes, str]:
+    """Read-modify-write of one object with If-Match / If-None-Match, retried on a lost race.
+
+    Returns the bytes written and the key's ETag after the write."""
+    for attempt in range(attempts):
+        current = bucket.get(key)
+        body = change(current[0] if current else None)
+        item = Item(key, content_type, SHORT_CACHE, data=body)
+        try:
+            if current:
+                bucket.put(item, if_match=current[1])
+            else:
+                bucket.put(item, if_none_match=True)
+        except PreconditionFailed:
+            time.sleep(random.uniform(0.05, 0.2) * (attempt + 1))
+            continue
+        head = bucket.head(key)
+        return body, head.etag if head else ""
+    raise ServiceError(f"storage: {key} kept changing under us ({attempts} attempts)",
+                       "another publisher is busy; run the same command again")

