@@ -12,7 +12,7 @@ import click
 from pipeline import __version__
 from pipeline.config import load_config
 from pipeline.errors import InputError, ServiceError
-from pipeline.publish import PublishOptions, publish_issue
+from pipeline.publish import PublishOptions, check_bucket, publish_issue, rebuild_feed, serve_local
 from pipeline.report import Reporter
 
 CONFIG = click.option("--config", "config_path", type=click.Path(path_type=Path),
@@ -110,3 +110,50 @@ def preview(issue_path, config_path, build_dir, no_audio):
     summary = publish_issue(issue_path, load_config(config_path), options, Reporter(quiet=True))
     for path in summary.preview_paths():
         click.echo(path)
+
+
+@main.command()
+@CONFIG
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON summary on stdout.")
+@DEBUG
+@handle_errors
+def feed(config_path, as_json):
+    """Rebuild feed.xml from the bucket's catalogue and re-upload it.
+
+    \b
+    Example:
+      publish feed --config publish.toml
+    """
+    emit(rebuild_feed(load_config(config_path), Reporter(quiet=as_json)), as_json)
+
+
+@main.command()
+@CONFIG
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON summary on stdout.")
+@DEBUG
+@handle_errors
+def check(config_path, as_json):
+    """Verify the bucket: the feed, every enclosure and its size. Exit 1 on any problem.
+
+    \b
+    Example:
+      publish check
+    """
+    result = check_bucket(load_config(config_path), Reporter(quiet=as_json))
+    emit(result, as_json)
+    if result["problems"]:
+        sys.exit(1)
+
+
+@main.command()
+@CONFIG
+@DEBUG
+@handle_errors
+def serve(config_path):
+    """Keep the embedded local S3 running so apps on this machine can subscribe (Ctrl-C stops).
+
+    \b
+    Example:
+      publish serve
+    """
+    serve_local(load_config(config_path), Reporter())

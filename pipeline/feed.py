@@ -94,10 +94,16 @@ def _pub_date(episode: Episode) -> dt.datetime:
     return dt.datetime.combine(episode.day, dt.time(12, 0), dt.timezone.utc)
 
 
+def last_change(catalog: Catalog) -> dt.datetime:
+    """lastBuildDate is the catalogue's latest change, so the same catalogue gives the same bytes."""
+    stamps = [dt.datetime.fromisoformat(e.updated) for e in catalog.episodes if e.updated]
+    return max(stamps) if stamps else dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc)
+
+
 def build_feed(show: ShowConfig, catalog: Catalog, links: Links, cover_key: str,
                now: dt.datetime | None = None) -> bytes:
     """The feed XML for every episode in the catalogue that has audio, newest first."""
-    now = now or dt.datetime.now(dt.timezone.utc)
+    now = now or last_change(catalog)
     cover_url = links.url(cover_key)
     fg = FeedGenerator()
     fg.load_extension("podcast")

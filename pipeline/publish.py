@@ -16,10 +16,12 @@ from pipeline.feed import build_feed, check_cover, validate_feed
 from pipeline.issue import Issue, parse_issue
 from pipeline.links import Links
 from pipeline.page import PageAudio, build_page
-from pipeline.remote import open_storage, planned_links
+from pipeline.remote import open_storage, planned_links, uses_embedded
 from pipeline.report import Reporter
 from pipeline.textutil import human_size
-from pipeline.upload import episode_items, publish_to_bucket, read_catalog, shared_items
+from pipeline.upload import (episode_items, publish_feed_from_catalog, publish_to_bucket, read_catalog,
+                             shared_items)
+from pipeline.verify import check_published_feed
 
 GUID_NAMESPACE = uuid.UUID("5b1e4c3c-8d53-4f0e-9a57-70a1b3a9e0d1")
 
@@ -93,12 +95,20 @@ def plan_episode(issue: Issue, catalog: Catalog, links: Links, force: bool, repo
             if old != new:
                 reporter.warn(f"{label} of published episode '{issue.slug}' changes from {old} to {new} (--force)")
         guid, first = previous.guid, previous.first_published
-    return Episode(
+    episode = Episode(
         slug=issue.slug, guid=guid, number=number, title=issue.title, date=issue.date.isoformat(),
         summary=issue.summary, content_html=issue.body_html, author=issue.author or "",
         explicit=bool(issue.explicit), page_key=links.layout.episode(issue.slug, "index.html"),
         audio=previous.audio if previous else None, tags=issue.tags, first_published=first,
         updated=now, source=issue.source.name)
+    return episode
+
+
+def keep_unchanged_timestamp(episode: Episode, previous: Episode | None) -> Episode:
+    """An unchanged episode keeps its 'updated' time, so a re-run changes nothing remote."""
+    if previous is not None and replace(episode, updated=previous.updated) == previous:
+        return previous
+    return episode
 
 
 def local_catalog(build_dir: Path) -> Catalog:
@@ -115,6 +125,7 @@ def publish_issue(path: Path, config: Config, options: PublishOptions, reporter:
         catalog = read_catalog(storage.bucket, links.layout) if storage else local_catalog(options.build_dir)
         episode = plan_episode(issue, catalog, links, options.force, reporter)
         summary, episode, files = build_outputs(issue, config, episode, links, options, reporter)
+        episode = keep_unchanged_timestamp(episode, catalog.find(issue.slug))
         catalog = catalog.upsert(episode)
         cover_key = links.layout.key("cover" + config.show.cover.suffix.lower())
         feed = build_feed(config.show, catalog, links, cover_key)
@@ -180,3 +191,49 @@ def build_outputs(issue: Issue, config: Config, episode: Episode, links: Links,
     for warning in email.warnings:
         reporter.warn(warning)
     return summary, episode, files
+
+
+def rebuild_feed(config: Config, reporter: Reporter) -> dict:
+    """Rebuild feed.xml from the bucket's catalogue and upload it if it changed."""
+    with open_storage(config) as storage:
+        catalog = read_catalog(storage.bucket, storage.links.layout)
+        written = publish_feed_from_catalog(storage.bucket, storage.links, config, catalog)
+        reporter.info(f"feed     {storage.links.feed_url} ({len(catalog.episodes)} episodes"
+                      f"{', uploaded' if written else ', unchanged'})")
+        return {"feed_url": storage.links.feed_url, "episodes": len(catalog.episodes), "uploaded": written}
+
+
+def check_bucket(config: Config, reporter: Reporter) -> dict:
+    """Verify what listeners get: the feed, every file it names, and the catalogue's sizes."""
+    with open_storage(config) as storage:
+        catalog = read_catalog(storage.bucket, storage.links.layout)
+        problems, checked = check_published_feed(storage.links.feed_url)
+        for episode in catalog.episodes:
+            if episode.audio is None:
+                continue
+            remote = storage.bucket.head(episode.audio.key)
+            if remote is None:
+                problems.append(f"{episode.audio.key}: missing from the bucket (episode '{episode.slug}')")
+            elif remote.size != episode.audio.bytes:
+                problems.append(f"{episode.audio.key}: {remote.size} bytes, the catalogue says {episode.audio.bytes}")
+        for problem in problems:
+            reporter.warn(problem)
+        reporter.info(f"check    {checked} feed items, {len(catalog.episodes)} catalogue entries, "
+                      f"{len(problems)} problems")
+        return {"feed_url": storage.links.feed_url, "items": checked, "problems": problems}
+
+
+def serve_local(config: Config, reporter: Reporter) -> None:
+    """Run the embedded S3 in the foreground until Ctrl-C."""
+    if not uses_embedded(config):
+        raise InputError.at(str(config.path or "publish.toml"),
+                            "an endpoint is configured; `publish serve` runs only the embedded local S3")
+    with open_storage(config, keep_running=True) as storage:
+        if storage.embedded.process is None:
+            reporter.info(f"already serving {storage.links.feed_url} (another `publish serve` runs it)")
+            return
+        reporter.info(f"serving  {storage.links.feed_url}  (Ctrl-C to stop)")
+        try:
+            storage.embedded.process.wait()
+        finally:
+            storage.embedded.stop()

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -10,7 +11,8 @@ from typing import Iterator
 from pipeline.config import Config
 from pipeline.links import Links, make_links
 from pipeline.seaweed import LocalS3, embedded_port, local_credentials, start_local_s3
-from pipeline.storage import Bucket, Target
+from pipeline.errors import ServiceError
+from pipeline.storage import Bucket, Item, Target
 
 
 @dataclass
@@ -48,12 +50,30 @@ def start_embedded(config: Config) -> LocalS3:
     return start_local_s3(data_dir, embedded_port(), access, secret)
 
 
+def wait_until_writable(bucket: Bucket, probe_key: str, timeout: float = 30) -> None:
+    """A freshly started SeaweedFS answers S3 before its volume server has registered; reads
+    and writes fail until then. Probe with a real write and read."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            bucket.ensure_bucket()
+            bucket.put(Item(probe_key, "text/plain", "no-store", data=b"ready"))
+            if bucket.get(probe_key) is not None:
+                bucket.delete(probe_key)
+                return
+        except ServiceError:
+            if time.monotonic() > deadline:
+                raise
+        time.sleep(0.25)
+
+
 @contextlib.contextmanager
 def open_storage(config: Config, keep_running: bool = False) -> Iterator[Storage]:
     storage = config.storage
     if not uses_embedded(config):
         endpoint = configured_endpoint(config)
-        bucket = Bucket(Target(storage.bucket, storage.region, endpoint, create_bucket=storage.create_bucket))
+        bucket = Bucket(Target(storage.bucket, storage.region, endpoint, create_bucket=storage.create_bucket,
+                               public_read=storage.create_bucket))
         bucket.ensure_bucket()
         yield Storage(bucket, make_links(storage, endpoint))
         return
@@ -61,7 +81,7 @@ def open_storage(config: Config, keep_running: bool = False) -> Iterator[Storage
     try:
         bucket = Bucket(Target(storage.bucket, storage.region, server.endpoint, server.access_key,
                                server.secret_key, create_bucket=True, public_read=True))
-        bucket.ensure_bucket()
+        wait_until_writable(bucket, make_links(storage, server.endpoint).layout.key(".publish-ready"))
         yield Storage(bucket, make_links(storage, server.endpoint), server)
     finally:
         if not keep_running:

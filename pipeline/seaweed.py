@@ -69,6 +69,8 @@ def weed_binary() -> str:
 
 def port_is_free(port: int) -> bool:
     with socket.socket() as sock:
+        # Like the server itself, ignore TIME_WAIT leftovers of a server that just stopped.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind(("127.0.0.1", port))
             return True

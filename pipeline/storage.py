@@ -136,6 +136,8 @@ class Bucket:
             return
         except ClientError as exc:
             code = exc.response.get("Error", {}).get("Code", "")
+            if code == "403":               # HEAD has no body: ask again to learn why
+                self._call("open the bucket", self.client.list_objects_v2, Bucket=self.target.bucket, MaxKeys=1)
             if code not in ("404", "NoSuchBucket", "NotFound") or not self.target.create_bucket:
                 if code in ("404", "NoSuchBucket", "NotFound"):
                     exc.response["Error"]["Code"] = "NoSuchBucket"
@@ -221,13 +223,15 @@ def needs_upload(item: Item, remote: Remote | None) -> bool:
 
 
 def update_with_retry(bucket: Bucket, key: str, change: Callable[[bytes | None], bytes],
-                      content_type: str, attempts: int = 20) -> tuple[bytes, str]:
+                      content_type: str, attempts: int = 20) -> tuple[bytes, str, bool]:
     """Read-modify-write of one object with If-Match / If-None-Match, retried on a lost race.
 
-    Returns the bytes written and the key's ETag after the write."""
+    Returns the bytes now stored, the key's ETag, and whether anything was written."""
     for attempt in range(attempts):
         current = bucket.get(key)
         body = change(current[0] if current else None)
+        if current and body == current[0]:
+            return body, current[1], False
         item = Item(key, content_type, SHORT_CACHE, data=body)
         try:
             if current:
@@ -238,6 +242,6 @@ def update_with_retry(bucket: Bucket, key: str, change: Callable[[bytes | None],
             time.sleep(random.uniform(0.05, 0.2) * (attempt + 1))
             continue
         head = bucket.head(key)
-        return body, head.etag if head else ""
+        return body, head.etag if head else "", True
     raise ServiceError(f"storage: {key} kept changing under us ({attempts} attempts)",
                        "another publisher is busy; run the same command again")

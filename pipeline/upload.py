@@ -3,6 +3,7 @@ media and pages first, then the catalogue (a conditional write), then feed.xml l
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from pipeline.report import Reporter
 from pipeline.storage import (CHAPTERS_TYPE, CONTENT_TYPES, IMMUTABLE, PAGE_CACHE, SHORT_CACHE, Bucket, Item,
                               needs_upload, update_with_retry)
 from pipeline.textutil import human_size
-from pipeline.verify import check_published_feed, check_url
+from pipeline.verify import check_published_feed
 
 # What of build/<slug>/ goes public (never the .eml: it is a per-recipient template).
 EPISODE_FILES = {"page": ("index.html", PAGE_CACHE), "email_html": ("email.html", PAGE_CACHE),
@@ -52,7 +53,6 @@ def _merge_episode(episode: Episode):
         mine = episode
         clash = next((e for e in catalog.episodes if e.number == mine.number and e.slug != mine.slug), None)
         if clash and catalog.find(mine.slug) is None:
-            from dataclasses import replace
             mine = replace(mine, number=catalog.next_number())
         return catalog.upsert(mine).to_json()
     return change
@@ -81,30 +81,43 @@ def publish_to_bucket(bucket: Bucket, links: Links, config: Config, episode: Epi
         remote = bucket.head(item.key)
         if remote is None or remote.size != item.size:
             raise ServiceError(f"storage: {item.key} did not arrive whole", "run the same command again")
-    catalog_bytes, feed_bytes = publish_catalog_and_feed(bucket, links, config, episode)
+    written = publish_catalog_and_feed(bucket, links, config, episode)
     problems, checked = check_published_feed(links.feed_url)
     if problems:
         raise ServiceError("the published feed does not verify: " + "; ".join(problems[:5]),
                            "run `publish check` for the full list; run the same command again to repair")
     reporter.info(f"upload   {len(pending)} uploaded ({human_size(total)}), {skipped} unchanged, "
                   f"{checked} episodes verified over HTTP in {time.monotonic() - started:.1f}s")
-    return {"uploaded": len(pending) + 2, "skipped": skipped, "bytes": total + catalog_bytes + feed_bytes}
+    return {"uploaded": len(pending) + len(written), "skipped": skipped + 2 - len(written),
+            "bytes": total + sum(written.values())}
 
 
-def publish_catalog_and_feed(bucket: Bucket, links: Links, config: Config, episode: Episode) -> tuple[int, int]:
+def publish_catalog_and_feed(bucket: Bucket, links: Links, config: Config, episode: Episode) -> dict[str, int]:
     """Write the catalogue conditionally, then the feed built from exactly what was written.
-    If another publisher changed the catalogue meanwhile, rebuild the feed from theirs."""
+    If another publisher changed the catalogue meanwhile, rebuild the feed from theirs.
+    Returns {key: bytes} of what was written (nothing when both were already current)."""
     layout = links.layout
-    body, etag = update_with_retry(bucket, layout.catalog, _merge_episode(episode), CONTENT_TYPES[".json"])
-    cover_key = layout.key("cover" + config.show.cover.suffix.lower())
+    written: dict[str, int] = {}
+    body, etag, changed = update_with_retry(bucket, layout.catalog, _merge_episode(episode), CONTENT_TYPES[".json"])
+    if changed:
+        written[layout.catalog] = len(body)
     for _ in range(10):
-        feed = build_feed(config.show, Catalog.from_json(body), links, cover_key)
-        problems = validate_feed(feed)
-        if problems:
-            raise ServiceError("the feed built from the bucket's catalogue is invalid: " + "; ".join(problems[:3]))
-        bucket.put(Item(layout.feed, CONTENT_TYPES[".xml"], SHORT_CACHE, data=feed))
+        written.update(publish_feed_from_catalog(bucket, links, config, Catalog.from_json(body)))
         latest = bucket.head(layout.catalog)
         if latest is None or latest.etag == etag:
-            return len(body), len(feed)
+            return written
         body, etag = bucket.get(layout.catalog)
-    return len(body), len(feed)
+    return written
+
+
+def publish_feed_from_catalog(bucket: Bucket, links: Links, config: Config, catalog: Catalog) -> dict[str, int]:
+    cover_key = links.layout.key("cover" + config.show.cover.suffix.lower())
+    feed = build_feed(config.show, catalog, links, cover_key)
+    problems = validate_feed(feed)
+    if problems:
+        raise ServiceError("the feed built from the bucket's catalogue is invalid: " + "; ".join(problems[:3]))
+    item = Item(links.layout.feed, CONTENT_TYPES[".xml"], SHORT_CACHE, data=feed)
+    if not needs_upload(item, bucket.head(item.key)):
+        return {}
+    bucket.put(item)
+    return {item.key: len(feed)}

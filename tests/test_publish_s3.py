@@ -1,0 +1,160 @@
+"""`publish issue` end to end against a real S3 server (SeaweedFS, or S3_TEST_ENDPOINT)."""
+import json
+import subprocess
+import sys
+import urllib.error
+
+import feedparser
+import podcastparser
+import pytest
+from click.testing import CliRunner
+from lxml import etree
+
+from pipeline.cli import main
+from pipeline.feed import PODCAST_NS
+from tests.conftest import SHORT_ISSUE, http_get
+
+
+def summary_of(result) -> dict:
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def test_publish_serves_every_object_over_http(project):
+    summary = summary_of(project.publish(project.issue()))
+    assert summary["upload"]["uploaded"] == 9 and summary["upload"]["skipped"] == 0
+    status, headers, feed = http_get(summary["feed_url"])
+    assert status == 200 and headers["Content-Type"].startswith("application/rss+xml")
+    assert "max-age=300" in headers["Cache-Control"]
+    parsed = podcastparser.parse(summary["feed_url"], __import__("io").BytesIO(feed))
+    (episode,) = parsed["episodes"]
+    enclosure = episode["enclosures"][0]
+    status, headers, mp3 = http_get(enclosure["url"])
+    assert headers["Content-Type"] == "audio/mpeg" and "immutable" in headers["Cache-Control"]
+    assert len(mp3) == enclosure["file_size"] == summary["audio"]["bytes"]
+    status, headers, part = http_get(enclosure["url"], {"Range": "bytes=100-199"})
+    assert status == 206 and part == mp3[100:200]
+    status, headers, page = http_get(summary["web_url"])
+    assert headers["Content-Type"].startswith("text/html") and enclosure["url"].encode() in page
+    item = etree.fromstring(feed).find("channel/item")
+    transcript = item.find(f"{{{PODCAST_NS}}}transcript").get("url")
+    assert http_get(transcript)[1]["Content-Type"].startswith("text/vtt")
+    assert http_get(transcript)[2].startswith(b"WEBVTT")
+    chapters_url = item.find(f"{{{PODCAST_NS}}}chapters").get("url")
+    assert json.loads(http_get(chapters_url)[2])["version"] == "1.2.0"
+    status, headers, cover = http_get(summary["feed_url"].replace("feed.xml", "cover.jpg"))
+    assert headers["Content-Type"] == "image/jpeg" and cover[:2] == b"\xff\xd8"
+    with pytest.raises(urllib.error.HTTPError):          # the .eml template is never public
+        http_get(summary["web_url"].replace("index.html", "email.eml"))
+
+
+def test_rerun_uploads_nothing_and_synthesises_nothing(project):
+    issue = project.issue()
+    summary_of(project.publish(issue))
+    again = summary_of(project.publish(issue))
+    assert again["upload"]["uploaded"] == 0
+    assert again["audio"]["chunks_synthesized"] == 0
+
+
+def test_edit_uploads_only_what_changed_and_keeps_the_guid(project):
+    issue = project.issue()
+    first = summary_of(project.publish(issue))
+    feed_before = feedparser.parse(http_get(first["feed_url"])[2])
+    issue.write_text(SHORT_ISSUE.replace("watch it.", "watch it tonight."), encoding="utf-8")
+    second = summary_of(project.publish(issue))
+    assert second["audio"]["chunks_synthesized"] == 1
+    # new MP3 (new name), transcript, chapters? (same times may differ), page, email html/text, catalogue, feed
+    assert 5 <= second["upload"]["uploaded"] <= 8
+    feed_after = feedparser.parse(http_get(second["feed_url"])[2])
+    assert len(feed_after.entries) == 1
+    assert feed_after.entries[0].id == feed_before.entries[0].id
+    assert feed_after.entries[0].enclosures[0].href != feed_before.entries[0].enclosures[0].href
+
+
+def test_two_issues_two_items_and_a_fresh_clone_keeps_both(project):
+    summary_of(project.publish(project.issue()))
+    other = SHORT_ISSUE.replace("A Short Test", "Another Test").replace("2024-03-01", "2024-04-02")
+    summary = summary_of(project.publish(project.issue(other, "2024-04-02-another-test.md")))
+    third = SHORT_ISSUE.replace("A Short Test", "Third Test").replace("2024-03-01", "2024-05-03")
+    summary = summary_of(project.publish(project.issue(third, "2024-05-03-third-test.md"), build="fresh-clone"))
+    feed = feedparser.parse(http_get(summary["feed_url"])[2])
+    assert [e.title for e in feed.entries] == ["Third Test", "Another Test", "A Short Test"]
+    assert [e.itunes_episode for e in feed.entries] == ["3", "2", "1"]
+
+
+def test_dry_run_changes_nothing(project):
+    summary = summary_of(project.publish(project.issue(), "--dry-run"))
+    assert summary["upload"]["uploaded"] == 0 and summary["upload"]["planned"] >= 6
+    assert summary["audio"]["mp3"] is None
+    with pytest.raises(urllib.error.HTTPError):
+        http_get(summary["feed_url"])
+
+
+def test_check_finds_a_deleted_enclosure(project):
+    summary = summary_of(project.publish(project.issue()))
+    config = str(project.root / "publish.toml")
+    ok = CliRunner().invoke(main, ["check", "--config", config, "--json"])
+    assert ok.exit_code == 0, ok.output
+    from pipeline.config import load_config
+    from pipeline.remote import open_storage
+    with open_storage(load_config(project.root / "publish.toml")) as storage:
+        storage.bucket.delete(summary["audio_url"].split(f"/{project.bucket}/", 1)[1])
+    broken = CliRunner().invoke(main, ["check", "--config", config, "--json"])
+    assert broken.exit_code == 1
+    problems = json.loads(broken.stdout)["problems"]
+    assert any("HTTP 404" in p for p in problems) and any("missing from the bucket" in p for p in problems)
+
+
+def test_missing_bucket_and_bad_credentials_are_clear_service_errors(project, monkeypatch):
+    issue = project.issue()
+    project.config(create_bucket=False)
+    result = project.publish(issue, "--no-audio")
+    assert result.exit_code == 1
+    assert f"bucket '{project.bucket}' does not exist" in result.stderr and "Traceback" not in result.output
+    project.config()
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "wrong-secret-value")
+    result = project.publish(issue, "--no-audio")
+    assert result.exit_code == 1 and "rejected the credentials" in result.stderr
+    assert "wrong-secret-value" not in result.output
+
+
+def test_unreachable_endpoint_exit_1_as_subprocess(project, example_path):
+    config = project.config(endpoint_url="http://127.0.0.1:9")
+    result = subprocess.run([sys.executable, "-m", "pipeline", "issue", str(project.issue()), "--config",
+                             str(config), "--no-audio", "--build-dir", str(project.build_dir())],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: storage: cannot reach http://127.0.0.1:9")
+    assert "Traceback" not in result.stderr
+
+
+def test_server_dying_mid_upload_leaves_old_feed_and_rerun_completes(project, tmp_path_factory, monkeypatch):
+    from pipeline.seaweed import free_base_port, start_local_s3
+    from pipeline.storage import Bucket
+    server = start_local_s3(tmp_path_factory.mktemp("dying"), free_base_port(), project.s3.access_key,
+                            project.s3.secret_key)
+    data_dir, port = server.data_dir, int(server.endpoint.rsplit(":", 1)[1])
+    try:
+        project.config(endpoint_url=server.endpoint)
+        first = summary_of(project.publish(project.issue()))
+        old_feed = http_get(first["feed_url"])[2]
+        original_put, calls = Bucket.put, []
+
+        def put_then_die(self, item, **kwargs):
+            calls.append(item.key)
+            if len(calls) == 3:
+                server.stop()
+            return original_put(self, item, **kwargs)
+        monkeypatch.setattr(Bucket, "put", put_then_die)
+        other = SHORT_ISSUE.replace("A Short Test", "Second Episode").replace("2024-03-01", "2024-04-01")
+        issue2 = project.issue(other, "2024-04-01-second-episode.md")
+        result = project.publish(issue2)
+        assert result.exit_code == 1 and "storage:" in result.stderr
+        monkeypatch.setattr(Bucket, "put", original_put)
+        server = start_local_s3(data_dir, port, project.s3.access_key, project.s3.secret_key)
+        assert http_get(first["feed_url"])[2] == old_feed          # the public feed never changed
+        rerun = summary_of(project.publish(issue2))
+        feed = feedparser.parse(http_get(rerun["feed_url"])[2])
+        assert [e.title for e in feed.entries] == ["Second Episode", "A Short Test"]
+    finally:
+        server.stop()
