@@ -24,11 +24,11 @@ from pipeline.tags import write_tags
 from pipeline.tts import SpeechCache, Voice, chunk_key, resolve_voice, synthesize_missing
 
 TARGET_LUFS = -16.0
-LIMIT_DBFS = -1.8          # sample-peak ceiling before encoding; keeps true peak under -1 dBTP
+LIMIT_DBFS = -2.6          # sample-peak ceiling before encoding; keeps true peak under -1 dBTP
 BITRATE = "64k"
 OUTPUT_RATE = 44100
 INTRO_GAP, OUTRO_GAP = 0.6, 0.8
-AUDIO_VERSION = "1"        # bump when assembly or mastering changes
+AUDIO_VERSION = "2"        # bump when assembly or mastering changes
 
 
 def ffmpeg() -> str:
@@ -168,11 +168,11 @@ def master_episode(narration: Narration, keys: list[str], cache: SpeechCache, vo
             emit(decode_sting(config.voice.outro, rate))
         gain = TARGET_LUFS - meter.integrated()
         # The limiter lowers loudness a little; measure its real output and correct (2-3 passes).
-        for _ in range(3):
+        for _ in range(4):
             error = TARGET_LUFS - limited_loudness(raw_path, rate, gain)
-            gain += error * 1.15
-            if abs(error) < 0.2:
+            if abs(error) < 0.15:
                 break
+            gain += error * 1.2                   # the limiter takes back part of any boost
         encode_mp3(raw_path, rate, gain, mp3)
     return cues, chapter_starts, position / rate
 

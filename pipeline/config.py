@@ -12,7 +12,7 @@ from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
 
-from pipeline.errors import InputError, Problem
+from pipeline.errors import InputError, Problem, toml_problem
 
 CONFIG_NAME = "publish.toml"
 LANGUAGE_RE = re.compile(r"^[a-z]{2,3}(-[A-Za-z]{2}|-[0-9]{3})?$")
@@ -198,8 +198,7 @@ def load_config(explicit: Path | None = None) -> Config:
     except UnicodeDecodeError as exc:
         raise InputError.at(path, f"not UTF-8 (byte {exc.start})") from None
     except tomllib.TOMLDecodeError as exc:
-        line = getattr(exc, "lineno", None)
-        message = str(exc).split(" (at line")[0]
+        message, line = toml_problem(exc)
         raise InputError.at(path, f"not valid TOML: {message}", line) from None
     return _from_mapping(data, text, str(path), path.resolve().parent, path)
 

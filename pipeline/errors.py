@@ -40,3 +40,11 @@ class ServiceError(Exception):
         self.what = what
         self.hint = hint
         super().__init__(f"{what}" + (f" — {hint}" if hint else ""))
+
+
+def toml_problem(exc: Exception) -> tuple[str, int | None]:
+    """(message, line) from a tomllib error; Python 3.11 gives the line only in the text."""
+    import re
+    text = str(exc)
+    match = re.search(r"\(at line (\d+)", text)
+    return text.split(" (at line")[0], (int(match.group(1)) if match else getattr(exc, "lineno", None))

@@ -335,7 +335,7 @@ def _structure(tokens) -> tuple[tuple[Section, ...], tuple[Block, ...]]:
                     row.append(Span(" | "))
                 row.extend(spans)
                 continue
-            if not "".join(s.text for s in spans).strip():
+            if not "".join(s.text for s in spans).strip() and not any(s.kind == "image" for s in spans):
                 continue
             block = _block_for(spans, stack, counters)
             (footnotes if "footnote" in stack else blocks).append(block)

@@ -6,7 +6,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline.errors import InputError
+from pipeline.errors import InputError, toml_problem
 
 
 @dataclass(frozen=True)
@@ -44,8 +44,8 @@ def load_lexicon(path: Path) -> Lexicon:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise InputError.at(path, f"not a valid lexicon line: {str(exc).split(' (at line')[0]}",
-                            getattr(exc, "lineno", None)) from None
+        message, line = toml_problem(exc)
+        raise InputError.at(path, f"not a valid lexicon line: {message}", line) from None
     entries = []
     for word, said in data.items():
         line = next((n for n, l in enumerate(text.splitlines(), 1) if l.lstrip().startswith((f'"{word}"', word))), None)

@@ -110,8 +110,8 @@ def build_narration(issue: Issue, show: ShowConfig, lexicon: Lexicon) -> Narrati
                 say(sentence, PARAGRAPH_PAUSE if last else SENTENCE_PAUSE, len(chapters) - 1)
         if chunks and chunks[-1].pause_after < SECTION_PAUSE:
             chunks[-1] = Chunk(chunks[-1].shown, chunks[-1].spoken, SECTION_PAUSE, chunks[-1].chapter)
-    if len(chunks) == body_start:
-        return Narration((), tuple(chapters))
+    if not any(b.kind != "image" and _block_sentences(b) for b in issue.blocks):
+        return Narration((), tuple(chapters))            # only images: nothing to say
     closing = f"That was {issue.title}, from {show.title}. Thanks for listening."
     say(closing, 0.0, len(chapters) - 1)
     return Narration(tuple(chunks), tuple(chapters))

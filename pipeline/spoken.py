@@ -91,6 +91,8 @@ def _time(match: re.Match) -> str:
                                "" if minute == 0 else f" oh {ONES[minute]}" if minute < 10 else f" {cardinal(minute)}")
     if meridiem:
         spoken += " " + " ".join(meridiem.replace(".", "").lower())
+        if meridiem.endswith("."):
+            spoken += "."                      # "p.m." may also end the sentence
     return spoken
 
 

@@ -21,7 +21,8 @@ from pipeline.report import Progress
 
 WORKERS = max(1, min(2, os.cpu_count() or 1))
 # Part of every cache key: change it when synthesis changes in a way the key cannot see.
-SYNTHESIS_VERSION = "piper-1/raw-int16"
+SYNTHESIS_VERSION = "piper-1/raw-int16/trimmed"
+TRIM_MARGIN_S = 0.04
 
 
 @dataclass(frozen=True)
@@ -106,6 +107,17 @@ class SpeechCache:
         tmp.replace(path)
 
 
+def trim_silence(samples: np.ndarray, rate: int) -> np.ndarray:
+    """Drop the voice's own leading and trailing silence, so the planned pauses are the pauses."""
+    if not len(samples):
+        return samples
+    loud = np.flatnonzero(np.abs(samples.astype(np.int32)) > max(300, int(np.abs(samples).max()) // 50))
+    if not len(loud):
+        return samples[:0]
+    margin = int(TRIM_MARGIN_S * rate)
+    return samples[max(0, loud[0] - margin): loud[-1] + margin + 1]
+
+
 def load_piper(voice: Voice, threads: int = 1):
     import onnxruntime
     from piper import PiperConfig, PiperVoice
@@ -136,7 +148,7 @@ def synthesize_missing(voice: Voice, jobs: list[tuple[str, str]], cache: SpeechC
         key, text = job
         parts = [chunk.audio_int16_array for chunk in piper.synthesize(text, settings)]
         samples = np.concatenate(parts) if parts else np.zeros(0, dtype="<i2")
-        cache.write(key, samples, voice.sample_rate)
+        cache.write(key, trim_silence(samples, voice.sample_rate), voice.sample_rate)
         progress.advance()
 
     ordered = sorted(dict(jobs).items(), key=lambda job: -len(job[1]))

@@ -1,0 +1,85 @@
+import datetime as dt
+
+import pytest
+
+from pipeline.config import Config, ShowConfig
+from pipeline.errors import InputError
+from pipeline.issue import parse_issue
+from pipeline.lexicon import Lexicon, load_lexicon
+from pipeline.narration import MAX_CHUNK_CHARS, build_narration
+from pipeline.spoken import date_words, normalize
+
+
+@pytest.mark.parametrize("written,said", [
+    ("a 12-part horror/drama series", "a twelve-part horror drama series"),
+    ("On Netflix, see “#Alive” (2020).", "On Netflix, see Alive, twenty twenty."),
+    ("released on Jan. 28, and", "released on January twenty-eighth, and"),
+    ("It cost $5.99, or 20% more.", "It cost five dollars and ninety-nine cents, or twenty percent more."),
+    ("Dr. Lee vs. the FBI, e.g. at 7:30 pm.", "Doctor Lee versus the F B I, for example at seven thirty p m."),
+    ("the 21st century & the 1990s", "the twenty-first century and the nineteen nineties"),
+    ("No. Thirteen, 2005.)", "number Thirteen, two thousand five."),
+    ("zombies 🧟 and 안녕 Hangul", "zombies and Hangul"),
+    ("1,234,567 people", "one million two hundred and thirty-four thousand five hundred and sixty-seven people"),
+    ("It doesn’t go well — at all.", "It doesn't go well, at all."),
+])
+def test_normalize(written, said):
+    assert normalize(written) == said
+
+
+def test_date_words():
+    assert date_words(dt.date(2022, 1, 28)) == "January twenty-eighth, twenty twenty-two"
+    assert date_words(dt.date(2005, 3, 1)) == "March first, two thousand five"
+
+
+def test_lexicon_is_whole_word_and_case_aware():
+    lexicon = Lexicon((("Ohn-Jo", "ohn joe"), ("busan", "boo sahn"), ("Nam Ra", "nahm rah")))
+    assert lexicon.apply("Nam Ohn-Jo, Ohn-Jo’s and ohn-jo") == "Nam ohn joe, ohn joe’s and ohn-jo"
+    assert lexicon.apply("Train to Busan, BUSAN, Busanese") == "Train to boo sahn, boo sahn, Busanese"
+    assert lexicon.apply("Nam Ra and Nam") == "nahm rah and Nam"
+
+
+def test_bad_lexicon_names_the_line(tmp_path):
+    path = tmp_path / "lexicon.toml"
+    path.write_text('"Ohn-Jo" = "ohn joe"\n"Gwi-nam" = 3\n')
+    with pytest.raises(InputError) as caught:
+        load_lexicon(path)
+    assert caught.value.problems[0].line == 2
+    path.write_text('"Ohn-Jo" = "ohn joe"\nbroken line\n')
+    with pytest.raises(InputError) as caught:
+        load_lexicon(path)
+    assert caught.value.problems[0].line == 2
+
+
+def test_example_narration_opening_closing_and_names(example_path):
+    config = Config()
+    from tests.conftest import ROOT
+    issue = parse_issue(example_path)
+    narration = build_narration(issue, config.show, load_lexicon(ROOT / "audio" / "lexicon.toml"))
+    spoken = [c.spoken for c in narration.chunks]
+    assert spoken[:3] == ["Screen Reviews.", "All of Us Are Dead.", "January twenty-eighth, twenty twenty-two."]
+    assert spoken[-1].startswith("That was All of Us Are Dead")
+    text = " ".join(spoken)
+    assert "twelve-part" in text and "ohn joe" in text and "chung sahn" in text and "#" not in text
+    assert "Ohn-Jo" in " ".join(c.shown for c in narration.chunks)        # transcript keeps the writing
+    assert all(len(c.spoken) <= MAX_CHUNK_CHARS + 40 for c in narration.chunks)
+    pauses = {c.pause_after for c in narration.chunks}
+    assert len(pauses) >= 3                                               # sentence < paragraph < section
+
+
+def test_structure_is_read_naturally(write_issue):
+    issue = parse_issue(write_issue(
+        "---\ntitle: T\ndate: 2024-01-01\nauthor: Kim\n---\nIntro text.\n\n## Cast\n\n- Park Ji-hoo\n- Yoon Chan-young\n\n"
+        "![A zombie at the school gate](https://x/p.jpg)\n\n```\ncode()\n```\n\n"
+        "See [the trailer](https://example.com/t).\n\n" + "Very long, " * 80 + "end.\n"))
+    narration = build_narration(issue, ShowConfig(), Lexicon())
+    spoken = [c.spoken for c in narration.chunks]
+    assert "A review by Kim." in spoken
+    assert narration.chapters == ("T", "Cast")
+    assert "Park Ji-hoo." in spoken and "Image: A zombie at the school gate." in spoken
+    assert "See the trailer." in spoken and not any("code()" in s or "https" in s for s in spoken)
+    assert all(len(s) <= MAX_CHUNK_CHARS for s in spoken)
+
+
+def test_nothing_to_say_gives_no_chunks(write_issue):
+    issue = parse_issue(write_issue("---\ntitle: T\ndate: 2024-01-01\n---\n![](https://x/a.jpg)\n\n🧟🧟\n"))
+    assert build_narration(issue, ShowConfig(), Lexicon()).chunks == ()
