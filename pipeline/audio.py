@@ -24,11 +24,11 @@ from pipeline.tags import write_tags
 from pipeline.tts import SpeechCache, Voice, chunk_key, resolve_voice, synthesize_missing
 
 TARGET_LUFS = -16.0
-LIMIT_DBFS = -2.6          # sample-peak ceiling before encoding; keeps true peak under -1 dBTP
+LIMIT_DBFS = -3.0          # sample-peak ceiling before encoding; keeps true peak under -1 dBTP
 BITRATE = "64k"
 OUTPUT_RATE = 44100
 INTRO_GAP, OUTRO_GAP = 0.6, 0.8
-AUDIO_VERSION = "2"        # bump when assembly or mastering changes
+AUDIO_VERSION = "3"        # bump when assembly or mastering changes
 
 
 def ffmpeg() -> str:

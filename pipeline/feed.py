@@ -5,6 +5,7 @@ Every item comes from the catalogue, so no published episode is ever lost from t
 from __future__ import annotations
 
 import datetime as dt
+import re
 import uuid
 
 from feedgen.ext.base import BaseEntryExtension, BaseExtension
@@ -21,6 +22,14 @@ PODCAST_NS = "https://podcastindex.org/namespace/1.0"
 ITUNES_NS = "http://www.itunes.com/dtds/podcast-1.0.dtd"
 PODCAST_GUID_NAMESPACE = uuid.UUID("ead4c236-bf58-58c6-a2c6-a6b28d128cb6")
 APPLE_DESCRIPTION_LIMIT = 4000
+
+
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
+
+
+def xml_text(text: str) -> str:
+    """Text XML can hold: a catalogue written by another tool may carry control characters."""
+    return _NOT_XML.sub("", text)
 
 
 def podcast_guid(feed_url: str) -> str:
@@ -140,20 +149,20 @@ def _add_item(fg: FeedGenerator, show: ShowConfig, episode: Episode, links: Link
     audio = episode.audio
     entry = fg.add_entry(order="append")
     entry.guid(episode.guid, permalink=False)
-    entry.title(episode.title)
+    entry.title(xml_text(episode.title))
     entry.link(href=links.url(episode.page_key))
-    description = fit_bytes(episode.summary)
+    description = fit_bytes(xml_text(episode.summary))
     entry.description(description)
-    entry.content(episode.content_html)
+    entry.content(xml_text(episode.content_html))
     entry.pubDate(_pub_date(episode))
     entry.enclosure(links.url(audio.key), str(audio.bytes), "audio/mpeg")
-    entry.author(name=episode.author, email=show.owner_email)
+    entry.author(name=xml_text(episode.author) or show.author, email=show.owner_email)
     entry.podcast.itunes_summary(description)
     entry.podcast.itunes_duration(max(1, round(audio.duration_s)))
     entry.podcast.itunes_episode(episode.number)
     entry.podcast.itunes_episode_type("full")
     entry.podcast.itunes_image(cover_url)
-    entry.podcast.itunes_author(episode.author)
+    entry.podcast.itunes_author(xml_text(episode.author) or show.author)
     item_ext = entry.podcastindex
     item_ext.explicit = episode.explicit
     item_ext.transcript = (links.url(audio.transcript_key), "text/vtt")
