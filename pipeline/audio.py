@@ -3,9 +3,11 @@ with a transcript and chapters timed from the real synthesised durations."""
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
 import subprocess
 import tempfile
+import threading
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +18,6 @@ from pipeline.config import Config
 from pipeline.errors import InputError, ServiceError
 from pipeline.issue import Issue
 from pipeline.lexicon import load_lexicon
-from pipeline.loudness import LoudnessMeter
 from pipeline.narration import MAX_SCRIPT_CHARS, Narration, build_narration
 from pipeline.report import Reporter
 from pipeline.storage import sha256_of
@@ -120,8 +121,13 @@ def build_episode_audio(issue: Issue, config: Config, out_dir: Path, cache_dir: 
             return AudioBuild(mp3, vtt, chapters, manifest["duration_s"], manifest["bytes"],
                               manifest["sha256"], 0, cached)
 
+    # scipy (for the loudness meter) takes ~2 s to import: do it while the voice speaks, and
+    # never on a warm run that has nothing to master.
+    preload = threading.Thread(target=importlib.import_module, args=("pipeline.loudness",), daemon=True)
+    preload.start()
     progress = reporter.progress("synthesis", len(missing))
     synthesize_missing(voice, list(missing.items()), cache, progress)
+    preload.join()
     cues, chapter_starts, duration = master_episode(narration, keys, cache, voice, config, mp3)
     write_tags(mp3, issue, config, narration.chapters, chapter_starts, duration)
     write_file_atomic(vtt, webvtt(cues))
@@ -138,6 +144,7 @@ def master_episode(narration: Narration, keys: list[str], cache: SpeechCache, vo
                    config: Config, mp3: Path) -> tuple[list[Cue], list[float], float]:
     """Assemble intro, speech with pauses and outro into raw PCM on disk while measuring its
     loudness, then encode once: gain to -16 LUFS, a peak limiter, 44.1 kHz mono CBR MP3."""
+    from pipeline.loudness import LoudnessMeter
     rate = voice.sample_rate
     meter = LoudnessMeter(rate)
     cues: list[Cue] = []
@@ -187,6 +194,7 @@ def _mastering_command(raw_path: Path, rate: int, gain_db: float) -> list[str]:
 
 def limited_loudness(raw_path: Path, rate: int, gain_db: float) -> float:
     """Integrated loudness of the gained and limited signal, streamed from ffmpeg."""
+    from pipeline.loudness import LoudnessMeter
     meter = LoudnessMeter(OUTPUT_RATE)
     command = [*_mastering_command(raw_path, rate, gain_db), "-f", "f32le", "-"]
     with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL) as process:
