@@ -174,8 +174,9 @@ def master_episode(narration: Narration, keys: list[str], cache: SpeechCache, vo
             emit(np.zeros(int(OUTRO_GAP * rate), dtype="<i2"))
             emit(decode_sting(config.voice.outro, rate))
         gain = TARGET_LUFS - meter.integrated()
-        # The limiter lowers loudness a little; measure its real output and correct (2-3 passes).
-        for _ in range(4):
+        # The limiter lowers loudness a little; measure its real output and correct it (one or
+        # two passes: each is a full decode of the episode, so few).
+        for _ in range(2):
             error = TARGET_LUFS - limited_loudness(raw_path, rate, gain)
             if abs(error) < 0.15:
                 break
