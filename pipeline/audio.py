@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import importlib
 import json
+import re
 import subprocess
 import tempfile
 import threading
@@ -25,11 +26,12 @@ from pipeline.tags import write_tags
 from pipeline.tts import SpeechCache, Voice, chunk_key, resolve_voice, synthesize_missing
 
 TARGET_LUFS = -16.0
+TRUE_PEAK_MAX = -1.3       # dBTP of the final MP3, with a margin under Apple's -1
 LIMIT_DBFS = -3.0          # sample-peak ceiling before encoding; keeps true peak under -1 dBTP
 BITRATE = "64k"
 OUTPUT_RATE = 44100
 INTRO_GAP, OUTRO_GAP = 0.6, 0.8
-AUDIO_VERSION = "3"        # bump when assembly or mastering changes
+AUDIO_VERSION = "4"        # bump when assembly or mastering changes
 
 
 def ffmpeg() -> str:
@@ -181,12 +183,20 @@ def master_episode(narration: Narration, keys: list[str], cache: SpeechCache, vo
             if abs(error) < 0.15:
                 break
             gain += error * 1.2                   # the limiter takes back part of any boost
-        encode_mp3(raw_path, rate, gain, mp3)
+        # MP3 encoding can overshoot the limiter by 1-2 dB between samples: measure the true
+        # peak of the real file and, if it is too hot, encode again that much lower.
+        limit = LIMIT_DBFS
+        for _ in range(3):
+            encode_mp3(raw_path, rate, gain, mp3, limit)
+            excess = mp3_true_peak(mp3) - TRUE_PEAK_MAX
+            if excess <= 0:
+                break
+            gain, limit = gain - excess - 0.1, limit - excess - 0.1
     return cues, chapter_starts, position / rate
 
 
-def _mastering_command(raw_path: Path, rate: int, gain_db: float) -> list[str]:
-    limit = 10 ** (LIMIT_DBFS / 20)
+def _mastering_command(raw_path: Path, rate: int, gain_db: float, limit_db: float = LIMIT_DBFS) -> list[str]:
+    limit = 10 ** (limit_db / 20)
     chain = (f"aformat=sample_fmts=flt,volume={gain_db:.3f}dB,aresample={OUTPUT_RATE},"
              f"alimiter=limit={limit:.4f}:attack=5:release=50:level=disabled")
     return [ffmpeg(), "-hide_banner", "-loglevel", "error", "-y", "-f", "s16le", "-ar", str(rate), "-ac", "1",
@@ -206,9 +216,19 @@ def limited_loudness(raw_path: Path, rate: int, gain_db: float) -> float:
     return meter.integrated()
 
 
-def encode_mp3(raw_path: Path, rate: int, gain_db: float, mp3: Path) -> None:
+def mp3_true_peak(mp3: Path) -> float:
+    """True peak (dBTP) of the encoded file, from ffmpeg's ebur128 filter."""
+    result = subprocess.run([ffmpeg(), "-hide_banner", "-nostats", "-i", str(mp3), "-af", "ebur128=peak=true",
+                             "-f", "null", "-"], capture_output=True, text=True)
+    found = re.findall(r"True peak:\s+Peak:\s+(-?[\d.]+|-inf) dBFS", result.stderr)
+    if result.returncode != 0 or not found:
+        raise ServiceError("ffmpeg could not measure the true peak of the MP3")
+    return float(found[-1]) if found[-1] != "-inf" else -120.0
+
+
+def encode_mp3(raw_path: Path, rate: int, gain_db: float, mp3: Path, limit_db: float = LIMIT_DBFS) -> None:
     tmp = mp3.with_name(f".{mp3.name}.tmp.mp3")
-    command = [*_mastering_command(raw_path, rate, gain_db), "-c:a", "libmp3lame", "-b:a", BITRATE,
+    command = [*_mastering_command(raw_path, rate, gain_db, limit_db), "-c:a", "libmp3lame", "-b:a", BITRATE,
                "-id3v2_version", "0", "-write_id3v1", "0", str(tmp)]
     result = subprocess.run(command, capture_output=True, text=True)
     if result.returncode != 0:

@@ -98,20 +98,22 @@ def build_narration(issue: Issue, show: ShowConfig, lexicon: Lexicon) -> Narrati
     for index, line in enumerate(opening):
         spoken = f"{date_words(issue.date)}." if index == len(opening) - 1 else None
         say(line, SECTION_PAUSE if index == len(opening) - 1 else SENTENCE_PAUSE, 0, spoken)
-    body_start = len(chunks)
+    has_text = False
     for section in issue.sections:
         if section.title:                          # every heading starts a chapter
             chapters.append(section.title)
             say(section.title, PARAGRAPH_PAUSE, len(chapters) - 1)
         for block in section.blocks:
             sentences = _block_sentences(block)
+            before = len(chunks)
             for number, sentence in enumerate(sentences):
                 last = number == len(sentences) - 1
                 say(sentence, PARAGRAPH_PAUSE if last else SENTENCE_PAUSE, len(chapters) - 1)
+            has_text = has_text or (block.kind != "image" and len(chunks) > before)
         if chunks and chunks[-1].pause_after < SECTION_PAUSE:
             chunks[-1] = Chunk(chunks[-1].shown, chunks[-1].spoken, SECTION_PAUSE, chunks[-1].chapter)
-    if not any(b.kind != "image" and _block_sentences(b) for b in issue.blocks):
-        return Narration((), tuple(chapters))            # only images: nothing to say
+    if not has_text:
+        return Narration((), tuple(chapters))            # only images, emoji or other scripts
     closing = f"That was {issue.title}, from {show.title}. Thanks for listening."
     say(closing, 0.0, len(chapters) - 1)
     return Narration(tuple(chunks), tuple(chapters))

@@ -155,26 +155,30 @@ class Bucket:
         self._call("set the public-read policy", self.client.put_bucket_policy,
                    Bucket=self.target.bucket, Policy=json.dumps(policy))
 
-    def head(self, key: str) -> Remote | None:
+    def _read(self, key: str, function: Callable):
+        """function(Bucket, Key), or None when the object does not exist."""
         try:
-            answer = self.client.head_object(Bucket=self.target.bucket, Key=key)
+            return function(Bucket=self.target.bucket, Key=key)
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
                 return None
             raise describe_failure(exc, self.target, f"read {key}") from None
         except BotoCoreError as exc:
             raise describe_failure(exc, self.target, f"read {key}") from None
+
+    def head(self, key: str) -> Remote | None:
+        answer = self._read(key, self.client.head_object)
+        if answer is None:
+            return None
         return Remote(answer["ContentLength"], answer.get("Metadata", {}).get("sha256"),
                       answer.get("ContentType"), answer.get("ETag", ""))
 
     def get(self, key: str) -> tuple[bytes, str] | None:
+        answer = self._read(key, self.client.get_object)
+        if answer is None:
+            return None
         try:
-            answer = self.client.get_object(Bucket=self.target.bucket, Key=key)
             return answer["Body"].read(), answer.get("ETag", "")
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
-                return None
-            raise describe_failure(exc, self.target, f"read {key}") from None
         except BotoCoreError as exc:
             raise describe_failure(exc, self.target, f"read {key}") from None
 
