@@ -23,6 +23,7 @@ from pipeline.narration import MAX_SCRIPT_CHARS, Narration, build_narration
 from pipeline.report import Reporter
 from pipeline.storage import sha256_of
 from pipeline.tags import write_tags
+from pipeline.textutil import write_atomic
 from pipeline.tts import SpeechCache, Voice, chunk_key, resolve_voice, synthesize_missing
 
 TARGET_LUFS = -16.0
@@ -72,8 +73,6 @@ def decode_sting(path: Path, rate: int) -> np.ndarray:
         warnings.simplefilter("ignore", RuntimeWarning)      # pydub warns when ffmpeg is not on PATH
         from pydub import AudioSegment
     AudioSegment.converter = ffmpeg()
-    if not path.is_file():
-        raise InputError.at(path, "intro/outro file not found (set [voice] intro / outro)")
     try:
         segment = AudioSegment.from_file(path, format=path.suffix.lstrip(".") or "mp3",
                                          codec="mp3" if path.suffix.lower() == ".mp3" else None)
@@ -135,8 +134,8 @@ def build_episode_audio(issue: Issue, config: Config, out_dir: Path, cache_dir: 
     preload.join()
     cues, chapter_starts, duration = master_episode(narration, keys, cache, voice, config, mp3)
     write_tags(mp3, issue, config, narration.chapters, chapter_starts, duration)
-    write_file_atomic(vtt, webvtt(cues))
-    write_file_atomic(chapters, chapters_json(narration.chapters, chapter_starts))
+    write_atomic(vtt, webvtt(cues))
+    write_atomic(chapters, chapters_json(narration.chapters, chapter_starts))
     size, digest = mp3.stat().st_size, sha256_of(mp3)
     manifest_path.write_text(json.dumps({"key": manifest_key, "duration_s": duration, "bytes": size,
                                          "sha256": digest}))
@@ -257,8 +256,3 @@ def chapters_json(titles: tuple[str, ...], starts: list[float]) -> str:
     chapters = [{"startTime": round(start, 3), "title": title} for title, start in zip(titles, starts)]
     return json.dumps({"version": "1.2.0", "chapters": chapters}, indent=2, ensure_ascii=False) + "\n"
 
-
-def write_file_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 
 from pipeline.errors import InputError
 
@@ -85,6 +85,3 @@ class Catalog:
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise InputError.at(source, f"catalogue is damaged: {exc}") from None
 
-
-def with_audio(episode: Episode, audio: AudioInfo | None) -> Episode:
-    return replace(episode, audio=audio)

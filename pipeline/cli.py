@@ -19,6 +19,7 @@ CONFIG = click.option("--config", "config_path", type=click.Path(path_type=Path)
                       help="Config file (default: ./publish.toml, else built-in defaults).")
 BUILD_DIR = click.option("--build-dir", type=click.Path(path_type=Path), default=Path("build"),
                          show_default=True, help="Where built files go.")
+JSON = click.option("--json", "as_json", is_flag=True, help="Print one JSON summary on stdout.")
 DEBUG = click.option("--debug", is_flag=True, help="Show tracebacks for unexpected errors.")
 ISSUE = click.argument("issue_path", metavar="ISSUE.md", type=click.Path(path_type=Path))
 
@@ -74,7 +75,7 @@ def main():
 @click.option("--no-upload", is_flag=True, help="Build everything locally; upload nothing.")
 @click.option("--no-audio", is_flag=True, help="Skip narration and audio.")
 @click.option("--force", is_flag=True, help="Ignore caches; allow changing a published date or episode number.")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON summary on stdout.")
+@JSON
 @click.option("--quiet", is_flag=True, help="Print only warnings and errors.")
 @DEBUG
 @handle_errors
@@ -114,7 +115,7 @@ def preview(issue_path, config_path, build_dir, no_audio):
 
 @main.command()
 @CONFIG
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON summary on stdout.")
+@JSON
 @DEBUG
 @handle_errors
 def feed(config_path, as_json):
@@ -129,7 +130,7 @@ def feed(config_path, as_json):
 
 @main.command()
 @CONFIG
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON summary on stdout.")
+@JSON
 @DEBUG
 @handle_errors
 def check(config_path, as_json):

@@ -156,8 +156,6 @@ def _validate(config: Config, text: str, file: str, problems: list[Problem]) -> 
         bad("storage", "bucket", f"'{storage.bucket}' is not a valid bucket name")
     if storage.prefix and not PREFIX_RE.match(storage.prefix.rstrip("/") + "/"):
         bad("storage", "prefix", "may hold only a-z 0-9 . _ - and / between parts, and no '..'")
-    if ".." in storage.prefix.split("/"):
-        bad("storage", "prefix", "may not contain '..'")
     for key in ("public_url", "endpoint_url"):
         url = getattr(storage, key)
         if url and not url.startswith(("http://", "https://")):

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from email.policy import SMTP as _SMTP_POLICY
 from email.utils import format_datetime, make_msgid, parseaddr
-from html import escape
 from urllib.parse import quote, urlsplit
 
 from mjml import mjml2html
@@ -185,6 +184,3 @@ def build_eml(issue: Issue, config: Config, html: str, text: str, unsubscribe: s
     message.add_alternative(html, subtype="html", charset="utf-8", cte="quoted-printable")
     return message.as_bytes()
 
-
-def escape_url_for_html(url: str) -> str:
-    return escape(url, quote=True)

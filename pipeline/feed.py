@@ -11,10 +11,11 @@ import uuid
 from feedgen.ext.base import BaseEntryExtension, BaseExtension
 from feedgen.feed import FeedGenerator
 from feedgen.util import xml_elem
+from lxml import etree
 
 from pipeline import __version__
 from pipeline.catalog import Catalog, Episode
-from pipeline.config import ShowConfig
+from pipeline.config import LANGUAGE_RE, ShowConfig
 from pipeline.links import Links
 from pipeline.textutil import shorten
 
@@ -184,9 +185,6 @@ def validate_feed(xml: bytes, sizes: dict[str, int] | None = None) -> list[str]:
     """Problems that Apple or a podcast app would reject, as '<field>: <reason>' strings.
 
     `sizes` maps enclosure URLs to the real byte sizes of their files, when known."""
-    from lxml import etree
-    from pipeline.config import LANGUAGE_RE
-
     try:
         root = etree.fromstring(xml)
     except etree.XMLSyntaxError as exc:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from pipeline.config import StorageConfig
 
@@ -18,6 +19,9 @@ class Layout:
 
     def episode(self, slug: str, name: str) -> str:
         return self.key("episodes", slug, name)
+
+    def cover(self, image: Path) -> str:
+        return self.key("cover" + image.suffix.lower())
 
     @property
     def feed(self) -> str:

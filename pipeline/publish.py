@@ -18,7 +18,7 @@ from pipeline.links import Links
 from pipeline.page import PageAudio, build_page
 from pipeline.remote import open_storage, planned_links, uses_embedded
 from pipeline.report import Reporter
-from pipeline.textutil import human_size
+from pipeline.textutil import human_size, write_atomic
 from pipeline.upload import (episode_items, publish_feed_from_catalog, publish_to_bucket, read_catalog,
                              shared_items)
 from pipeline.verify import check_published_feed
@@ -54,15 +54,6 @@ class Summary:
 
     def preview_paths(self) -> list[str]:
         return list(self.files)
-
-
-def write_file(path: Path, data: str | bytes) -> Path:
-    """Write atomically, so an interrupted run never leaves half a file behind."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
-    tmp.replace(path)
-    return path
 
 
 def check_show_inputs(config: Config) -> None:
@@ -127,23 +118,22 @@ def publish_issue(path: Path, config: Config, options: PublishOptions, reporter:
         summary, episode, files = build_outputs(issue, config, episode, links, options, reporter)
         episode = keep_unchanged_timestamp(episode, catalog.find(issue.slug))
         catalog = catalog.upsert(episode)
-        cover_key = links.layout.key("cover" + config.show.cover.suffix.lower())
-        feed = build_feed(config.show, catalog, links, cover_key)
+        feed = build_feed(config.show, catalog, links, links.layout.cover(config.show.cover))
         sizes = {links.url(episode.audio.key): files["audio"].stat().st_size} if "audio" in files else None
         problems = validate_feed(feed, sizes)
         if problems:
             raise InputError([Problem("feed.xml", p) for p in problems])
-        write_file(options.build_dir / "feed.xml", feed)
+        write_atomic(options.build_dir / "feed.xml", feed)
         summary.files.append(str(options.build_dir / "feed.xml"))
         if storage is None:
-            write_file(options.build_dir / "catalog.json", catalog.to_json())
+            write_atomic(options.build_dir / "catalog.json", catalog.to_json())
             reporter.info(f"built    {options.build_dir / issue.slug}/ (not uploaded)")
             return summary
         items = episode_items(episode, files, links.layout) + shared_items(config, links.layout)
         summary.upload = publish_to_bucket(storage.bucket, links, config, episode, items,
                                            options.dry_run, reporter)
         if not options.dry_run:
-            write_file(options.build_dir / "catalog.json", catalog.to_json())
+            write_atomic(options.build_dir / "catalog.json", catalog.to_json())
         reporter.info(f"feed     {links.feed_url}")
         return summary
 
@@ -176,11 +166,11 @@ def build_outputs(issue: Issue, config: Config, episode: Episode, links: Links,
         page_audio = PageAudio(summary.audio_url, audio_info.duration_s, links.url(audio_info.transcript_key))
     minutes = round(audio_info.duration_s / 60) if audio_info else None
     email = build_email(issue, config, web_url, feed_url, audio_minutes=minutes)
-    files["email_html"] = write_file(out / "email.html", email.html)
-    files["email_text"] = write_file(out / "email.txt", email.text)
-    eml = write_file(out / "email.eml", email.eml)
-    cover_url = links.url(links.layout.key("cover" + config.show.cover.suffix.lower()))
-    files["page"] = write_file(out / "index.html", build_page(issue, config, web_url, feed_url, page_audio,
+    files["email_html"] = write_atomic(out / "email.html", email.html)
+    files["email_text"] = write_atomic(out / "email.txt", email.text)
+    eml = write_atomic(out / "email.eml", email.eml)
+    cover_url = links.url(links.layout.cover(config.show.cover))
+    files["page"] = write_atomic(out / "index.html", build_page(issue, config, web_url, feed_url, page_audio,
                                                               cover_url, episode.number))
     summary.email = {"html": str(files["email_html"]), "text": str(files["email_text"]), "eml": str(eml),
                      "html_bytes": email.html_bytes}

@@ -7,6 +7,7 @@ import json
 import random
 import time
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Callable
 
@@ -53,7 +54,7 @@ class Item:
     def size(self) -> int:
         return self.path.stat().st_size if self.path is not None else len(self.data or b"")
 
-    @property
+    @cached_property
     def sha256(self) -> str:
         return sha256_of(self.path if self.path is not None else (self.data or b""))
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from pathlib import Path
 
 # A sentence ends at . ! ? (optionally followed by closing quotes or brackets) before
 # whitespace and an opening capital, quote, bracket or digit. Abbreviations that
@@ -52,3 +53,12 @@ def human_size(n: int) -> str:
             return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
         n /= 1024
     return f"{n} B"
+
+
+def write_atomic(path: Path, data: str | bytes) -> Path:
+    """Write via a temporary file and rename, so an interrupted run never leaves half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
+    tmp.replace(path)
+    return path

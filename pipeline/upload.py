@@ -41,8 +41,7 @@ def episode_items(episode: Episode, files: dict[str, Path], layout: Layout) -> l
 
 def shared_items(config: Config, layout: Layout) -> list[Item]:
     cover = config.show.cover
-    suffix = cover.suffix.lower()
-    return [Item(layout.key("cover" + suffix), CONTENT_TYPES[suffix], "public, max-age=86400", cover)]
+    return [Item(layout.cover(cover), CONTENT_TYPES[cover.suffix.lower()], "public, max-age=86400", cover)]
 
 
 def _merge_episode(episode: Episode):
@@ -111,8 +110,7 @@ def publish_catalog_and_feed(bucket: Bucket, links: Links, config: Config, episo
 
 
 def publish_feed_from_catalog(bucket: Bucket, links: Links, config: Config, catalog: Catalog) -> dict[str, int]:
-    cover_key = links.layout.key("cover" + config.show.cover.suffix.lower())
-    feed = build_feed(config.show, catalog, links, cover_key)
+    feed = build_feed(config.show, catalog, links, links.layout.cover(config.show.cover))
     problems = validate_feed(feed)
     if problems:
         raise ServiceError("the feed built from the bucket's catalogue is invalid: " + "; ".join(problems[:3]))

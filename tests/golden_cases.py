@@ -3,7 +3,6 @@
 Regenerate after an intended change with `make golden` (python -m tests.regen_golden)."""
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 
 from pipeline.config import Config

@@ -2,7 +2,6 @@
 cache); one test narrates the whole example."""
 import json
 import re
-import wave
 
 import pytest
 from mutagen.id3 import ID3

@@ -127,7 +127,7 @@ def test_cover_rules(tmp_path):
     assert check_cover(tmp_path / "none.jpg") == ["cover: file not found"]
 
 
-def test_thousand_episodes_build(benchmark=None):
+def test_thousand_episodes_build():
     catalog = Catalog(tuple(episode(n, day=(dt.date(2000, 1, 1) + dt.timedelta(days=n)).isoformat())
                             for n in range(1, 1001)))
     xml = build_feed(ShowConfig(), catalog, LINKS, "cover.jpg")
