@@ -158,3 +158,35 @@ def serve(config_path):
       publish serve
     """
     serve_local(load_config(config_path), Reporter())
+
+
+@main.command()
+@ISSUE
+@click.option("--subscribers", "subscribers_path", required=True, metavar="FILE.csv",
+              type=click.Path(path_type=Path),
+              help="CSV with an 'email' column; optional 'name' and 'status' (unsubscribed rows are skipped).")
+@CONFIG
+@BUILD_DIR
+@click.option("--dry-run", is_flag=True, help="Count recipients and show one rendered message; send nothing.")
+@JSON
+@click.option("--quiet", is_flag=True, help="Print only warnings and errors.")
+@DEBUG
+@handle_errors
+def send(issue_path, subscribers_path, config_path, build_dir, dry_run, as_json, quiet):
+    """Email a published issue to every subscriber, once each (safe to re-run).
+
+    The unsubscribe secret comes from the environment ($PUBLISH_SECRET by default), SMTP
+    login from $PUBLISH_SMTP_USER and $PUBLISH_SMTP_PASSWORD.
+
+    \b
+    Example:
+      publish issue issues/2022-01-28-all-of-us-are-dead.md
+      publish send issues/2022-01-28-all-of-us-are-dead.md --subscribers subscribers.csv
+    """
+    from pipeline.send import SendOptions, send_issue
+    options = SendOptions(build_dir=build_dir, dry_run=dry_run)
+    result = send_issue(issue_path, subscribers_path, load_config(config_path), options,
+                        Reporter(quiet=quiet or as_json))
+    if dry_run and not as_json and "sample" in result:
+        click.echo(result["sample"])
+    emit(result, as_json)

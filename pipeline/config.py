@@ -164,6 +164,8 @@ def _validate(config: Config, text: str, file: str, problems: list[Problem]) -> 
         bad("email", "from", "is not an address like 'Name <news@example.com>'")
     if not email.unsubscribe_url.startswith("https://") and not email.unsubscribe_url.startswith("http://"):
         bad("email", "unsubscribe_url", "must be an http(s) URL")
+    elif "{email}" not in email.unsubscribe_url or "{token}" not in email.unsubscribe_url:
+        bad("email", "unsubscribe_url", "must contain {email} and {token} (the link is checked with both)")
     if email.unsubscribe_mailto and not email.unsubscribe_mailto.startswith("mailto:"):
         bad("email", "unsubscribe_mailto", "must start with mailto:")
     if email.transport not in ("smtp", "ses"):

@@ -4,8 +4,6 @@ from __future__ import annotations
 import datetime as dt
 import textwrap
 from dataclasses import dataclass
-from email.message import EmailMessage
-from email.policy import SMTP as _SMTP_POLICY
 from email.utils import format_datetime, make_msgid, parseaddr
 from urllib.parse import quote, urlsplit
 
@@ -13,14 +11,13 @@ from mjml import mjml2html
 
 from pipeline.config import Config
 from pipeline.issue import Block, Issue, sanitize_html
+from pipeline.message import MessageTemplate, Recipient
 from pipeline.templating import long_date, render
 from pipeline.textutil import slugify
 
 GMAIL_CLIP_BYTES = 102 * 1024
 WARN_BYTES = 90 * 1024
 WRAP = 78
-# Long unbroken header values (List-Unsubscribe URLs) must not be RFC 2047-encoded.
-EML_POLICY = _SMTP_POLICY.clone(max_line_length=998)
 # The built .eml is a preview: per-recipient values are filled in by `publish send`.
 PREVIEW_EMAIL = "preview-recipient@example.invalid"
 PREVIEW_TOKEN = "PREVIEW-TOKEN"
@@ -157,30 +154,27 @@ def build_text(issue: Issue, config: Config, web_url: str, unsubscribe: str) -> 
 
 
 def _list_id(config: Config) -> str:
-    domain = parseaddr(config.email.from_)[1].rpartition("@")[2] or "localhost"
+    domain = sender_domain(config) or "localhost"
     return f"{config.show.title} <{slugify(config.show.title) or 'newsletter'}.{domain}>"
+
+
+def message_template(issue: Issue, config: Config, html: str, text: str, placeholder_url: str) -> MessageTemplate:
+    email = config.email
+    headers = [("Subject", issue.title), ("From", email.from_)]
+    if email.reply_to:
+        headers.append(("Reply-To", email.reply_to))
+    headers.append(("List-Id", _list_id(config)))
+    return MessageTemplate(headers, html, text, placeholder_url, email.unsubscribe_mailto)
 
 
 def build_eml(issue: Issue, config: Config, html: str, text: str, unsubscribe: str,
               now: dt.datetime | None = None) -> bytes:
-    email = config.email
-    message = EmailMessage(policy=EML_POLICY)
-    message["Subject"] = issue.title
-    message["From"] = email.from_
-    message["To"] = PREVIEW_EMAIL
-    if email.reply_to:
-        message["Reply-To"] = email.reply_to
-    message["Date"] = format_datetime(now or dt.datetime.now(dt.timezone.utc))
-    domain = parseaddr(email.from_)[1].rpartition("@")[2] or None
-    message["Message-ID"] = make_msgid(idstring=issue.slug, domain=domain)
-    message["List-Id"] = _list_id(config)
-    targets = [f"<{unsubscribe}>"]
-    if email.unsubscribe_mailto:
-        targets.append(f"<{email.unsubscribe_mailto}>")
-    message["List-Unsubscribe"] = ", ".join(targets)
-    message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    message["X-Publish-Preview"] = "per-recipient values (To, unsubscribe link) are filled in by `publish send`"
-    message.set_content(text, subtype="plain", charset="utf-8", cte="quoted-printable")
-    message.add_alternative(html, subtype="html", charset="utf-8", cte="quoted-printable")
-    return message.as_bytes()
+    """The preview message kept in the build folder; `publish send` fills in each recipient."""
+    preview = Recipient(PREVIEW_EMAIL, unsubscribe, make_msgid(idstring=issue.slug, domain=sender_domain(config)))
+    note = ("X-Publish-Preview", "per-recipient values (To, unsubscribe link) are filled in by `publish send`")
+    return message_template(issue, config, html, text, unsubscribe).render(
+        preview, format_datetime(now or dt.datetime.now(dt.timezone.utc)), extra_headers=(note,))
 
+
+def sender_domain(config: Config) -> str | None:
+    return parseaddr(config.email.from_)[1].rpartition("@")[2] or None

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import hashlib
+import json
 import uuid
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -23,6 +25,9 @@ from pipeline.upload import (episode_items, publish_feed_from_catalog, publish_t
                              shared_items)
 from pipeline.verify import check_published_feed
 
+# Beside the built email: what `publish send` needs to know it sends the current, published text.
+EMAIL_MANIFEST = "email.json"
+PUBLISHED_MARK = "published.json"
 GUID_NAMESPACE = uuid.UUID("5b1e4c3c-8d53-4f0e-9a57-70a1b3a9e0d1")
 
 
@@ -102,6 +107,10 @@ def keep_unchanged_timestamp(episode: Episode, previous: Episode | None) -> Epis
     return episode
 
 
+def source_digest(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
 def local_catalog(build_dir: Path) -> Catalog:
     path = build_dir / "catalog.json"
     return Catalog.from_json(path.read_bytes(), str(path)) if path.exists() else Catalog()
@@ -134,6 +143,9 @@ def publish_issue(path: Path, config: Config, options: PublishOptions, reporter:
                                            options.dry_run, reporter)
         if not options.dry_run:
             write_atomic(options.build_dir / "catalog.json", catalog.to_json())
+            write_atomic(options.build_dir / issue.slug / PUBLISHED_MARK, json.dumps({
+                "source_sha256": source_digest(issue.source), "web_url": summary.web_url,
+                "feed_url": links.feed_url, "at": episode.updated}, indent=2))
         reporter.info(f"feed     {links.feed_url}")
         return summary
 
@@ -169,6 +181,9 @@ def build_outputs(issue: Issue, config: Config, episode: Episode, links: Links,
     files["email_html"] = write_atomic(out / "email.html", email.html)
     files["email_text"] = write_atomic(out / "email.txt", email.text)
     eml = write_atomic(out / "email.eml", email.eml)
+    write_atomic(out / EMAIL_MANIFEST, json.dumps({
+        "source_sha256": source_digest(issue.source), "subject": email.subject, "web_url": web_url,
+        "unsubscribe_placeholder": email.unsubscribe_preview_url}, indent=2))
     cover_url = links.url(links.layout.cover(config.show.cover))
     files["page"] = write_atomic(out / "index.html", build_page(issue, config, web_url, feed_url, page_audio,
                                                               cover_url, episode.number))

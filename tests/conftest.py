@@ -98,13 +98,15 @@ class Project:
     bucket: str
     speech_cache: Path
 
-    def config(self, **storage) -> Path:
+    def config(self, email: dict | None = None, **storage) -> Path:
         audio = ROOT / "audio"
         settings = {"endpoint_url": self.s3.endpoint, "bucket": self.bucket, "create_bucket": True, **storage}
         lines = ["[show]", f'cover = "{audio / "cover.jpg"}"', "[storage]"]
         lines += [f"{k} = {json.dumps(v)}" for k, v in settings.items()]
         lines += ["[voice]", f'lexicon = "{audio / "lexicon.toml"}"', f'intro = "{audio / "intro.mp3"}"',
                   f'outro = "{audio / "outro.mp3"}"']
+        if email:
+            lines += ["[email]", *(f"{k} = {json.dumps(v)}" for k, v in email.items())]
         path = self.root / "publish.toml"
         path.write_text("\n".join(lines) + "\n")
         return path

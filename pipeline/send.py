@@ -1,0 +1,139 @@
+"""`publish send`: the built issue to every subscriber, once. The order of the send stages:
+check the build, read the list, open the send log, personalise and deliver."""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+from dataclasses import dataclass
+from email.utils import parseaddr
+from pathlib import Path
+
+from pipeline.config import Config
+from pipeline.delivery import RETRY_DELAYS, deliver, open_transport
+from pipeline.email import message_template, sender_domain, unsubscribe_url
+from pipeline.errors import InputError
+from pipeline.issue import Issue, parse_issue
+from pipeline.message import MessageTemplate, Recipient
+from pipeline.publish import EMAIL_MANIFEST, PUBLISHED_MARK, source_digest
+from pipeline.report import Reporter
+from pipeline.sendlog import open_send_log
+from pipeline.subscribers import Subscriber, read_subscribers
+from pipeline.unsubscribe import make_token, normalize_address
+
+MIN_SECRET_CHARS = 16
+MAX_REPORTED_FAILURES = 20
+
+
+@dataclass(frozen=True)
+class SendOptions:
+    build_dir: Path = Path("build")
+    dry_run: bool = False
+    retry_delays: tuple[float, ...] = RETRY_DELAYS
+
+
+def read_secret(config: Config) -> str:
+    name = config.email.secret_env
+    secret = os.environ.get(name, "")
+    where = str(config.path or "publish.toml")
+    if not secret:
+        raise InputError.at(where, f"the environment variable {name} is not set; it holds the key that signs "
+                            "unsubscribe links (a long random string, the same for every send)")
+    if len(secret) < MIN_SECRET_CHARS:
+        raise InputError.at(where, f"the value of {name} is too short ({len(secret)} characters); "
+                            f"use at least {MIN_SECRET_CHARS} random characters")
+    return secret
+
+
+def _read_json(path: Path) -> dict | None:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def load_built_template(issue: Issue, config: Config, build_dir: Path) -> MessageTemplate:
+    """The email exactly as `publish issue` built and published it; refuses a stale build."""
+    folder = build_dir / issue.slug
+    manifest = _read_json(folder / EMAIL_MANIFEST)
+    published = _read_json(folder / PUBLISHED_MARK)
+    digest = source_digest(issue.source)
+    run_first = f"run `publish issue {issue.source}` first"
+    if manifest is None:
+        raise InputError.at(issue.source, f"not built yet (no {folder / EMAIL_MANIFEST}); {run_first}")
+    if manifest.get("source_sha256") != digest:
+        raise InputError.at(issue.source, f"changed since it was built; {run_first} so subscribers get "
+                            "what listeners and readers see")
+    if published is None or published.get("source_sha256") != digest:
+        raise InputError.at(issue.source, f"not published yet, so the links in the email would not work; {run_first}")
+    try:
+        html = (folder / "email.html").read_text(encoding="utf-8")
+        text = (folder / "email.txt").read_text(encoding="utf-8")
+        return message_template(issue, config, html, text, manifest["unsubscribe_placeholder"])
+    except (OSError, KeyError, ValueError):
+        raise InputError.at(folder, f"the built email is incomplete or was made with another [email] config; "
+                            f"{run_first}") from None
+
+
+def message_id(slug: str, address: str, secret: str, domain: str | None) -> str:
+    """The same for a recipient on every run, so a mail system can spot a duplicate; keyed, so it
+    does not reveal the address."""
+    tag = hmac.new(secret.encode(), f"message-id:{slug}:{normalize_address(address)}".encode(), hashlib.sha256)
+    return f"<{slug}.{tag.hexdigest()[:24]}@{domain or 'localhost'}>"
+
+
+def sample_view(raw: bytes) -> str:
+    """Headers and the plain-text part of one rendered message, for --dry-run."""
+    from email import message_from_bytes, policy
+    message = message_from_bytes(raw, policy=policy.default)
+    headers = "\n".join(f"{name}: {value}" for name, value in message.items())
+    html = message.get_body(("html",))
+    note = f"\n[HTML part: {len(html.get_content().encode())} bytes]" if html is not None else ""
+    return f"{headers}\n\n{message.get_body(('plain',)).get_content()}{note}"
+
+
+def send_issue(issue_path: Path, subscribers_path: Path, config: Config, options: SendOptions,
+               reporter: Reporter) -> dict:
+    issue = parse_issue(issue_path)
+    subscribers = read_subscribers(subscribers_path)
+    secret = read_secret(config)
+    template = load_built_template(issue, config, options.build_dir)
+    domain = sender_domain(config)
+
+    def id_for(address: str) -> str:
+        return message_id(issue.slug, address, secret, domain)
+
+    def recipient(subscriber: Subscriber) -> Recipient:
+        url = unsubscribe_url(config.email.unsubscribe_url, subscriber.email, make_token(subscriber.email, secret))
+        return Recipient(subscriber.email, url, id_for(subscriber.email), subscriber.name)
+
+    with open_send_log(options.build_dir / issue.slug) as log:
+        delivered = log.delivered()
+        pending = [s for s in subscribers.active if log.key(s.email) not in delivered]
+        result = {"slug": issue.slug, "subscribers": len(subscribers.active),
+                  "already_sent": len(subscribers.active) - len(pending), "to_send": len(pending),
+                  "skipped": subscribers.skipped, "duplicates": subscribers.duplicates,
+                  "sent": 0, "failed": 0, "failures": [], "dry_run": options.dry_run}
+        reporter.info(f"send     {issue.title}: {len(pending)} to send, {result['already_sent']} already sent, "
+                      f"{subscribers.skipped} unsubscribed or inactive, {subscribers.duplicates} duplicate rows")
+        if options.dry_run:
+            if pending:
+                result["sample"] = sample_view(template.render(recipient(pending[0])))
+            return result
+        transport = open_transport(config)
+        progress = reporter.progress("sending", len(pending))
+        sender = parseaddr(config.email.from_)[1]
+        delivery = deliver(
+            ((s.email, lambda s=s: template.render(recipient(s))) for s in pending), sender, transport,
+            rate=config.email.rate_per_second, progress=progress, delays=options.retry_delays,
+            on_sent=lambda address: log.record(address, "sent", id_for(address)),
+            on_failed=lambda address, code, detail: log.record(address, "failed", id_for(address), code, detail))
+    result["sent"], result["failed"] = delivery.sent, len(delivery.failures)
+    result["failures"] = [{"email": a, "code": c, "detail": d} for a, c, d in delivery.failures]
+    for address, _, detail in delivery.failures[:MAX_REPORTED_FAILURES]:
+        reporter.warn(f"not delivered to {address}: {detail}")
+    reporter.info(f"sent     {delivery.sent} in this run, {result['already_sent'] + delivery.sent} of "
+                  f"{len(subscribers.active)} in all; {len(delivery.failures)} refused"
+                  + (" (run again to retry them)" if delivery.failures else ""))
+    return result
