@@ -28,14 +28,16 @@ from pipeline.tts import SpeechCache, Voice, chunk_key, resolve_voice, synthesiz
 
 TARGET_LUFS = -16.0
 # Measured on the finished MP3s, the result sat 0.5-0.9 LU under the aim (MP3 encoding and the
-# true-peak ceiling both take a little): aim that much higher so the file lands on -16.
-AIM_LUFS = TARGET_LUFS + 0.5
+# true-peak ceiling both take a little): aim that much higher so the first encode lands on -16.
+AIM_LUFS = TARGET_LUFS + 0.7
+LOUDNESS_TOLERANCE = 0.4   # LU either side of the target, measured on the MP3
+MAX_ENCODES = 4
 TRUE_PEAK_MAX = -1.3       # dBTP of the final MP3, with a margin under Apple's -1
-LIMIT_DBFS = -3.0          # sample-peak ceiling before encoding; keeps true peak under -1 dBTP
+LIMIT_DBFS = -3.6          # sample-peak ceiling; the MP3's true peak lands about 2 dB above it
 BITRATE = "64k"
 OUTPUT_RATE = 44100
 INTRO_GAP, OUTRO_GAP = 0.6, 0.8
-AUDIO_VERSION = "5"        # bump when assembly or mastering changes
+AUDIO_VERSION = "6"        # bump when assembly or mastering changes
 
 
 def ffmpeg() -> str:
@@ -185,15 +187,17 @@ def master_episode(narration: Narration, keys: list[str], cache: SpeechCache, vo
             if abs(error) < 0.15:
                 break
             gain += error * 1.2                   # the limiter takes back part of any boost
-        # MP3 encoding can overshoot the limiter by 1-2 dB between samples: measure the true
-        # peak of the real file and, if it is too hot, encode again that much lower.
+        # MP3 encoding can overshoot the limiter by 1-2 dB between samples, and encoding and the
+        # limiter both move the loudness a little: measure the real file and correct it.
         limit = LIMIT_DBFS
-        for _ in range(3):
+        for _ in range(MAX_ENCODES):
             encode_mp3(raw_path, rate, gain, mp3, limit)
-            excess = mp3_true_peak(mp3) - TRUE_PEAK_MAX
-            if excess <= 0:
+            loudness, peak = mp3_levels(mp3)
+            if peak <= TRUE_PEAK_MAX and abs(loudness - TARGET_LUFS) <= LOUDNESS_TOLERANCE:
                 break
-            limit -= excess + 0.2                 # a lower ceiling, same gain: loudness barely moves
+            if peak > TRUE_PEAK_MAX:
+                limit -= peak - TRUE_PEAK_MAX + 0.2   # a lower ceiling, same gain: loudness barely moves
+            gain += (TARGET_LUFS - loudness) * 1.2   # the limiter takes back part of any boost
     return cues, chapter_starts, position / rate
 
 
@@ -218,14 +222,16 @@ def limited_loudness(raw_path: Path, rate: int, gain_db: float) -> float:
     return meter.integrated()
 
 
-def mp3_true_peak(mp3: Path) -> float:
-    """True peak (dBTP) of the encoded file, from ffmpeg's ebur128 filter."""
+def mp3_levels(mp3: Path) -> tuple[float, float]:
+    """Integrated loudness (LUFS) and true peak (dBTP) of the encoded file, from ffmpeg's ebur128."""
     result = subprocess.run([ffmpeg(), "-hide_banner", "-nostats", "-i", str(mp3), "-af", "ebur128=peak=true",
                              "-f", "null", "-"], capture_output=True, text=True)
-    found = re.findall(r"True peak:\s+Peak:\s+(-?[\d.]+|-inf) dBFS", result.stderr)
-    if result.returncode != 0 or not found:
-        raise ServiceError("ffmpeg could not measure the true peak of the MP3")
-    return float(found[-1]) if found[-1] != "-inf" else -120.0
+    summary = result.stderr.rpartition("Summary:")[2]
+    loudness = re.search(r"I:\s+(-?[\d.]+|-inf) LUFS", summary)
+    peak = re.search(r"True peak:\s+Peak:\s+(-?[\d.]+|-inf) dBFS", summary)
+    if result.returncode != 0 or not loudness or not peak:
+        raise ServiceError("ffmpeg could not measure the loudness of the MP3")
+    return tuple(float(m.group(1)) if m.group(1) != "-inf" else -120.0 for m in (loudness, peak))
 
 
 def encode_mp3(raw_path: Path, rate: int, gain_db: float, mp3: Path, limit_db: float = LIMIT_DBFS) -> None:
