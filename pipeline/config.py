@@ -41,6 +41,7 @@ class StorageConfig:
     endpoint_url: str = ""
     region: str = "us-east-1"
     create_bucket: bool = False
+    locking: str = "auto"              # catalogue updates: "conditional", "lock-object" or "auto" (probe)
 
 
 @dataclass(frozen=True)
@@ -154,6 +155,8 @@ def _validate(config: Config, text: str, file: str, problems: list[Problem]) -> 
         bad("show", "owner_email", "is not an email address")
     if not re.fullmatch(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", storage.bucket):
         bad("storage", "bucket", f"'{storage.bucket}' is not a valid bucket name")
+    if storage.locking not in ("auto", "conditional", "lock-object"):
+        bad("storage", "locking", 'must be "auto", "conditional" or "lock-object"')
     if storage.prefix and not PREFIX_RE.match(storage.prefix.rstrip("/") + "/"):
         bad("storage", "prefix", "may hold only a-z 0-9 . _ - and / between parts, and no '..'")
     for key in ("public_url", "endpoint_url"):

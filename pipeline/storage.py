@@ -228,8 +228,9 @@ def needs_upload(item: Item, remote: Remote | None) -> bool:
 
 
 def update_with_retry(bucket: Bucket, key: str, change: Callable[[bytes | None], bytes],
-                      content_type: str, attempts: int = 20) -> tuple[bytes, str, bool]:
+                      content_type: str, attempts: int = 20, conditional: bool = True) -> tuple[bytes, str, bool]:
     """Read-modify-write of one object with If-Match / If-None-Match, retried on a lost race.
+    `conditional=False` writes plainly: for a caller that holds the object's lock.
 
     Returns the bytes now stored, the key's ETag, and whether anything was written."""
     for attempt in range(attempts):
@@ -239,7 +240,9 @@ def update_with_retry(bucket: Bucket, key: str, change: Callable[[bytes | None],
             return body, current[1], False
         item = Item(key, content_type, SHORT_CACHE, data=body)
         try:
-            if current:
+            if not conditional:
+                bucket.put(item)
+            elif current:
                 bucket.put(item, if_match=current[1])
             else:
                 bucket.put(item, if_none_match=True)

@@ -2,6 +2,7 @@
 media and pages first, then the catalogue (a conditional write), then feed.xml last."""
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import replace
 from concurrent.futures import ThreadPoolExecutor
@@ -12,6 +13,7 @@ from pipeline.config import Config
 from pipeline.errors import ServiceError
 from pipeline.feed import build_feed, validate_feed
 from pipeline.links import Layout, Links
+from pipeline.locking import choose_locking, object_lock
 from pipeline.report import Reporter
 from pipeline.storage import (CHAPTERS_TYPE, CONTENT_TYPES, IMMUTABLE, PAGE_CACHE, SHORT_CACHE, Bucket, Item,
                               needs_upload, update_with_retry)
@@ -92,20 +94,30 @@ def publish_to_bucket(bucket: Bucket, links: Links, config: Config, episode: Epi
 
 
 def publish_catalog_and_feed(bucket: Bucket, links: Links, config: Config, episode: Episode) -> dict[str, int]:
-    """Write the catalogue conditionally, then the feed built from exactly what was written.
-    If another publisher changed the catalogue meanwhile, rebuild the feed from theirs.
+    """Write the catalogue (conditionally, or under a lock object where the server ignores
+    conditions), then the feed built from exactly what was written. If another publisher
+    changed the catalogue meanwhile, rebuild the feed from theirs.
     Returns {key: bytes} of what was written (nothing when both were already current)."""
     layout = links.layout
+    change = _merge_episode(episode)
+    current = bucket.get(layout.catalog)
+    unchanged = current is not None and change(current[0]) == current[0]
+    locking = "conditional" if unchanged else choose_locking(
+        bucket, config.storage.locking, layout.key(".publish-probe"))
+    guard = (contextlib.nullcontext() if locking == "conditional"
+             else object_lock(bucket, layout.catalog + ".lock"))
     written: dict[str, int] = {}
-    body, etag, changed = update_with_retry(bucket, layout.catalog, _merge_episode(episode), CONTENT_TYPES[".json"])
-    if changed:
-        written[layout.catalog] = len(body)
-    for _ in range(10):
-        written.update(publish_feed_from_catalog(bucket, links, config, Catalog.from_json(body)))
-        latest = bucket.head(layout.catalog)
-        if latest is None or latest.etag == etag:
-            return written
-        body, etag = bucket.get(layout.catalog)
+    with guard:
+        body, etag, changed = update_with_retry(bucket, layout.catalog, change,
+                                                CONTENT_TYPES[".json"], conditional=locking == "conditional")
+        if changed:
+            written[layout.catalog] = len(body)
+        for _ in range(10):
+            written.update(publish_feed_from_catalog(bucket, links, config, Catalog.from_json(body)))
+            latest = bucket.head(layout.catalog)
+            if latest is None or latest.etag == etag:
+                return written
+            body, etag = bucket.get(layout.catalog)
     return written
 
 

@@ -21,8 +21,15 @@ class Mailbox:
         self.messages: list[tuple[str, list[str], bytes]] = []
         self.refuse: set[str] = set()
         self.busy: dict[str, int] = {}          # address -> how many 451s before accepting
-        self.on_accept = None                    # called with the number accepted so far
+        self.on_mail = None                      # called at each MAIL FROM with the number accepted so far
         self.lock = threading.Lock()
+
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):
+        if self.on_mail:
+            self.on_mail(len(self.messages))
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address.lower() in self.refuse:
@@ -36,9 +43,6 @@ class Mailbox:
     async def handle_DATA(self, server, session, envelope):
         with self.lock:
             self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content))
-            count = len(self.messages)
-        if self.on_accept:
-            self.on_accept(count)
         return "250 2.0.0 accepted"
 
     def per_recipient(self) -> Counter:

@@ -197,7 +197,10 @@ def _send_subprocess(project, issue, csv_path, env):
     return subprocess.Popen(
         [sys.executable, "-m", "pipeline", "send", str(issue), "--subscribers", csv_path, "--config",
          str(project.root / "publish.toml"), "--build-dir", str(project.root / "build"), "--json"],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        # A shell's background job starts with SIGINT ignored, and Python then never raises
+        # KeyboardInterrupt; give the child the default a terminal would.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
 
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT])
@@ -207,12 +210,12 @@ def test_killed_mid_send_then_rerun_delivers_everyone_once(published, smtp, sig)
     csv_path = subscribers_csv(project, [f"reader{i}@example.com,," for i in range(60)])
     env = {**os.environ, "PUBLISH_SECRET": SECRET}
     process = _send_subprocess(project, issue, csv_path, env)
-    # Stop it after the 20th acceptance, while it waits out the rate limit before the next.
-    smtp.mailbox.on_accept = lambda count: count == 20 and threading.Timer(0.005, process.send_signal,
-                                                                          (sig,)).start()
+    # Stop it as it starts the 21st message: the 20th is accepted and, by then, logged. (Killed
+    # between the server's 250 and its log write, a sender would send that one again.)
+    smtp.mailbox.on_mail = lambda accepted: accepted == 20 and process.send_signal(sig)
     process.communicate(timeout=60)
     assert process.returncode == (-9 if sig == signal.SIGKILL else 130)
-    smtp.mailbox.on_accept = None
+    smtp.mailbox.on_mail = None
     first = len(smtp.mailbox.messages)
     assert 20 <= first < 60
     again = _send_subprocess(project, issue, csv_path, env)
@@ -233,12 +236,12 @@ def test_smtp_outage_stops_with_a_clear_error_and_a_rerun_finishes(published, sm
     config = load_config(project.root / "publish.toml")
     config = replace(config, email=replace(config.email, rate_per_second=20))
     options = SendOptions(build_dir=project.root / "build", retry_delays=(0.05, 0.05))
-    # The server goes away after the 4th acceptance, while the sender waits out its rate limit.
-    smtp.mailbox.on_accept = lambda count: count == 4 and threading.Timer(0.005, smtp.controller.stop).start()
+    # The server goes away as the 5th message starts.
+    smtp.mailbox.on_mail = lambda accepted: accepted == 4 and threading.Thread(target=smtp.controller.stop).start()
     with pytest.raises(ServiceError) as caught:
         send_issue(issue, csv_path, config, options, Reporter(quiet=True))
     assert f"127.0.0.1:{smtp.port}" in caught.value.what and "run the same command again" in caught.value.hint
-    smtp.mailbox.on_accept = None
+    smtp.mailbox.on_mail = None
     smtp.restart()
     result = send_issue(issue, csv_path, config, options, Reporter(quiet=True))
     assert result["already_sent"] == 4 and result["sent"] == 6

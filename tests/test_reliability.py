@@ -1,0 +1,162 @@
+"""Faults in the middle of a publish, concurrent publishers, and secrets that must never leak."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import feedparser
+import pytest
+from click.testing import CliRunner
+
+from pipeline.cli import main
+from tests.conftest import SHORT_ISSUE, http_get
+from tests.fault_proxy import FaultProxy
+
+SECOND = SHORT_ISSUE.replace("A Short Test", "Second Episode").replace("2024-03-01", "2024-04-01")
+SECOND_NAME = "2024-04-01-second-episode.md"
+
+
+def write_config(project, name: str, bucket: str, endpoint: str, **extra) -> Path:
+    """A config like project.config() but for any bucket/endpoint; public URLs go straight to S3."""
+    path = project.config(bucket=bucket, endpoint_url=endpoint, public_url=f"{project.s3.endpoint}/{bucket}", **extra)
+    return path.rename(project.root / name)
+
+
+def publish_in_process(project, issue: Path, config: Path, *args: str):
+    return CliRunner().invoke(main, ["issue", str(issue), "--config", str(config), "--build-dir",
+                                     str(project.build_dir()), "--json", *args])
+
+
+def publish_subprocess(project, issue: Path, config: Path, *args: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "pipeline", "issue", str(issue), "--config", str(config),
+                             "--build-dir", str(project.build_dir()), "--json", *args],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def public_state(project, bucket: str) -> list[str]:
+    """The feed listeners see parses, and every enclosure it names is there at its stated size.
+    Returns the episode titles."""
+    status, _, body = http_get(f"{project.s3.endpoint}/{bucket}/feed.xml")
+    feed = feedparser.parse(body)
+    assert status == 200 and not feed.bozo, feed.get("bozo_exception")
+    for entry in feed.entries:
+        (enclosure,) = entry.enclosures
+        status, headers, _ = http_get(enclosure.href, {"Range": "bytes=0-0"})
+        assert status == 206 and headers["Content-Range"].endswith(f"/{enclosure.length}"), enclosure.href
+    return [entry.title for entry in feed.entries]
+
+
+FAULT_POINTS = 24
+
+
+def test_faults_at_every_stage_of_a_publish_never_break_the_public_feed(project):
+    """Kill -9 the publisher, or take the server away, at FAULT_POINTS requests spread over a
+    whole publish of a second episode: before, during and after each upload, the catalogue
+    write and the feed write. After each, listeners' feed is whole; a re-run completes."""
+    first, second = project.issue(), project.issue(SECOND, SECOND_NAME)
+    failures, tried = [], []
+    with FaultProxy(project.s3.endpoint) as proxy:
+        def setup(bucket: str) -> tuple[Path, Path]:
+            direct = write_config(project, f"{bucket}-direct.toml", bucket, project.s3.endpoint)
+            faulty = write_config(project, f"{bucket}-proxy.toml", bucket, proxy.endpoint)
+            result = publish_in_process(project, first, direct)
+            assert result.exit_code == 0, result.output
+            return direct, faulty
+
+        # A clean run through the proxy counts the requests a publish makes.
+        _, faulty = setup(f"{project.bucket}-count")
+        proxy.arm(0, "kill-before")
+        clean = publish_subprocess(project, second, faulty)
+        assert clean.wait(timeout=120) == 0, clean.stderr.read()
+        total = proxy.count
+        points = sorted({(1 + round(k * (total - 1) / (FAULT_POINTS - 1)), k) for k in range(FAULT_POINTS)})
+        for at, k in points:
+            mode = ("kill-before", "kill-after", "kill-mid-body", "kill-after", "server-down")[k % 5]
+            bucket = f"{project.bucket}-f{k}"
+            direct, faulty = setup(bucket)
+            proxy.arm(at, mode)
+            process = publish_subprocess(project, second, faulty)
+            proxy.fault.victim_pid = process.pid
+            _, err = process.communicate(timeout=120)
+            label = f"{mode} at request {at}/{total} ({proxy.fault.log[at - 1] if at <= len(proxy.fault.log) else '?'})"
+            tried.append(label)
+            try:
+                assert proxy.fault.fired, "the fault never fired"
+                assert process.returncode in (-9, 1), (process.returncode, err)
+                if mode == "server-down":
+                    assert "error: storage:" in err and "Traceback" not in err, err
+                assert "A Short Test" in public_state(project, bucket)
+                rerun = publish_in_process(project, second, direct)
+                assert rerun.exit_code == 0, rerun.output
+                assert sorted(public_state(project, bucket)) == ["A Short Test", "Second Episode"]
+            except AssertionError as exc:
+                failures.append(f"{label}: {exc}")
+    print(f"\nfault points tried: {len(tried)}, failures: {len(failures)}")
+    assert len(tried) >= 20 and failures == [], "\n".join(failures)
+
+
+@pytest.mark.parametrize("locking", ["conditional", "lock-object"])
+def test_concurrent_publishers_both_land(project, locking):
+    """Three `publish issue` processes of different issues at once against one bucket."""
+    issues = [project.issue(SHORT_ISSUE.replace("A Short Test", f"Concurrent {n}")
+                            .replace("2024-03-01", f"2024-05-0{n}"), f"2024-05-0{n}-concurrent-{n}.md")
+              for n in (1, 2, 3)]
+    config = write_config(project, "concurrent.toml", project.bucket, project.s3.endpoint, locking=locking)
+    assert publish_in_process(project, project.issue(), config).exit_code == 0
+    processes = [publish_subprocess(project, issue, config) for issue in issues]
+    for process in processes:
+        _, err = process.communicate(timeout=120)
+        assert process.returncode == 0, err
+    catalog = json.loads(http_get(f"{project.s3.endpoint}/{project.bucket}/catalog.json")[2])
+    numbers = sorted(e["number"] for e in catalog["episodes"])
+    assert numbers == [1, 2, 3, 4]
+    titles = {e["title"] for e in catalog["episodes"]}
+    assert titles == {"A Short Test", "Concurrent 1", "Concurrent 2", "Concurrent 3"}
+    feed = feedparser.parse(http_get(f"{project.s3.endpoint}/{project.bucket}/feed.xml")[2])
+    assert {e.title for e in feed.entries} == titles
+    from pipeline.storage import Bucket, Target
+    bucket = Bucket(Target(project.bucket, "us-east-1", project.s3.endpoint, project.s3.access_key,
+                           project.s3.secret_key))
+    assert not [key for key in bucket.list_keys() if key.endswith(".lock") or "probe" in key]
+
+
+def test_lock_object_serialises_and_a_stale_lock_expires(project):
+    import threading
+    import time
+    from pipeline import locking
+    from pipeline.storage import Bucket, Item, Target
+    bucket = Bucket(Target(project.bucket, "us-east-1", project.s3.endpoint, project.s3.access_key,
+                           project.s3.secret_key, create_bucket=True, public_read=True))
+    bucket.ensure_bucket()
+    assert locking.conditional_writes_work(bucket, "probe")      # SeaweedFS honours If-None-Match
+    inside, overlaps = [], []
+
+    def worker():
+        with locking.object_lock(bucket, "catalog.json.lock"):
+            if inside:
+                overlaps.append(1)
+            inside.append(1)
+            time.sleep(0.2)
+            inside.pop()
+    threads = [threading.Thread(target=worker) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert overlaps == [] and bucket.head("catalog.json.lock") is None
+    stale = json.dumps({"owner": "crashed", "host": "elsewhere", "pid": 1, "expires": time.time() - 1})
+    bucket.put(Item("catalog.json.lock", "application/json", "no-store", data=stale.encode()))
+    started = time.monotonic()
+    with locking.object_lock(bucket, "catalog.json.lock"):
+        assert json.loads(bucket.get("catalog.json.lock")[0])["owner"] != "crashed"
+    assert time.monotonic() - started < 5
+    live = json.dumps({"owner": "busy", "host": "elsewhere", "pid": 7, "expires": time.time() + 60})
+    bucket.put(Item("catalog.json.lock", "application/json", "no-store", data=live.encode()))
+    from pipeline.errors import ServiceError
+    with pytest.raises(ServiceError) as caught:
+        with locking.object_lock(bucket, "catalog.json.lock", wait_s=1):
+            pass
+    assert "held by elsewhere (pid 7)" in caught.value.what
