@@ -79,6 +79,7 @@ class Config:
 SECTIONS: dict[str, type] = {
     "show": ShowConfig, "storage": StorageConfig, "voice": VoiceConfig, "email": EmailConfig,
 }
+CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
 PATH_KEYS = {("show", "cover"), ("voice", "lexicon"), ("voice", "intro"), ("voice", "outro")}
 
 
@@ -147,6 +148,10 @@ def _validate(config: Config, text: str, file: str, problems: list[Problem]) -> 
         problems.append(Problem(file, f"[{section}] {key} {message}", _line_of(text, key, section)))
 
     show, storage, email = config.show, config.storage, config.email
+    for section_name in SECTIONS:
+        for key, value in vars(getattr(config, section_name)).items():
+            if isinstance(value, str) and CONTROL_RE.search(value):
+                bad(section_name, _toml_key(key), "contains control characters")
     if not LANGUAGE_RE.match(show.language):
         bad("show", "language", f"'{show.language}' is not a language code like en-us")
     if not show.site_url.startswith(("http://", "https://")):

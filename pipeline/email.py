@@ -13,11 +13,12 @@ from pipeline.config import Config
 from pipeline.issue import Block, Issue, sanitize_html
 from pipeline.message import MessageTemplate, Recipient
 from pipeline.templating import long_date, render
-from pipeline.textutil import slugify
+from pipeline.textutil import shorten, slugify
 
 GMAIL_CLIP_BYTES = 102 * 1024
 WARN_BYTES = 90 * 1024
 WRAP = 78
+PREHEADER_CHARS = 200          # inbox previews show about 100; the rest is noise
 # The built .eml is a preview: per-recipient values are filled in by `publish send`.
 PREVIEW_EMAIL = "preview-recipient@example.invalid"
 PREVIEW_TOKEN = "PREVIEW-TOKEN"
@@ -76,7 +77,7 @@ def build_email(issue: Issue, config: Config, web_url: str, feed_url: str,
     mjml_source = render(
         "email.mjml",
         language=show.language.split("-")[0], title=issue.title, show_title=show.title,
-        preheader=issue.summary, web_url=web_url, feed_url=feed_url, site_url=show.site_url,
+        preheader=shorten(issue.summary, PREHEADER_CHARS), web_url=web_url, feed_url=feed_url, site_url=show.site_url,
         site_host=urlsplit(show.site_url).netloc or show.site_url, date_text=long_date(issue.date),
         author=author, minutes=max(1, round(issue.word_count / 230)), audio_minutes=audio_minutes,
         body_html=sanitize_html(issue.body_html, set_tag_attribute_values=BODY_STYLES),

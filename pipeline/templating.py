@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from functools import lru_cache
 from pathlib import Path
 
@@ -10,9 +11,19 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _printable(value):
+    """Every value put into a template: control characters break MJML's parser and are not
+    allowed in XML at all."""
+    return _CONTROL.sub("", value) if isinstance(value, str) else value
+
+
 @lru_cache(maxsize=1)
 def environment() -> Environment:
     return Environment(
+        finalize=_printable,
         loader=FileSystemLoader(TEMPLATES_DIR),
         autoescape=select_autoescape(["html", "mjml", "xml"], default=True),
         undefined=StrictUndefined,
