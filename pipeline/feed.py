@@ -5,6 +5,7 @@ Every item comes from the catalogue, so no published episode is ever lost from t
 from __future__ import annotations
 
 import datetime as dt
+import html
 import re
 import uuid
 
@@ -119,7 +120,7 @@ def build_feed(show: ShowConfig, catalog: Catalog, links: Links, cover_key: str,
     fg.load_extension("podcast")
     fg.register_extension("podcastindex", PodcastIndexExtension, PodcastIndexEntryExtension)
     fg.title(show.title)
-    fg.description(fit_bytes(show.description))
+    fg.description(fit_bytes(html.escape(xml_text(show.description), quote=False)))
     # feedgen writes the *last* link as the RSS <link>: the site must come after self.
     fg.link(href=links.feed_url, rel="self", type="application/rss+xml")
     fg.link(href=show.site_url, rel="alternate")
@@ -153,7 +154,8 @@ def _add_item(fg: FeedGenerator, show: ShowConfig, episode: Episode, links: Link
     entry.title(xml_text(episode.title))
     entry.link(href=links.url(episode.page_key))
     description = fit_bytes(xml_text(episode.summary))
-    entry.description(description)
+    # Apps render <description> as HTML: a summary's "<" must stay text there.
+    entry.description(fit_bytes(html.escape(description, quote=False)))
     entry.content(xml_text(episode.content_html))
     entry.pubDate(_pub_date(episode))
     entry.enclosure(links.url(audio.key), str(audio.bytes), "audio/mpeg")

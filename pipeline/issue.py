@@ -23,7 +23,8 @@ MAX_BYTES = 2 * 1024 * 1024
 FRONT_MATTER_KEYS = ("title", "date", "slug", "summary", "author", "episode", "explicit", "tags")
 SLUG_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 FILE_NAME_RE = re.compile(r"^(\d{4}-\d{2}-\d{2})(?:-(.+))?$")
-_CONTROL = re.compile(r"[\x01-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Control characters, and the noncharacters U+FFFE/U+FFFF, which XML and MJML refuse.
+_CONTROL = re.compile(r"[\x01-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
 ALLOWED_TAGS = (nh3.ALLOWED_TAGS - {"center", "map", "area"}) | {"section"}
 ALLOWED_ATTRIBUTES = {
     **{tag: set(attrs) for tag, attrs in nh3.ALLOWED_ATTRIBUTES.items()},
@@ -156,7 +157,24 @@ def _split_front_matter(path: Path, text: str) -> tuple[dict, str, int]:
         meta = {}
     if not isinstance(meta, dict):
         raise InputError.at(path, "front matter must be 'key: value' lines", 2)
+    try:
+        meta = _clean_values(meta)
+    except UnicodeError:
+        raise InputError.at(path, "front matter has a \\u escape that is not a character (a lone surrogate)",
+                            2) from None
     return meta, "\n".join(lines[index + 1:]), index + 2
+
+
+def _clean_values(value):
+    """YAML escapes ("\\x07", "\\ud83e\\udddf") can put back what reading the file removed:
+    join surrogate pairs into characters, drop control characters."""
+    if isinstance(value, str):
+        return _CONTROL.sub("", value.encode("utf-16", "surrogatepass").decode("utf-16")).replace("\x00", "")
+    if isinstance(value, list):
+        return [_clean_values(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _clean_values(item) for key, item in value.items()}
+    return value
 
 
 def _key_line(text: str, key: str) -> int | None:
