@@ -20,6 +20,9 @@ from pipeline.errors import ServiceError
 
 MULTIPART_THRESHOLD = 16 * 1024 * 1024
 SHORT_CACHE = "public, max-age=300"
+# A server that accepts the connection and then says nothing fails the run after 4 tries of
+# this long, instead of hanging it.
+TIMEOUT_S = 30.0
 PAGE_CACHE = "public, max-age=600"
 IMMUTABLE = "public, max-age=31536000, immutable"
 CONTENT_TYPES = {
@@ -109,12 +112,12 @@ def describe_failure(exc: Exception, target: Target, action: str) -> ServiceErro
 
 
 class Bucket:
-    def __init__(self, target: Target):
+    def __init__(self, target: Target, timeout_s: float = TIMEOUT_S):
         self.target = target
         config = BotoConfig(
             region_name=target.region,
             retries={"mode": "standard", "max_attempts": 4},
-            connect_timeout=5, read_timeout=60,
+            connect_timeout=min(5.0, timeout_s), read_timeout=timeout_s,
             s3={"addressing_style": "path"} if target.endpoint_url else {},
             request_checksum_calculation="when_required", response_checksum_validation="when_required",
         )

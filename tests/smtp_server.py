@@ -53,13 +53,21 @@ class Mailbox:
 
 
 class SmtpServer:
-    def __init__(self):
+    def __init__(self, login: tuple[str, str] | None = None):
         self.mailbox = Mailbox()
         self.port = free_port()
+        self.login = login
         self.controller = self._controller()
 
+    def _authenticate(self, server, session, envelope, mechanism, auth_data):
+        from aiosmtpd.smtp import AuthResult
+        ok = (auth_data.login.decode(), auth_data.password.decode()) == self.login
+        return AuthResult(success=ok, handled=False)
+
     def _controller(self) -> Controller:
-        return Controller(self.mailbox, hostname="127.0.0.1", port=self.port, enable_SMTPUTF8=True)
+        auth = ({"auth_required": True, "auth_require_tls": False, "authenticator": self._authenticate}
+                if self.login else {})
+        return Controller(self.mailbox, hostname="127.0.0.1", port=self.port, enable_SMTPUTF8=True, **auth)
 
     def restart(self) -> None:
         """A new server on the same port, keeping the mailbox (an event loop cannot restart)."""

@@ -160,3 +160,77 @@ def test_lock_object_serialises_and_a_stale_lock_expires(project):
         with locking.object_lock(bucket, "catalog.json.lock", wait_s=1):
             pass
     assert "held by elsewhere (pid 7)" in caught.value.what
+
+
+def test_secrets_never_appear_in_output_files_or_objects(project, monkeypatch):
+    """Recognisable S3, SMTP and unsubscribe secrets, through successful and failing runs with
+    --debug: none may show up on stdout, stderr, in build files or in the bucket."""
+    from tests.smtp_server import SmtpServer
+    from pipeline.storage import Bucket, Target
+    smtp_password, unsubscribe_secret = "smtp-pw-RECOGNISABLE-7731", "unsub-secret-RECOGNISABLE-4412"
+    secrets = [project.s3.secret_key, smtp_password, unsubscribe_secret]
+    monkeypatch.setenv("PUBLISH_SECRET", unsubscribe_secret)
+    monkeypatch.setenv("PUBLISH_SMTP_USER", "mailer")
+    outputs = []
+    with SmtpServer(login=("mailer", smtp_password)) as smtp:
+        config = project.config(email={"smtp_host": "127.0.0.1", "smtp_port": smtp.port, "rate_per_second": 0})
+        issue = project.issue()
+        subscribers = project.root / "subscribers.csv"
+        subscribers.write_text("email\nreader@example.com\n")
+        runner = CliRunner()
+        common = ["--config", str(config), "--build-dir", str(project.build_dir()), "--debug"]
+
+        def run(*args):
+            result = runner.invoke(main, list(args))
+            outputs.append(result.stdout + result.stderr)
+            return result
+        monkeypatch.setenv("PUBLISH_SMTP_PASSWORD", smtp_password)
+        assert run("issue", str(issue), *common, "--json").exit_code == 0
+        assert run("send", str(issue), "--subscribers", str(subscribers), *common, "--dry-run").exit_code == 0
+        assert run("send", str(issue), "--subscribers", str(subscribers), *common).exit_code == 0
+        assert len(smtp.mailbox.messages) == 1
+        monkeypatch.setenv("PUBLISH_SMTP_PASSWORD", smtp_password + "-wrong")
+        secrets.append(smtp_password + "-wrong")
+        (project.build_dir() / "a-short-test" / "send.sqlite").unlink()
+        failed = run("send", str(issue), "--subscribers", str(subscribers), *common)
+        assert failed.exit_code == 1 and "refused the login" in failed.stderr
+        monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", project.s3.secret_key + "-wrong")
+        secrets.append(project.s3.secret_key + "-wrong")
+        denied = run("issue", str(issue), *common)
+        assert denied.exit_code == 1 and "credentials" in denied.stderr
+        monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", project.s3.secret_key)
+        assert run("check", "--config", str(config), "--debug").exit_code == 0
+    texts = [text.encode() for text in outputs]
+    texts += [path.read_bytes() for path in project.root.rglob("*")
+              if path.is_file() and ".cache" not in path.parts]
+    bucket = Bucket(Target(project.bucket, "us-east-1", project.s3.endpoint, project.s3.access_key,
+                           project.s3.secret_key))
+    texts += [bucket.get(key)[0] for key in bucket.list_keys()]
+    texts += [raw for _, _, raw in smtp.mailbox.messages]
+    for secret in secrets:
+        leaks = [t[:200] for t in texts if secret.encode() in t]
+        assert leaks == [], (secret, leaks)
+    assert len(texts) > 15
+
+
+def test_a_silent_server_times_out_instead_of_hanging():
+    """Storage and SMTP against a socket that accepts and never answers."""
+    import socket
+    import time
+    from pipeline.config import Config, EmailConfig
+    from pipeline.delivery import SmtpTransport, Transient
+    from pipeline.errors import ServiceError
+    from pipeline.storage import Bucket, Target
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(16)
+        port = silent.getsockname()[1]
+        started = time.monotonic()
+        bucket = Bucket(Target("podcast", "us-east-1", f"http://127.0.0.1:{port}", "a", "b"), timeout_s=0.5)
+        with pytest.raises(ServiceError) as caught:
+            bucket.head("feed.xml")
+        assert "timed out" in caught.value.what.lower() or "time" in caught.value.what.lower(), caught.value.what
+        smtp = SmtpTransport(Config(email=EmailConfig(smtp_host="127.0.0.1", smtp_port=port)), timeout=0.5)
+        with pytest.raises(Transient):
+            smtp.send("news@example.com", "a@example.com", b"Subject: x\r\n\r\nx\r\n")
+        assert time.monotonic() - started < 15
