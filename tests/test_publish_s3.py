@@ -15,6 +15,19 @@ from pipeline.feed import PODCAST_NS
 from tests.conftest import SHORT_ISSUE, http_get
 
 
+def http_get_when_ready(url: str, wait_s: float = 30):
+    """A restarted SeaweedFS answers 500 until its volume server has registered again."""
+    import time
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            return http_get(url)
+        except urllib.error.HTTPError as exc:
+            if exc.code < 500 or time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
+
+
 def summary_of(result) -> dict:
     assert result.exit_code == 0, result.output
     return json.loads(result.stdout)
@@ -152,7 +165,7 @@ def test_server_dying_mid_upload_leaves_old_feed_and_rerun_completes(project, tm
         assert result.exit_code == 1 and "storage:" in result.stderr
         monkeypatch.setattr(Bucket, "put", original_put)
         server = start_local_s3(data_dir, port, project.s3.access_key, project.s3.secret_key)
-        assert http_get(first["feed_url"])[2] == old_feed          # the public feed never changed
+        assert http_get_when_ready(first["feed_url"])[2] == old_feed   # the public feed never changed
         rerun = summary_of(project.publish(issue2))
         feed = feedparser.parse(http_get(rerun["feed_url"])[2])
         assert [e.title for e in feed.entries] == ["Second Episode", "A Short Test"]
