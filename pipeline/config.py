@@ -12,7 +12,7 @@ from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
 
-from pipeline.errors import InputError, Problem, toml_problem
+from pipeline.errors import InputError, Problem, read_input_file, toml_problem
 
 CONFIG_NAME = "publish.toml"
 LANGUAGE_RE = re.compile(r"^[a-z]{2,3}(-[A-Za-z]{2}|-[0-9]{3})?$")
@@ -194,12 +194,7 @@ def load_config(explicit: Path | None = None) -> Config:
     path = find_config(explicit)
     if path is None:
         return _from_mapping({}, "", "(defaults)", Path.cwd(), None)
-    try:
-        raw_bytes = path.read_bytes()
-    except FileNotFoundError:
-        raise InputError.at(path, "config file not found") from None
-    except OSError as exc:
-        raise InputError.at(path, f"cannot read config: {exc.strerror}") from None
+    raw_bytes = read_input_file(path, "config file")
     try:
         text = raw_bytes.decode("utf-8-sig")
         data = tomllib.loads(text)

@@ -48,3 +48,15 @@ def toml_problem(exc: Exception) -> tuple[str, int | None]:
     text = str(exc)
     match = re.search(r"\(at line (\d+)", text)
     return text.split(" (at line")[0], (int(match.group(1)) if match else getattr(exc, "lineno", None))
+
+
+def read_input_file(path: Path, kind: str = "file") -> bytes:
+    """The bytes of a file the user named, or one clear InputError."""
+    try:
+        return Path(path).read_bytes()
+    except FileNotFoundError:
+        raise InputError.at(path, f"{kind} not found") from None
+    except IsADirectoryError:
+        raise InputError.at(path, f"is a directory, not a {kind}") from None
+    except OSError as exc:
+        raise InputError.at(path, f"cannot read: {exc.strerror}") from None

@@ -16,7 +16,7 @@ import yaml
 from markdown_it import MarkdownIt
 from mdit_py_plugins.footnote import footnote_plugin
 
-from pipeline.errors import InputError
+from pipeline.errors import InputError, read_input_file
 from pipeline.textutil import shorten, slugify, split_sentences
 
 MAX_BYTES = 2 * 1024 * 1024
@@ -112,14 +112,7 @@ _NoDatesLoader.yaml_implicit_resolvers = {
 
 def read_text(path: Path) -> str:
     """The file as text: UTF-8 (BOM allowed), LF line endings, no control characters."""
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise InputError.at(path, "file not found") from None
-    except IsADirectoryError:
-        raise InputError.at(path, "is a directory, not an issue file") from None
-    except OSError as exc:
-        raise InputError.at(path, f"cannot read: {exc.strerror}") from None
+    data = read_input_file(path)
     if len(data) > MAX_BYTES:
         raise InputError.at(path, f"too large ({len(data) / 1e6:.1f} MB; an issue may be at most 2 MB)")
     if b"\x00" in data:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from email_validator import EmailNotValidError, validate_email
 
-from pipeline.errors import InputError, Problem
+from pipeline.errors import InputError, Problem, read_input_file
 from pipeline.unsubscribe import normalize_address
 
 SEND_STATUSES = {"", "subscribed", "active", "confirmed"}
@@ -35,12 +35,7 @@ class SubscriberList:
 
 
 def _read_text(path: Path) -> str:
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise InputError.at(path, "no such file") from None
-    except OSError as exc:
-        raise InputError.at(path, f"cannot read: {exc.strerror}") from None
+    data = read_input_file(path, "subscriber list")
     if b"\x00" in data:
         raise InputError.at(path, "is binary (contains NUL bytes), not a CSV file")
     try:
