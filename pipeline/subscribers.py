@@ -22,10 +22,6 @@ class Subscriber:
     email: str
     name: str = ""
 
-    @property
-    def key(self) -> str:
-        return normalize_address(self.email)
-
 
 @dataclass(frozen=True)
 class SubscriberList:

@@ -111,6 +111,12 @@ class Project:
         path.write_text("\n".join(lines) + "\n")
         return path
 
+    def bucket_client(self):
+        """This project's bucket, straight to the test S3 (no publish logic in between)."""
+        from pipeline.storage import Bucket, Target
+        return Bucket(Target(self.bucket, "us-east-1", self.s3.endpoint, self.s3.access_key, self.s3.secret_key,
+                             create_bucket=True, public_read=True))
+
     def build_dir(self, name: str = "build") -> Path:
         build = self.root / name
         build.mkdir(exist_ok=True)

@@ -126,7 +126,6 @@ def assert_clean_html(text: str, where: str) -> None:
 
 @pytest.mark.parametrize("label, content, change, expected", CASES, ids=[c[0] for c in CASES])
 def test_hostile_input(project, label, content, change, expected):
-    from pipeline.storage import Bucket, Target
     root = project.root
     config = write_config(root, project.s3, project.bucket, change)
     path = root / "issues" / "2024-03-01-hostile-test.md"
@@ -139,8 +138,7 @@ def test_hostile_input(project, label, content, change, expected):
     output = result.stdout + result.stderr
     assert "Traceback" not in output and "internal error" not in output, output
     assert result.exit_code == expected, output
-    bucket = Bucket(Target(project.bucket, "us-east-1", project.s3.endpoint, project.s3.access_key,
-                           project.s3.secret_key))
+    bucket = project.bucket_client()
     written = all_files(root) - before
     assert all(build in p.parents for p in written), written
     if expected == 2:

@@ -117,9 +117,7 @@ def test_concurrent_publishers_both_land(project, locking):
     assert titles == {"A Short Test", "Concurrent 1", "Concurrent 2", "Concurrent 3"}
     feed = feedparser.parse(http_get(f"{project.s3.endpoint}/{project.bucket}/feed.xml")[2])
     assert {e.title for e in feed.entries} == titles
-    from pipeline.storage import Bucket, Target
-    bucket = Bucket(Target(project.bucket, "us-east-1", project.s3.endpoint, project.s3.access_key,
-                           project.s3.secret_key))
+    bucket = project.bucket_client()
     assert not [key for key in bucket.list_keys() if key.endswith(".lock") or "probe" in key]
 
 
@@ -127,9 +125,8 @@ def test_lock_object_serialises_and_a_stale_lock_expires(project):
     import threading
     import time
     from pipeline import locking
-    from pipeline.storage import Bucket, Item, Target
-    bucket = Bucket(Target(project.bucket, "us-east-1", project.s3.endpoint, project.s3.access_key,
-                           project.s3.secret_key, create_bucket=True, public_read=True))
+    from pipeline.storage import Item
+    bucket = project.bucket_client()
     bucket.ensure_bucket()
     assert locking.conditional_writes_work(bucket, "probe")      # SeaweedFS honours If-None-Match
     inside, overlaps = [], []
@@ -166,7 +163,6 @@ def test_secrets_never_appear_in_output_files_or_objects(project, monkeypatch):
     """Recognisable S3, SMTP and unsubscribe secrets, through successful and failing runs with
     --debug: none may show up on stdout, stderr, in build files or in the bucket."""
     from tests.smtp_server import SmtpServer
-    from pipeline.storage import Bucket, Target
     smtp_password, unsubscribe_secret = "smtp-pw-RECOGNISABLE-7731", "unsub-secret-RECOGNISABLE-4412"
     secrets = [project.s3.secret_key, smtp_password, unsubscribe_secret]
     monkeypatch.setenv("PUBLISH_SECRET", unsubscribe_secret)
@@ -203,8 +199,7 @@ def test_secrets_never_appear_in_output_files_or_objects(project, monkeypatch):
     texts = [text.encode() for text in outputs]
     texts += [path.read_bytes() for path in project.root.rglob("*")
               if path.is_file() and ".cache" not in path.parts]
-    bucket = Bucket(Target(project.bucket, "us-east-1", project.s3.endpoint, project.s3.access_key,
-                           project.s3.secret_key))
+    bucket = project.bucket_client()
     texts += [bucket.get(key)[0] for key in bucket.list_keys()]
     texts += [raw for _, _, raw in smtp.mailbox.messages]
     for secret in secrets:
