@@ -1,14 +1,9 @@
-"""The episode's audio: narration → cached speech → assembled, mastered, tagged MP3,
-with a transcript and chapters timed from the real synthesised durations."""
+"""The episode's audio: narration → cached speech → mastered blocks → one tagged MP3, with a
+transcript and chapters timed from the real synthesised durations."""
 from __future__ import annotations
 
 import hashlib
-import importlib
 import json
-import re
-import subprocess
-import tempfile
-import threading
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,33 +11,20 @@ from pathlib import Path
 import numpy as np
 
 from pipeline.config import Config
-from pipeline.errors import InputError, ServiceError
+from pipeline.errors import InputError
 from pipeline.issue import Issue
 from pipeline.lexicon import load_lexicon
+from pipeline.mastering import (MASTERING_VERSION, BlockCache, MasteredBlock, Part, episode_levels, ffmpeg,
+                                join_blocks, master_block, plan_blocks)
 from pipeline.narration import MAX_SCRIPT_CHARS, Narration, build_narration
 from pipeline.report import Reporter
 from pipeline.storage import sha256_of
 from pipeline.tags import write_tags
 from pipeline.textutil import write_atomic
-from pipeline.tts import SpeechCache, Voice, chunk_key, resolve_voice, synthesize_missing
+from pipeline.tts import SpeechCache, Synthesis, chunk_key, resolve_voice
 
-TARGET_LUFS = -16.0
-# Measured on the finished MP3s, the result sat 0.5-0.9 LU under the aim (MP3 encoding and the
-# true-peak ceiling both take a little): aim that much higher so the first encode lands on -16.
-AIM_LUFS = TARGET_LUFS + 0.7
-LOUDNESS_TOLERANCE = 0.4   # LU either side of the target, measured on the MP3
-MAX_ENCODES = 4
-TRUE_PEAK_MAX = -1.3       # dBTP of the final MP3, with a margin under Apple's -1
-LIMIT_DBFS = -3.6          # sample-peak ceiling; the MP3's true peak lands about 2 dB above it
-BITRATE = "64k"
-OUTPUT_RATE = 44100
 INTRO_GAP, OUTRO_GAP = 0.6, 0.8
-AUDIO_VERSION = "6"        # bump when assembly or mastering changes
-
-
-def ffmpeg() -> str:
-    import imageio_ffmpeg
-    return imageio_ffmpeg.get_ffmpeg_exe()
+AUDIO_VERSION = "7"        # bump when assembly changes (mastering has its own MASTERING_VERSION)
 
 
 @dataclass(frozen=True)
@@ -62,11 +44,12 @@ class AudioBuild:
     sha256: str
     chunks_synthesized: int
     chunks_cached: int
+    blocks_encoded: int = 0
 
     def summary(self) -> dict:
         return {"mp3": str(self.mp3) if self.mp3 else None, "duration_s": round(self.duration_s, 2),
                 "bytes": self.bytes, "chunks_synthesized": self.chunks_synthesized,
-                "chunks_cached": self.chunks_cached}
+                "chunks_cached": self.chunks_cached, "blocks_encoded": self.blocks_encoded}
 
 
 def decode_sting(path: Path, rate: int) -> np.ndarray:
@@ -85,7 +68,8 @@ def decode_sting(path: Path, rate: int) -> np.ndarray:
 
 
 def _manifest_key(narration: Narration, keys: list[str], config: Config, issue: Issue) -> str:
-    parts = {"v": AUDIO_VERSION, "keys": keys, "pauses": [c.pause_after for c in narration.chunks],
+    parts = {"v": AUDIO_VERSION, "mastering": MASTERING_VERSION, "keys": keys,
+             "pauses": [c.pause_after for c in narration.chunks],
              "cues": [c.shown for c in narration.chunks], "chapters": narration.chapters,
              "chapter_of": [c.chapter for c in narration.chunks], "title": issue.title,
              "show": config.show.title, "author": issue.author or config.show.author, "date": str(issue.date),
@@ -127,121 +111,62 @@ def build_episode_audio(issue: Issue, config: Config, out_dir: Path, cache_dir: 
             return AudioBuild(mp3, vtt, chapters, manifest["duration_s"], manifest["bytes"],
                               manifest["sha256"], 0, cached)
 
-    # scipy (for the loudness meter) takes ~2 s to import: do it while the voice speaks, and
-    # never on a warm run that has nothing to master.
-    preload = threading.Thread(target=importlib.import_module, args=("pipeline.loudness",), daemon=True)
-    preload.start()
-    progress = reporter.progress("synthesis", len(missing))
-    synthesize_missing(voice, list(missing.items()), cache, progress)
-    preload.join()
-    cues, chapter_starts, duration = master_episode(narration, keys, cache, voice, config, mp3)
-    write_tags(mp3, issue, config, narration.chapters, chapter_starts, duration)
+    # The voice speaks on its own thread while this one masters each block as soon as its
+    # sentences are ready (the intro straight away).
+    speech = Synthesis(voice, list(missing.items()), cache, reporter.progress("synthesis", len(missing)))
+    blocks, encoded = master_blocks(narration, keys, speech, cache, voice.sample_rate, config, cache_dir, force)
+    speech.join()
+    cues, chapter_starts, duration = timeline(narration, blocks)
+    tmp = mp3.with_name(f".{mp3.name}.tmp")
+    join_blocks(blocks, tmp)
+    write_tags(tmp, issue, config, narration.chapters, chapter_starts, duration)
+    tmp.replace(mp3)
     write_atomic(vtt, webvtt(cues))
     write_atomic(chapters, chapters_json(narration.chapters, chapter_starts))
     size, digest = mp3.stat().st_size, sha256_of(mp3)
     manifest_path.write_text(json.dumps({"key": manifest_key, "duration_s": duration, "bytes": size,
                                          "sha256": digest}))
-    reporter.info(f"audio    {mp3}  ({duration / 60:.1f} min, {size / 1e6:.1f} MB; "
-                  f"{len(missing)} chunks synthesised, {cached} cached)")
-    return AudioBuild(mp3, vtt, chapters, duration, size, digest, len(missing), cached)
+    loudness, peak = episode_levels(blocks)
+    reporter.info(f"audio    {mp3}  ({duration / 60:.1f} min, {size / 1e6:.1f} MB, {loudness:.1f} LUFS, "
+                  f"{peak:.1f} dBTP; {len(missing)} chunks synthesised, {cached} cached; "
+                  f"{encoded} of {len(blocks)} blocks encoded)")
+    return AudioBuild(mp3, vtt, chapters, duration, size, digest, len(missing), cached, encoded)
 
 
-def master_episode(narration: Narration, keys: list[str], cache: SpeechCache, voice: Voice,
-                   config: Config, mp3: Path) -> tuple[list[Cue], list[float], float]:
-    """Assemble intro, speech with pauses and outro into raw PCM on disk while measuring its
-    loudness, then encode once: gain to -16 LUFS, a peak limiter, 44.1 kHz mono CBR MP3."""
-    from pipeline.loudness import LoudnessMeter
-    rate = voice.sample_rate
-    meter = LoudnessMeter(rate)
-    cues: list[Cue] = []
-    chapter_starts: list[float] = [0.0] * len(narration.chapters)
-    seen_chapters: set[int] = {0}
-    position = 0                                         # in samples
-    with tempfile.TemporaryDirectory(prefix="publish-audio-") as tmp:
-        raw_path = Path(tmp) / "episode.pcm"
-        with raw_path.open("wb") as raw:
-            def emit(samples: np.ndarray) -> None:
-                nonlocal position
-                raw.write(samples.astype("<i2").tobytes())
-                meter.add(samples)
-                position += len(samples)
+def master_blocks(narration: Narration, keys: list[str], speech: Synthesis, cache: SpeechCache, rate: int,
+                  config: Config, cache_dir: Path, force: bool) -> tuple[list[MasteredBlock], int]:
+    """Intro, the chunks with their pauses, and outro, mastered block by block as the voice reaches them."""
+    stings = {sha256_of(path): path for path in (config.voice.intro, config.voice.outro)}
+    intro, outro = Part(sha256_of(config.voice.intro), INTRO_GAP), Part(sha256_of(config.voice.outro), 0.0)
+    parts = [Part(key, chunk.pause_after) for key, chunk in zip(keys, narration.chunks)]
+    parts[-1] = Part(parts[-1].key, parts[-1].pause_s + OUTRO_GAP)
 
-            emit(decode_sting(config.voice.intro, rate))
-            emit(np.zeros(int(INTRO_GAP * rate), dtype="<i2"))
-            for key, chunk in zip(keys, narration.chunks):
-                if chunk.chapter not in seen_chapters:
-                    seen_chapters.add(chunk.chapter)
-                    chapter_starts[chunk.chapter] = position / rate
-                speech = cache.read(key)
-                start = position / rate
-                emit(speech)
-                cues.append(Cue(start, position / rate, chunk.shown))
-                emit(np.zeros(int(chunk.pause_after * rate), dtype="<i2"))
-            emit(np.zeros(int(OUTRO_GAP * rate), dtype="<i2"))
-            emit(decode_sting(config.voice.outro, rate))
-        gain = AIM_LUFS - meter.integrated()
-        # The limiter lowers loudness a little; measure its real output and correct it (one or
-        # two passes: each is a full decode of the episode, so few).
-        for _ in range(2):
-            error = AIM_LUFS - limited_loudness(raw_path, rate, gain)
-            if abs(error) < 0.15:
-                break
-            gain += error * 1.2                   # the limiter takes back part of any boost
-        # MP3 encoding can overshoot the limiter by 1-2 dB between samples, and encoding and the
-        # limiter both move the loudness a little: measure the real file and correct it.
-        limit = LIMIT_DBFS
-        for _ in range(MAX_ENCODES):
-            encode_mp3(raw_path, rate, gain, mp3, limit)
-            loudness, peak = mp3_levels(mp3)
-            if peak <= TRUE_PEAK_MAX and abs(loudness - TARGET_LUFS) <= LOUDNESS_TOLERANCE:
-                break
-            if peak > TRUE_PEAK_MAX:
-                limit -= peak - TRUE_PEAK_MAX + 0.2   # a lower ceiling, same gain: loudness barely moves
-            gain += (TARGET_LUFS - loudness) * 1.2   # the limiter takes back part of any boost
-    return cues, chapter_starts, position / rate
+    def sound_of(part: Part) -> np.ndarray:
+        if part.key in stings:
+            return decode_sting(stings[part.key], rate)
+        speech.wait(part.key)
+        return cache.read(part.key)
+
+    results = [master_block(block, sound_of, BlockCache(cache_dir), force)
+               for block in plan_blocks(intro, parts, outro, rate)]
+    return [block for block, _ in results], sum(encoded for _, encoded in results)
 
 
-def _mastering_command(raw_path: Path, rate: int, gain_db: float, limit_db: float = LIMIT_DBFS) -> list[str]:
-    limit = 10 ** (limit_db / 20)
-    chain = (f"aformat=sample_fmts=flt,volume={gain_db:.3f}dB,aresample={OUTPUT_RATE},"
-             f"alimiter=limit={limit:.4f}:attack=5:release=50:level=disabled")
-    return [ffmpeg(), "-hide_banner", "-loglevel", "error", "-y", "-f", "s16le", "-ar", str(rate), "-ac", "1",
-            "-i", str(raw_path), "-af", chain, "-ar", str(OUTPUT_RATE), "-ac", "1"]
-
-
-def limited_loudness(raw_path: Path, rate: int, gain_db: float) -> float:
-    """Integrated loudness of the gained and limited signal, streamed from ffmpeg."""
-    from pipeline.loudness import LoudnessMeter
-    meter = LoudnessMeter(OUTPUT_RATE)
-    command = [*_mastering_command(raw_path, rate, gain_db), "-f", "f32le", "-"]
-    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL) as process:
-        for block in iter(lambda: process.stdout.read(1 << 20), b""):
-            meter.add(np.frombuffer(block[: len(block) // 4 * 4], dtype="<f4"))
-    if process.returncode != 0:
-        raise ServiceError("ffmpeg failed while measuring loudness")
-    return meter.integrated()
-
-
-def mp3_levels(mp3: Path) -> tuple[float, float]:
-    """Integrated loudness (LUFS) and true peak (dBTP) of the encoded file, from ffmpeg's ebur128."""
-    result = subprocess.run([ffmpeg(), "-hide_banner", "-nostats", "-i", str(mp3), "-af", "ebur128=peak=true",
-                             "-f", "null", "-"], capture_output=True, text=True)
-    summary = result.stderr.rpartition("Summary:")[2]
-    loudness = re.search(r"I:\s+(-?[\d.]+|-inf) LUFS", summary)
-    peak = re.search(r"True peak:\s+Peak:\s+(-?[\d.]+|-inf) dBFS", summary)
-    if result.returncode != 0 or not loudness or not peak:
-        raise ServiceError("ffmpeg could not measure the loudness of the MP3")
-    return tuple(float(m.group(1)) if m.group(1) != "-inf" else -120.0 for m in (loudness, peak))
-
-
-def encode_mp3(raw_path: Path, rate: int, gain_db: float, mp3: Path, limit_db: float = LIMIT_DBFS) -> None:
-    tmp = mp3.with_name(f".{mp3.name}.tmp.mp3")
-    command = [*_mastering_command(raw_path, rate, gain_db, limit_db), "-c:a", "libmp3lame", "-b:a", BITRATE,
-               "-id3v2_version", "0", "-write_id3v1", "0", str(tmp)]
-    result = subprocess.run(command, capture_output=True, text=True)
-    if result.returncode != 0:
-        raise ServiceError(f"ffmpeg could not encode the MP3: {result.stderr.strip()[-300:]}")
-    tmp.replace(mp3)
+def timeline(narration: Narration, blocks: list[MasteredBlock]) -> tuple[list[Cue], list[float], float]:
+    """Cues, chapter starts and duration, from where each part's sound sits in the joined blocks."""
+    sounds, offset = [], 0.0
+    for block in blocks:
+        sounds += [(offset + start, length) for start, length in zip(block.starts, block.lengths)]
+        offset += block.duration_s
+    cues = [Cue(start, start + length, chunk.shown)
+            for (start, length), chunk in zip(sounds[1:-1], narration.chunks)]    # between intro and outro
+    chapter_starts = [0.0] * len(narration.chapters)
+    seen = {0}
+    for cue, chunk in zip(cues, narration.chunks):
+        if chunk.chapter not in seen:
+            seen.add(chunk.chapter)
+            chapter_starts[chunk.chapter] = cue.start
+    return cues, chapter_starts, offset
 
 
 def _timestamp(seconds: float) -> str:

@@ -1,11 +1,13 @@
-"""Streaming ITU-R BS.1770 integrated loudness, fed chunk by chunk while the episode is
-assembled, so measuring never holds the whole episode in memory."""
+"""ITU-R BS.1770 integrated loudness of a block, and a model of what the peak limiter will do
+to it, so a block's gain is found in numpy before ffmpeg encodes it once.
+
+Numpy only, in float32: scipy would add 80 MB and 2 s of import to every cold run."""
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
-from scipy.signal import lfilter, lfilter_zi
 
 
 def k_weighting(rate: int) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -24,36 +26,108 @@ def k_weighting(rate: int) -> list[tuple[np.ndarray, np.ndarray]]:
     return [shelf, highpass]
 
 
-class LoudnessMeter:
-    def __init__(self, rate: int):
-        self.rate = rate
-        self.filters = k_weighting(rate)
-        self.states = [lfilter_zi(b, a) * 0 for b, a in self.filters]
-        self.hop = rate // 10                         # 100 ms sub-blocks; a gating block is 4 of them
-        self.pending = np.zeros(0)
-        self.sub_blocks: list[float] = []
+def _magnitude(b: np.ndarray, a: np.ndarray, frequencies: np.ndarray) -> np.ndarray:
+    """|H| of a biquad at the given angular frequencies (real arithmetic; float64, as the high
+    pass's denominator nearly vanishes at 0 Hz)."""
+    c1, c2 = np.cos(frequencies), np.cos(2 * frequencies)
 
-    def add(self, samples: np.ndarray) -> None:
-        x = samples.astype(np.float64)
-        if samples.dtype.kind == "i":
-            x /= 32768.0
-        for index, (b, a) in enumerate(self.filters):
-            x, self.states[index] = lfilter(b, a, x, zi=self.states[index])
-        x = np.concatenate([self.pending, x])
-        whole = len(x) // self.hop * self.hop
-        if whole:
-            self.sub_blocks.extend(np.mean(x[:whole].reshape(-1, self.hop) ** 2, axis=1).tolist())
-        self.pending = x[whole:]
+    def power(k: np.ndarray) -> np.ndarray:
+        return k[0] ** 2 + k[1] ** 2 + k[2] ** 2 + 2 * (k[0] * k[1] + k[1] * k[2]) * c1 + 2 * k[0] * k[2] * c2
+    return np.sqrt(np.maximum(power(b), 0) / np.maximum(power(a), 1e-30))
 
-    def integrated(self) -> float:
-        subs = np.array(self.sub_blocks)
-        if len(subs) < 4:
-            return -70.0
-        blocks = np.convolve(subs, np.ones(4) / 4, mode="valid")
-        loud = -0.691 + 10 * np.log10(np.maximum(blocks, 1e-12))
-        above = blocks[loud > -70]
-        if not len(above):
-            return -70.0
-        relative = -0.691 + 10 * np.log10(np.mean(above)) - 10
-        gated = blocks[(loud > -70) & (loud > relative)]
-        return float(-0.691 + 10 * np.log10(np.mean(gated)))
+
+def k_weighted(samples: np.ndarray, rate: int) -> np.ndarray:
+    """The signal through the K-weighting curve, in the frequency domain and with zero phase:
+    loudness sums energy over 100 ms blocks, which a few milliseconds of filter delay do not move."""
+    x = samples.astype(np.float32)
+    if samples.dtype.kind == "i":
+        x /= 32768.0
+    size = 1 << (len(x) + rate // 2 - 1).bit_length()     # the filters' tails must not wrap round
+    return np.fft.irfft(np.fft.rfft(x, size) * _k_curve(rate, size), size)[: len(x)]
+
+
+@functools.lru_cache(maxsize=8)
+def _k_curve(rate: int, size: int) -> np.ndarray:
+    frequencies = np.linspace(0, np.pi, size // 2 + 1)
+    gain = np.ones(len(frequencies))
+    for b, a in k_weighting(rate):
+        gain *= _magnitude(b, a, frequencies)
+    return gain.astype(np.float32)
+
+
+def running_min(x: np.ndarray, width: int) -> np.ndarray:
+    """Minimum over a centred window of `width` samples (van Herk/Gil-Werman: O(n) in numpy)."""
+    if width <= 1:
+        return x
+    pad = width // 2
+    tail = width - 1 - pad + (-len(x) % width) + width
+    padded = np.concatenate([np.full(pad, np.inf, x.dtype), x, np.full(tail, np.inf, x.dtype)])
+    rows = padded[: len(padded) // width * width].reshape(-1, width)
+    forward = np.minimum.accumulate(rows, axis=1).ravel()
+    backward = np.minimum.accumulate(rows[:, ::-1], axis=1)[:, ::-1].ravel()
+    return np.minimum(backward[: len(x)], forward[width - 1: width - 1 + len(x)])
+
+
+def integrated(weighted: np.ndarray, rate: int) -> float:
+    """Gated loudness (LUFS) of a K-weighted signal."""
+    hop = rate // 10
+    whole = weighted[: len(weighted) // hop * hop].reshape(-1, hop).astype(np.float64)
+    return gated_loudness(np.mean(whole * whole, axis=1))
+
+
+def gated_loudness(sub_blocks: np.ndarray) -> float:
+    """BS.1770 loudness from the mean squares of 100 ms sub-blocks: 400 ms blocks every 100 ms,
+    absolute (-70 LUFS) and relative (-10 LU) gates."""
+    if len(sub_blocks) < 4:
+        return -70.0
+    blocks = np.convolve(sub_blocks, np.ones(4) / 4, mode="valid")
+    loud = -0.691 + 10 * np.log10(np.maximum(blocks, 1e-12))
+    above = blocks[loud > -70]
+    if not len(above):
+        return -70.0
+    relative = -0.691 + 10 * np.log10(np.mean(above)) - 10
+    gated = blocks[(loud > -70) & (loud > relative)]
+    return float(-0.691 + 10 * np.log10(np.mean(gated)))
+
+
+class LimitedLoudness:
+    """Predicts a block's loudness after a gain and ffmpeg's alimiter. Per frame of ~2 ms it
+    keeps the peak and the K-weighted energy; the gain reduction each frame's peak needs is held
+    over 25 ms (the limiter's 5 ms attack and the part of its release that counts) and applied to
+    the energy. Within about 0.3 LU of the encoded MP3 with this voice, where the limiter takes
+    1-4 LU, so the first encode usually lands; and it holds only frame-sized arrays, not samples."""
+    HOLD_S = 0.025
+
+    def __init__(self, samples: np.ndarray, rate: int):
+        hop = rate // 10
+        self.frame = max(d for d in range(1, hop + 1) if hop % d == 0 and d <= 0.0025 * rate)
+        self.frames_per_sub = hop // self.frame
+        self.hold = max(1, round(self.HOLD_S * rate / self.frame))
+        x = samples.astype(np.float32) / (32768.0 if samples.dtype.kind == "i" else 1.0)
+        x = np.concatenate([x, np.zeros(-len(x) % hop, np.float32)])
+        self.peak = np.abs(x).reshape(-1, self.frame).max(axis=1)
+        weighted = k_weighted(x, rate).reshape(-1, self.frame).astype(np.float64)
+        self.energy = np.einsum("ij,ij->i", weighted, weighted) / hop
+        self.unlimited = gated_loudness(self.energy.reshape(-1, self.frames_per_sub).sum(axis=1))
+
+    def loudness(self, gain_db: float, limit_db: float) -> float:
+        gain = 10 ** (gain_db / 20)
+        needed = np.minimum(1.0, 10 ** (limit_db / 20) / np.maximum(self.peak * gain, 1e-9))
+        held = running_min(needed, self.hold)
+        sub_blocks = (self.energy * held * held).reshape(-1, self.frames_per_sub).sum(axis=1)
+        return gated_loudness(sub_blocks) + 20 * math.log10(gain)
+    def gain_for(self, aim: float, limit_db: float, max_gain: float = 30.0) -> float:
+        """The gain that brings the limited block to `aim` (secant steps; loudness rises with gain)."""
+        gain = min(max_gain, aim - self.unlimited)
+        level = self.loudness(gain, limit_db)
+        slope = 1.0
+        for _ in range(6):
+            if abs(level - aim) < 0.05 or gain >= max_gain:
+                break
+            step = (aim - level) / max(slope, 0.1)
+            new_gain = min(max_gain, gain + step)
+            new_level = self.loudness(new_gain, limit_db)
+            if new_gain != gain:
+                slope = (new_level - level) / (new_gain - gain)
+            gain, level = new_gain, new_level
+        return gain

@@ -98,6 +98,11 @@ def test_rerun_synthesises_nothing_and_edit_only_its_chunks(built, project):
     edited = json.loads(project.publish(issue, "--no-upload").stdout)
     assert edited["audio"]["chunks_synthesized"] == 1
     assert edited["audio"]["chunks_cached"] == again["audio"]["chunks_cached"] - 1
+    assert again["audio"]["blocks_encoded"] == 0
+    assert 1 <= edited["audio"]["blocks_encoded"] <= 2            # its block (and, rarely, the next)
+    samples = decode(out / "a-short-test.mp3")
+    assert abs(len(samples) / 44100 - edited["audio"]["duration_s"]) < 0.05
+    assert abs(integrated_lufs(samples) - -16) <= 0.5 and true_peak_dbtp(samples) <= -1.0
 
 
 def test_lexicon_changes_narration_not_transcript(built, project):
