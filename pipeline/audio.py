@@ -111,7 +111,7 @@ def build_episode_audio(issue: Issue, config: Config, out_dir: Path, cache_dir: 
             return AudioBuild(mp3, vtt, chapters, manifest["duration_s"], manifest["bytes"],
                               manifest["sha256"], 0, cached)
 
-    # The voice speaks on its own thread while this one masters each block as soon as its
+    # The voice speaks on background threads while this one masters each block as soon as its
     # sentences are ready (the intro straight away).
     speech = Synthesis(voice, list(missing.items()), cache, reporter.progress("synthesis", len(missing)))
     blocks, encoded = master_blocks(narration, keys, speech, cache, voice.sample_rate, config, cache_dir, force)

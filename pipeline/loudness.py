@@ -36,17 +36,40 @@ def _magnitude(b: np.ndarray, a: np.ndarray, frequencies: np.ndarray) -> np.ndar
     return np.sqrt(np.maximum(power(b), 0) / np.maximum(power(a), 1e-30))
 
 
-def k_weighted(samples: np.ndarray, rate: int) -> np.ndarray:
-    """The signal through the K-weighting curve, in the frequency domain and with zero phase:
-    loudness sums energy over 100 ms blocks, which a few milliseconds of filter delay do not move."""
+FFT_SIZE = 1 << 17
+
+
+def k_weighted_energy(samples: np.ndarray, rate: int, frame: int) -> np.ndarray:
+    """Energy (sum of squares) of the K-weighted signal in each frame of `frame` samples.
+
+    Filtered in the frequency domain with zero phase (loudness sums energy over 100 ms blocks,
+    which a few milliseconds of filter delay do not move), in overlapping pieces of one FFT
+    size: memory stays a few MB whatever the length, and the filter curve is computed once."""
     x = samples.astype(np.float32)
     if samples.dtype.kind == "i":
         x /= 32768.0
-    size = 1 << (len(x) + rate // 2 - 1).bit_length()     # the filters' tails must not wrap round
-    return np.fft.irfft(np.fft.rfft(x, size) * _k_curve(rate, size), size)[: len(x)]
+    frames = -(-len(x) // frame)
+    margin = rate // 4                                   # the filters' tails, either side
+    step = (FFT_SIZE - 2 * margin) // frame * frame
+    x = np.concatenate([np.zeros(margin, np.float32), x, np.zeros(frames * frame - len(x) + margin, np.float32)])
+    curve = _k_curve(rate, FFT_SIZE)
+    energy = np.empty(frames, np.float32)
+    for start in range(0, frames * frame, step):
+        piece = x[start: start + step + 2 * margin]
+        filtered = np.fft.irfft(np.fft.rfft(piece, FFT_SIZE) * curve, FFT_SIZE)
+        valid = filtered[margin: margin + min(step, frames * frame - start)].reshape(-1, frame)
+        energy[start // frame: start // frame + len(valid)] = np.einsum("ij,ij->i", valid, valid)
+    return energy
 
 
-@functools.lru_cache(maxsize=8)
+def integrated(samples: np.ndarray, rate: int) -> float:
+    """Gated loudness (LUFS) of a signal."""
+    hop = rate // 10
+    energy = k_weighted_energy(samples, rate, hop).astype(np.float64)
+    return gated_loudness(energy[: len(samples) // hop] / hop)
+
+
+@functools.lru_cache(maxsize=4)
 def _k_curve(rate: int, size: int) -> np.ndarray:
     frequencies = np.linspace(0, np.pi, size // 2 + 1)
     gain = np.ones(len(frequencies))
@@ -66,13 +89,6 @@ def running_min(x: np.ndarray, width: int) -> np.ndarray:
     forward = np.minimum.accumulate(rows, axis=1).ravel()
     backward = np.minimum.accumulate(rows[:, ::-1], axis=1)[:, ::-1].ravel()
     return np.minimum(backward[: len(x)], forward[width - 1: width - 1 + len(x)])
-
-
-def integrated(weighted: np.ndarray, rate: int) -> float:
-    """Gated loudness (LUFS) of a K-weighted signal."""
-    hop = rate // 10
-    whole = weighted[: len(weighted) // hop * hop].reshape(-1, hop).astype(np.float64)
-    return gated_loudness(np.mean(whole * whole, axis=1))
 
 
 def gated_loudness(sub_blocks: np.ndarray) -> float:
@@ -103,11 +119,11 @@ class LimitedLoudness:
         self.frame = max(d for d in range(1, hop + 1) if hop % d == 0 and d <= 0.0025 * rate)
         self.frames_per_sub = hop // self.frame
         self.hold = max(1, round(self.HOLD_S * rate / self.frame))
-        x = samples.astype(np.float32) / (32768.0 if samples.dtype.kind == "i" else 1.0)
-        x = np.concatenate([x, np.zeros(-len(x) % hop, np.float32)])
-        self.peak = np.abs(x).reshape(-1, self.frame).max(axis=1)
-        weighted = k_weighted(x, rate).reshape(-1, self.frame).astype(np.float64)
-        self.energy = np.einsum("ij,ij->i", weighted, weighted) / hop
+        magnitude = np.abs(samples.astype(np.float32) / (32768.0 if samples.dtype.kind == "i" else 1.0))
+        magnitude = np.concatenate([magnitude, np.zeros(-len(magnitude) % hop, np.float32)])
+        self.peak = magnitude.reshape(-1, self.frame).max(axis=1)
+        self.energy = k_weighted_energy(samples, rate, self.frame).astype(np.float64) / hop
+        self.energy = np.concatenate([self.energy, np.zeros(len(self.peak) - len(self.energy))])
         self.unlimited = gated_loudness(self.energy.reshape(-1, self.frames_per_sub).sum(axis=1))
 
     def loudness(self, gain_db: float, limit_db: float) -> float:
