@@ -202,9 +202,9 @@ class Synthesis:
             self._room.notify_all()
 
     def _speak_all(self, voice: Voice, cache: SpeechCache, progress: Progress) -> None:
-        from piper import SynthesisConfig
-        settings = SynthesisConfig(normalize_audio=False)
         try:
+            from piper import SynthesisConfig
+            settings = SynthesisConfig(normalize_audio=False)
             while True:
                 piper, job = self._take(voice)
                 if job is None:
