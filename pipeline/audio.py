@@ -136,8 +136,8 @@ def build_episode_audio(issue: Issue, config: Config, out_dir: Path, cache_dir: 
 def master_blocks(narration: Narration, keys: list[str], speech: Synthesis, cache: SpeechCache, rate: int,
                   config: Config, cache_dir: Path, force: bool) -> tuple[list[MasteredBlock], int]:
     """Intro, the chunks with their pauses, and outro, mastered block by block as the voice reaches them."""
-    stings = {sha256_of(path): path for path in (config.voice.intro, config.voice.outro)}
     intro, outro = Part(sha256_of(config.voice.intro), INTRO_GAP), Part(sha256_of(config.voice.outro), 0.0)
+    stings = {intro.key: config.voice.intro, outro.key: config.voice.outro}
     parts = [Part(key, chunk.pause_after) for key, chunk in zip(keys, narration.chunks)]
     parts[-1] = Part(parts[-1].key, parts[-1].pause_s + OUTRO_GAP)
 
@@ -147,8 +147,8 @@ def master_blocks(narration: Narration, keys: list[str], speech: Synthesis, cach
         speech.wait(part.key)
         return cache.read(part.key)
 
-    results = [master_block(block, sound_of, BlockCache(cache_dir), force)
-               for block in plan_blocks(intro, parts, outro, rate)]
+    block_cache = BlockCache(cache_dir)
+    results = [master_block(block, sound_of, block_cache, force) for block in plan_blocks(intro, parts, outro, rate)]
     return [block for block, _ in results], sum(encoded for _, encoded in results)
 
 

@@ -62,13 +62,6 @@ def k_weighted_energy(samples: np.ndarray, rate: int, frame: int) -> np.ndarray:
     return energy
 
 
-def integrated(samples: np.ndarray, rate: int) -> float:
-    """Gated loudness (LUFS) of a signal."""
-    hop = rate // 10
-    energy = k_weighted_energy(samples, rate, hop).astype(np.float64)
-    return gated_loudness(energy[: len(samples) // hop] / hop)
-
-
 @functools.lru_cache(maxsize=4)
 def _k_curve(rate: int, size: int) -> np.ndarray:
     frequencies = np.linspace(0, np.pi, size // 2 + 1)
