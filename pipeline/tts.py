@@ -29,7 +29,9 @@ import numpy as np
 from pipeline.errors import InputError
 from pipeline.report import Progress
 
-WORKERS = max(1, min(2, len(os.sched_getaffinity(0))))
+# The cores this process may use (sched_getaffinity is Linux-only; elsewhere, the machine's).
+CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+WORKERS = max(1, min(2, CORES))
 # Part of every cache key: change it when synthesis changes in a way the key cannot see.
 SYNTHESIS_VERSION = "piper-1/raw-int16/trimmed"
 TRIM_MARGIN_S = 0.04
