@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 import subprocess
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from typing import Callable
 import numpy as np
 
 from pipeline.errors import ServiceError
+from pipeline.textutil import write_atomic
 
 TARGET_LUFS = -16.0
 LOUDNESS_TOLERANCE = 0.4   # LU either side of the target, measured on the MP3
@@ -114,13 +114,9 @@ class BlockCache:
 
     def store(self, key: str, data: bytes, block: MasteredBlock) -> MasteredBlock:
         mp3, meta_path = self._paths(key)
-        mp3.parent.mkdir(parents=True, exist_ok=True)
-        for path, content in ((mp3, data), (meta_path, json.dumps({
-                "bytes": len(data), "frames": block.frames, "loudness": block.loudness, "peak": block.peak,
-                "starts": block.starts, "lengths": block.lengths}).encode())):
-            tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-            tmp.write_bytes(content)
-            tmp.replace(path)
+        write_atomic(mp3, data)
+        write_atomic(meta_path, json.dumps({"bytes": len(data), "frames": block.frames, "loudness": block.loudness,
+                                            "peak": block.peak, "starts": block.starts, "lengths": block.lengths}))
         return MasteredBlock(mp3, block.frames, block.loudness, block.peak, block.starts, block.lengths)
 
 

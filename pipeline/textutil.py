@@ -1,6 +1,7 @@
 """Small text helpers shared by several stages."""
 from __future__ import annotations
 
+import os
 import re
 import unicodedata
 from pathlib import Path
@@ -56,9 +57,10 @@ def human_size(n: int) -> str:
 
 
 def write_atomic(path: Path, data: str | bytes) -> Path:
-    """Write via a temporary file and rename, so an interrupted run never leaves half a file."""
+    """Write via a temporary file and rename, so an interrupted run never leaves half a file. The
+    temporary name carries the process id: two runs sharing a cache never write into one file."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     tmp.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
     tmp.replace(path)
     return path
