@@ -191,12 +191,26 @@ class Synthesis:
             if self._piper is None and self._error is None:
                 self._piper = load_piper(voice)          # the first thread in loads it for both
             while self._error is None and self._pending:
-                for index, (_, text) in enumerate(self._pending[:LOOKAHEAD]):
-                    if not self._in_flight or self._in_flight + len(text) <= self._budget:
-                        self._in_flight += len(text)
-                        return self._piper, self._pending.pop(index)
+                index = self._next_fitting()
+                if index is not None:
+                    key, text = self._pending.pop(index)
+                    self._in_flight += len(text)
+                    return self._piper, (key, text)
                 self._room.wait()
             return None, None
+
+    def _next_fitting(self) -> int | None:
+        """The oldest chunk if it fits beside what is being spoken; else the first of the next
+        LOOKAHEAD that fits now and will leave room for the oldest once the other thread is done,
+        so a long chunk waits for one sentence at most and mastering is never held up by it."""
+        fits = lambda size: not self._in_flight or self._in_flight + size <= self._budget  # noqa: E731
+        head = len(self._pending[0][1])
+        if fits(head):
+            return 0
+        for index, (_, text) in enumerate(self._pending[1:LOOKAHEAD], 1):
+            if fits(len(text)) and len(text) + head <= self._budget:
+                return index
+        return None
 
     def _done(self, text: str) -> None:
         with self._room:
