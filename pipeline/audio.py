@@ -148,8 +148,11 @@ def master_blocks(narration: Narration, keys: list[str], speech: Synthesis, cach
         return cache.read(part.key)
 
     block_cache = BlockCache(cache_dir)
-    results = [master_block(block, sound_of, block_cache, force) for block in plan_blocks(intro, parts, outro, rate)]
-    return [block for block, _ in results], sum(encoded for _, encoded in results)
+    plan = plan_blocks(intro, parts, outro, rate)
+    # The outro needs no speech: mastered second, not left for after the last sentence.
+    order = [0, len(plan) - 1, *range(1, len(plan) - 1)]
+    results = {index: master_block(plan[index], sound_of, block_cache, force) for index in order}
+    return [results[index][0] for index in range(len(plan))], sum(encoded for _, encoded in results.values())
 
 
 def timeline(narration: Narration, blocks: list[MasteredBlock]) -> tuple[list[Cue], list[float], float]:
