@@ -44,18 +44,20 @@ def k_weighted_energy(samples: np.ndarray, rate: int, frame: int) -> np.ndarray:
 
     Filtered in the frequency domain with zero phase (loudness sums energy over 100 ms blocks,
     which a few milliseconds of filter delay do not move), in overlapping pieces of one FFT
-    size: memory stays a few MB whatever the length, and the filter curve is computed once."""
-    x = samples.astype(np.float32)
-    if samples.dtype.kind == "i":
-        x /= 32768.0
-    frames = -(-len(x) // frame)
+    size, each converted to float from the samples as it is needed: memory stays a few MB
+    whatever the length (a float copy of a long block beside two sentences being spoken was
+    what raised the long issue's peak), and the filter curve is computed once."""
+    scale = np.float32(1 / 32768 if samples.dtype.kind == "i" else 1)
+    frames = -(-len(samples) // frame)
     margin = rate // 4                                   # the filters' tails, either side
     step = (FFT_SIZE - 2 * margin) // frame * frame
-    x = np.concatenate([np.zeros(margin, np.float32), x, np.zeros(frames * frame - len(x) + margin, np.float32)])
     curve = _k_curve(rate, FFT_SIZE)
     energy = np.empty(frames, np.float32)
     for start in range(0, frames * frame, step):
-        piece = x[start: start + step + 2 * margin]
+        piece = np.zeros(step + 2 * margin, np.float32)  # samples start - margin .. start + step + margin
+        first, last = max(start - margin, 0), min(start + step + margin, len(samples))
+        piece[first - (start - margin): last - (start - margin)] = samples[first:last]
+        piece *= scale
         filtered = np.fft.irfft(np.fft.rfft(piece, FFT_SIZE) * curve, FFT_SIZE)
         valid = filtered[margin: margin + min(step, frames * frame - start)].reshape(-1, frame)
         energy[start // frame: start // frame + len(valid)] = np.einsum("ij,ij->i", valid, valid)
@@ -112,9 +114,10 @@ class LimitedLoudness:
         self.frame = max(d for d in range(1, hop + 1) if hop % d == 0 and d <= 0.0025 * rate)
         self.frames_per_sub = hop // self.frame
         self.hold = max(1, round(self.HOLD_S * rate / self.frame))
-        magnitude = np.abs(samples.astype(np.float32) / (32768.0 if samples.dtype.kind == "i" else 1.0))
-        magnitude = np.concatenate([magnitude, np.zeros(-len(magnitude) % hop, np.float32)])
-        self.peak = magnitude.reshape(-1, self.frame).max(axis=1)
+        # Peaks per frame from the samples as they are (a float copy of the block is tens of MB)
+        frames = np.concatenate([samples, np.zeros(-len(samples) % hop, samples.dtype)]).reshape(-1, self.frame)
+        scale = np.float32(1 / 32768 if samples.dtype.kind == "i" else 1)
+        self.peak = np.maximum(frames.max(axis=1).astype(np.float32), -frames.min(axis=1).astype(np.float32)) * scale
         self.energy = k_weighted_energy(samples, rate, self.frame).astype(np.float64) / hop
         self.energy = np.concatenate([self.energy, np.zeros(len(self.peak) - len(self.energy))])
         self.unlimited = gated_loudness(self.energy.reshape(-1, self.frames_per_sub).sum(axis=1))

@@ -164,7 +164,7 @@ def encode_mp3(pcm: np.ndarray, rate: int, gain_db: float, limit_db: float) -> b
                "-i", "-", "-af", chain, "-ar", str(OUTPUT_RATE), "-ac", "1", "-c:a", "libmp3lame",
                "-b:a", f"{BITRATE_KBPS}k", "-write_xing", "0", "-id3v2_version", "0", "-write_id3v1", "0",
                "-f", "mp3", "-"]
-    result = subprocess.run(command, input=pcm.astype("<i2").tobytes(), capture_output=True)
+    result = subprocess.run(command, input=pcm.astype("<i2", copy=False).tobytes(), capture_output=True)
     if result.returncode != 0 or not result.stdout:
         raise ServiceError(f"ffmpeg could not encode the MP3: {result.stderr.decode(errors='replace')[-300:]}")
     return result.stdout
