@@ -59,3 +59,25 @@ def test_a_broken_voice_reaches_the_waiting_thread(tmp_path):
         speech.wait(key)
     with pytest.raises(InputError):
         speech.join()
+
+
+def scheduler(pending: list[int], in_flight: int, budget: int) -> Synthesis:
+    """A Synthesis with no threads, in a given state: chunks of the given lengths waiting."""
+    speech = Synthesis.__new__(Synthesis)
+    speech._pending = [(f"k{index}", "x" * size) for index, size in enumerate(pending)]
+    speech._in_flight, speech._budget = in_flight, budget
+    return speech
+
+
+def test_the_oldest_chunk_goes_first_when_it_fits():
+    assert scheduler([100, 10], in_flight=0, budget=120)._next_fitting() == 0
+    assert scheduler([60, 10], in_flight=50, budget=120)._next_fitting() == 0
+
+
+def test_a_long_chunk_is_passed_over_only_by_chunks_that_leave_it_room():
+    # 100 does not fit beside the 50 being spoken; 30 would fit now but not beside 100 later,
+    # 10 fits both ways: it is taken, and when the 50 is done the 100 fits beside the 10.
+    speech = scheduler([100, 30, 10, 90], in_flight=50, budget=120)
+    assert speech._next_fitting() == 2
+    # Nothing in the look-ahead leaves it room: the free thread waits instead of starving it.
+    assert scheduler([100, 30, 90], in_flight=50, budget=120)._next_fitting() is None
