@@ -114,7 +114,7 @@ class LimitedLoudness:
         self.frame = max(d for d in range(1, hop + 1) if hop % d == 0 and d <= 0.0025 * rate)
         self.frames_per_sub = hop // self.frame
         self.hold = max(1, round(self.HOLD_S * rate / self.frame))
-        # Peaks per frame from the samples as they are (a float copy of the block is tens of MB)
+        # Peaks per frame from the samples as they are (float copies of a long block came to tens of MB)
         frames = np.concatenate([samples, np.zeros(-len(samples) % hop, samples.dtype)]).reshape(-1, self.frame)
         scale = np.float32(1 / 32768 if samples.dtype.kind == "i" else 1)
         self.peak = np.maximum(frames.max(axis=1).astype(np.float32), -frames.min(axis=1).astype(np.float32)) * scale

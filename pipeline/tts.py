@@ -8,7 +8,8 @@ threads take the chunks nearly in narration order, so the episode is mastered bl
 while later sentences are still being spoken.
 
 Memory, measured on the example's text (`piper` itself peaks at ~490 MB): two sessions' worth
-of concurrent runs held 570-790 MB. Three things brought it to ~500-530 MB, flat over an hour:
+of concurrent runs held 570-790 MB. Three things brought it to ~500-540 MB over an hour (the
+arena still grows a little, in steps, when a pair of sentences does not fit its free chunks):
 the per-run memory pattern is off (it kept a planned buffer per concurrent run); allocations
 over 256 KB are mapped on their own (glibc's M_MMAP_THRESHOLD, which otherwise climbs to 32 MB),
 so the arena and the mastering thread's arrays stop fragmenting one heap; and the text being
@@ -205,7 +206,9 @@ class Synthesis:
         """The oldest chunk if it fits beside what is being spoken; else the first of the next
         LOOKAHEAD that fits now and will leave room for the oldest once the other thread is done,
         so a long chunk waits for one sentence at most and mastering is never held up by it."""
-        fits = lambda size: not self._in_flight or self._in_flight + size <= self._budget  # noqa: E731
+        def fits(size: int) -> bool:
+            return not self._in_flight or self._in_flight + size <= self._budget
+
         head = len(self._pending[0][1])
         if fits(head):
             return 0
