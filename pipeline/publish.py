@@ -119,10 +119,16 @@ def local_catalog(build_dir: Path) -> Catalog:
 def publish_issue(path: Path, config: Config, options: PublishOptions, reporter: Reporter) -> Summary:
     issue = parse_issue(path)
     check_show_inputs(config)
-    remote = open_storage(config) if options.upload else contextlib.nullcontext(None)
+    remote = open_storage(config, dry_run=options.dry_run) if options.upload else contextlib.nullcontext(None)
     with remote as storage:
         links = storage.links if storage else planned_links(config)
-        catalog = read_catalog(storage.bucket, links.layout) if storage else local_catalog(options.build_dir)
+        if storage is None:
+            catalog = local_catalog(options.build_dir)
+        elif storage.missing:
+            reporter.info(f"would create bucket {storage.bucket.target.bucket}")
+            catalog = Catalog()
+        else:
+            catalog = read_catalog(storage.bucket, links.layout)
         episode = plan_episode(issue, catalog, links, options.force, reporter)
         summary, episode, files = build_outputs(issue, config, episode, links, options, reporter)
         episode = keep_unchanged_timestamp(episode, catalog.find(issue.slug))

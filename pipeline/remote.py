@@ -20,6 +20,7 @@ class Storage:
     bucket: Bucket
     links: Links
     embedded: LocalS3 | None = None
+    missing: bool = False          # a dry run found no bucket where a real run would create one
 
 
 def configured_endpoint(config: Config) -> str | None:
@@ -68,14 +69,14 @@ def wait_until_writable(bucket: Bucket, probe_key: str, timeout: float = 30) -> 
 
 
 @contextlib.contextmanager
-def open_storage(config: Config, keep_running: bool = False) -> Iterator[Storage]:
+def open_storage(config: Config, keep_running: bool = False, dry_run: bool = False) -> Iterator[Storage]:
     storage = config.storage
     if not uses_embedded(config):
         endpoint = configured_endpoint(config)
         bucket = Bucket(Target(storage.bucket, storage.region, endpoint, create_bucket=storage.create_bucket,
                                public_read=storage.create_bucket))
-        bucket.ensure_bucket()
-        yield Storage(bucket, make_links(storage, endpoint))
+        exists = bucket.ensure_bucket(create=not dry_run)
+        yield Storage(bucket, make_links(storage, endpoint), missing=not exists)
         return
     server = start_embedded(config)
     try:

@@ -134,10 +134,12 @@ class Bucket:
         except (BotoCoreError, ClientError) as exc:
             raise describe_failure(exc, self.target, action) from None
 
-    def ensure_bucket(self) -> None:
+    def ensure_bucket(self, create: bool = True) -> bool:
+        """Whether the bucket exists. A missing one is created if the config allows it, unless
+        `create` is off (a dry run), which returns False instead."""
         try:
             self.client.head_bucket(Bucket=self.target.bucket)
-            return
+            return True
         except ClientError as exc:
             code = exc.response.get("Error", {}).get("Code", "")
             if code == "403":               # HEAD has no body: ask again to learn why
@@ -148,9 +150,12 @@ class Bucket:
                 raise describe_failure(exc, self.target, "open the bucket") from None
         except BotoCoreError as exc:
             raise describe_failure(exc, self.target, "open the bucket") from None
+        if not create:
+            return False
         self._call("create the bucket", self.client.create_bucket, Bucket=self.target.bucket)
         if self.target.public_read:
             self.make_public_read()
+        return True
 
     def make_public_read(self) -> None:
         policy = {"Version": "2012-10-17", "Statement": [{

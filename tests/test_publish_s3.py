@@ -101,6 +101,10 @@ def test_dry_run_changes_nothing(project):
     assert summary["audio"]["mp3"] is None
     with pytest.raises(urllib.error.HTTPError):
         http_get(summary["feed_url"])
+    # create_bucket is on, but a dry run does not create the missing bucket either
+    from botocore.exceptions import ClientError
+    with pytest.raises(ClientError):
+        project.bucket_client().client.head_bucket(Bucket=project.bucket)
 
 
 def test_check_finds_a_deleted_enclosure(project):
