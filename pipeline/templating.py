@@ -7,6 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 
@@ -16,7 +17,10 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff
 
 def _printable(value):
     """Every value put into a template: control characters break MJML's parser and are not
-    allowed in XML at all."""
+    allowed in XML at all. Safe markup stays safe: `re.sub` returns a plain str, which
+    autoescape would then show to the reader as escaped HTML."""
+    if isinstance(value, Markup):
+        return Markup(_CONTROL.sub("", value))
     return _CONTROL.sub("", value) if isinstance(value, str) else value
 
 
