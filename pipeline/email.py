@@ -80,7 +80,7 @@ def build_email(issue: Issue, config: Config, web_url: str, feed_url: str,
         preheader=shorten(issue.summary, PREHEADER_CHARS), web_url=web_url, feed_url=feed_url, site_url=show.site_url,
         site_host=urlsplit(show.site_url).netloc or show.site_url, date_text=long_date(issue.date),
         author=author, minutes=max(1, round(issue.word_count / 230)), audio_minutes=audio_minutes,
-        body_html=sanitize_html(issue.body_html, set_tag_attribute_values=BODY_STYLES),
+        body_html=sanitize_html(issue.body_html, set_tag_attribute_values=BODY_STYLES, filter_style_properties=None),
         sender_name=sender_name or show.title, sender_address=sender_address,
         unsubscribe_url=unsubscribe,
     )

@@ -16,7 +16,8 @@ import yaml
 from markdown_it import MarkdownIt
 from mdit_py_plugins.footnote import footnote_plugin
 
-from pipeline.errors import InputError, read_input_file
+from pipeline.errors import InputError, Problem, read_input_file
+from pipeline.rawhtml import embeds_to_links, read_html, strip_template_tags, template_tags
 from pipeline.textutil import shorten, slugify, split_sentences
 
 MAX_BYTES = 2 * 1024 * 1024
@@ -35,6 +36,8 @@ ALLOWED_ATTRIBUTES = {
     "td": {"align", "colspan", "rowspan", "style"},
 }
 URL_SCHEMES = {"http", "https", "mailto"}
+# A cell's style may align it; nothing else (position, background images, z-index) survives.
+STYLE_PROPERTIES = {"text-align", "vertical-align", "width"}
 
 
 @dataclass(frozen=True)
@@ -79,6 +82,7 @@ class Issue:
     body_html: str
     sections: tuple[Section, ...]
     footnotes: tuple[Block, ...]
+    warnings: tuple[Problem, ...] = ()
 
     @property
     def blocks(self) -> tuple[Block, ...]:
@@ -91,8 +95,9 @@ class Issue:
 
 def sanitize_html(html: str, **extra) -> str:
     """The only way HTML from an issue reaches an email, page or feed."""
-    return nh3.clean(html, tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES,
-                     url_schemes=URL_SCHEMES, link_rel="noopener", **extra)
+    options = {"tags": ALLOWED_TAGS, "attributes": ALLOWED_ATTRIBUTES, "url_schemes": URL_SCHEMES,
+               "link_rel": "noopener", "filter_style_properties": STYLE_PROPERTIES, **extra}
+    return nh3.clean(html, **options)
 
 
 def _markdown() -> MarkdownIt:
@@ -220,6 +225,14 @@ def parse_issue(path: Path) -> Issue:
     _check_meta(path, text, meta)
     if not body.strip():
         raise InputError.at(path, "empty body: the review has no text", body_line)
+    warnings: list[Problem] = []
+    tags = template_tags(body)
+    if tags:
+        line, first = tags[0]
+        warnings.append(Problem(str(path), f"template code left over from a blog removed ({len(tags)} tags, "
+                                f"first {shorten(first, 40)})", body_line + line - 1))
+        body = strip_template_tags(body)
+    body = embeds_to_links(body)
 
     md = _markdown()
     env: dict = {}
@@ -254,7 +267,7 @@ def parse_issue(path: Path) -> Issue:
         source=path, title=title, date=date, slug=slug, summary=summary,
         author=(meta.get("author") or None), episode=meta.get("episode"), explicit=meta.get("explicit"),
         tags=tuple(str(t) for t in meta.get("tags") or ()), body_html=html,
-        sections=sections, footnotes=footnotes,
+        sections=sections, footnotes=footnotes, warnings=tuple(warnings),
     )
 
 
@@ -353,9 +366,15 @@ def _structure(tokens) -> tuple[tuple[Section, ...], tuple[Block, ...]]:
         elif kind in ("fence", "code_block") and token.content.strip():
             blocks.append(Block("code", (Span(token.content.rstrip("\n"), None, "code"),)))
         elif kind == "html_block":
-            text = nh3.clean(token.content, tags=set())
-            if text.strip():
-                blocks.append(Block("html", (Span(" ".join(text.split())),)))
+            for piece in read_html(token.content):
+                spans = tuple(Span(text, href, span_kind) for text, href, span_kind in piece.runs)
+                if piece.kind == "heading":
+                    if current_title is not None or blocks:
+                        sections.append(Section(current_title, current_level, tuple(blocks)))
+                    current_title, current_level, blocks = " ".join(Block("", spans).text.split()), piece.level, []
+                    continue
+                depth = sum(1 for c in stack if c in ("bullet", "ordered")) + (piece.kind == "list_item")
+                blocks.append(Block(piece.kind, spans, depth))
     sections.append(Section(current_title, current_level, tuple(blocks)))
     return tuple(s for s in sections if s.title or s.blocks), tuple(footnotes)
 

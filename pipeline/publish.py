@@ -118,6 +118,8 @@ def local_catalog(build_dir: Path) -> Catalog:
 
 def publish_issue(path: Path, config: Config, options: PublishOptions, reporter: Reporter) -> Summary:
     issue = parse_issue(path)
+    for warning in issue.warnings:
+        reporter.warn(str(warning))
     check_show_inputs(config)
     remote = open_storage(config, dry_run=options.dry_run) if options.upload else contextlib.nullcontext(None)
     with remote as storage:

@@ -48,3 +48,51 @@ def test_template_filters_keep_safe_html_safe_and_strip_control_characters():
     template = environment().from_string("{{ body | safe }}|{{ text }}|{{ marked }}")
     out = template.render(body="<p>A\x07 b</p>", text="<i>\x01x</i>", marked=Markup("<b>c\x0b</b>"))
     assert out == "<p>A b</p>|&lt;i&gt;x&lt;/i&gt;|<b>c</b>"
+
+
+REVIEWS = EXAMPLE.parent.parent / "tests" / "reviews"
+RAW_HTML = REVIEWS / "2024-04-28-oke-oka.md"
+TABLES = REVIEWS / "2024-05-06-book-shelf.md"
+
+
+@pytest.mark.parametrize("path", [RAW_HTML, TABLES], ids=["raw-html", "tables"])
+@pytest.mark.parametrize("name", ["email.html", "index.html"])
+def test_blog_reviews_show_no_markup_or_template_code(path, name):
+    issue, built = outputs(path)
+    html = built[name]
+    assert leaks(html) == []
+    text = visible_text(html)
+    assert "page.excerpt" not in text and "page.rating" not in text
+    found = paragraphs(html)
+    assert "<p></p>" not in issue.body_html
+    for block in issue.blocks:          # a <br> splits a paragraph into two spoken blocks
+        if block.kind == "paragraph":
+            assert any(block.text in p for p in found), block.text[:60]
+
+
+def test_raw_html_review_reads_as_written():
+    issue, built = outputs(RAW_HTML)
+    text = visible_text(built["email.html"])
+    assert "Shree Karthick’s Oke Oka Jeevitham" in text
+    assert "1998 & fix" in text and "read > write" in text and "Rating: 4/5 ♥" in text
+    assert issue.summary.startswith("Shree Karthick’s Oke Oka Jeevitham is a gentle film")
+    assert [s.title for s in issue.sections if s.title] == ["The story", "Why it works"]
+    assert any(w.message.startswith("template code") for w in issue.warnings)
+    assert issue.warnings[0].line == 6
+
+
+def test_an_embedded_video_becomes_a_link():
+    _, built = outputs(RAW_HTML)
+    from tests.visible import parse
+    for html in built.values():
+        links = {a.get("href"): "".join(a.itertext()) for a in parse(html).iter("a")}
+        assert links.get("https://www.youtube.com/watch?v=dQw4w9WgXcQ") == "Watch on YouTube"
+
+
+def test_styles_in_table_cells_are_inert():
+    _, built = outputs(RAW_HTML)
+    from tests.visible import parse
+    for html in built.values():
+        for cell in parse(html).iter("td"):
+            style = (cell.get("style") or "").replace(" ", "")
+            assert "position" not in style and "url(" not in style and "z-index" not in style
