@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test golden bench clean
+.PHONY: demo test golden screenshots bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,11 @@ test: $(STAMP)
 # Regenerate the golden files under tests/golden/ after an intended change.
 golden: $(STAMP)
 	$(PY) -m tests.regen_golden
+
+# Regenerate the reference screenshots under docs/screenshots/ after a change of design.
+screenshots: $(STAMP)
+	$(PY) -m pytest -q tests/test_browser.py -k what_a_reader_sees
+	$(PY) -m tests.regen_screenshots
 
 bench: $(STAMP)
 	$(PY) bench/run

@@ -56,6 +56,7 @@ class VoiceConfig:
 class EmailConfig:
     from_: str = "Screen Reviews <news@example.com>"
     reply_to: str = ""
+    address: str = ""                  # postal address for the footer (CAN-SPAM requires one)
     unsubscribe_url: str = "https://example.com/unsubscribe?email={email}&token={token}"
     unsubscribe_mailto: str = ""
     secret_env: str = "PUBLISH_SECRET"

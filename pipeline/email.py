@@ -56,12 +56,18 @@ class EmailBuild:
     def html_bytes(self) -> int:
         return len(self.html.encode("utf-8"))
 
+    postal_address: str = ""
+
     @property
     def warnings(self) -> tuple[str, ...]:
+        found = []
         if self.html_bytes > WARN_BYTES:
-            return (f"email HTML is {self.html_bytes / 1024:.0f} KB; Gmail clips messages over 102 KB "
-                    "(shorten the issue or move images off the page)",)
-        return ()
+            found.append(f"email HTML is {self.html_bytes / 1024:.0f} KB; Gmail clips messages over 102 KB "
+                         "(shorten the issue or move images off the page)")
+        if not self.postal_address:
+            found.append("[email] address is empty: the law (CAN-SPAM) requires a postal address in the footer "
+                         "of every newsletter")
+        return tuple(found)
 
 
 def unsubscribe_url(template: str, email: str, token: str) -> str:
@@ -69,7 +75,10 @@ def unsubscribe_url(template: str, email: str, token: str) -> str:
 
 
 def build_email(issue: Issue, config: Config, web_url: str, feed_url: str,
-                audio_minutes: int | None = None, now: dt.datetime | None = None) -> EmailBuild:
+                audio_minutes: int | None = None, now: dt.datetime | None = None,
+                cover_url: str | None = None, image: tuple[str, str] | None = None) -> EmailBuild:
+    """`image` is the issue's header image as (URL, alt text); else the show's cover heads the
+    masthead. No audio, no Listen button."""
     show, email = config.show, config.email
     sender_name, sender_address = parseaddr(email.from_)
     unsubscribe = unsubscribe_url(email.unsubscribe_url, PREVIEW_EMAIL, PREVIEW_TOKEN)
@@ -82,12 +91,13 @@ def build_email(issue: Issue, config: Config, web_url: str, feed_url: str,
         author=author, minutes=max(1, round(issue.word_count / 230)), audio_minutes=audio_minutes,
         body_html=sanitize_html(issue.body_html, set_tag_attribute_values=BODY_STYLES, filter_style_properties=None),
         sender_name=sender_name or show.title, sender_address=sender_address,
-        unsubscribe_url=unsubscribe,
+        unsubscribe_url=unsubscribe, postal_address=email.address, cover_url=cover_url,
+        image_url=image[0] if image else None, image_alt=image[1] if image else "",
     )
     html = mjml2html(mjml_source, disable_comments=True)
-    text = build_text(issue, config, web_url, unsubscribe)
+    text = build_text(issue, config, web_url, unsubscribe, listen=bool(audio_minutes))
     eml = build_eml(issue, config, html, text, unsubscribe, now)
-    return EmailBuild(html, text, eml, issue.title, unsubscribe)
+    return EmailBuild(html, text, eml, issue.title, unsubscribe, email.address)
 
 
 def _wrap(text: str, prefix: str = "", rest: str | None = None) -> list[str]:
@@ -126,12 +136,14 @@ def _block_lines(block: Block, links: _LinkNumbers) -> list[str]:
     return _wrap(text)
 
 
-def build_text(issue: Issue, config: Config, web_url: str, unsubscribe: str) -> str:
+def build_text(issue: Issue, config: Config, web_url: str, unsubscribe: str, listen: bool = True) -> str:
     """A plain-text part that reads well: wrapped at 78 columns, links as numbered references."""
     links = _LinkNumbers()
     author = issue.author or config.show.author
     lines = [config.show.title.upper(), "", *_wrap(issue.title), "=" * min(WRAP, len(issue.title)),
-             f"{long_date(issue.date)} · by {author}", "", "Listen to this review:", web_url, ""]
+             f"{long_date(issue.date)} · by {author}", ""]
+    if listen:
+        lines += ["Listen to this review:", web_url, ""]
     previous = None
     for section in issue.sections:
         if section.title:
@@ -150,7 +162,10 @@ def build_text(issue: Issue, config: Config, web_url: str, unsubscribe: str) -> 
         lines += ["", "Links", "-----"]
         lines += [f"[{n}] {url}" for n, url in enumerate(links.urls, 1)]
     lines += ["", "-- ", f"{config.show.title} · {config.show.site_url}",
-              "View in your browser:", web_url, "Unsubscribe:", unsubscribe, ""]
+              "View in your browser:", web_url, "Unsubscribe:", unsubscribe]
+    if config.email.address:
+        lines += _wrap(config.email.address)
+    lines.append("")
     return "\n".join(lines)
 
 

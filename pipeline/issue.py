@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import hashlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import nh3
@@ -21,7 +22,7 @@ from pipeline.rawhtml import embeds_to_links, read_html, strip_template_tags, te
 from pipeline.textutil import shorten, slugify, split_sentences
 
 MAX_BYTES = 2 * 1024 * 1024
-FRONT_MATTER_KEYS = ("title", "date", "slug", "summary", "author", "episode", "explicit", "tags")
+FRONT_MATTER_KEYS = ("title", "date", "slug", "summary", "author", "episode", "explicit", "tags", "image")
 SLUG_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 FILE_NAME_RE = re.compile(r"^(\d{4}-\d{2}-\d{2})(?:-(.+))?$")
 # Control characters, and the noncharacters U+FFFE/U+FFFF, which XML and MJML refuse.
@@ -69,6 +70,15 @@ class Section:
 
 
 @dataclass(frozen=True)
+class LocalImage:
+    """An image the review names by a path next to the issue file; published with the episode
+    as `name` (content-addressed, so the key is safe and a changed image gets a new URL)."""
+    ref: str
+    path: Path
+    name: str
+
+
+@dataclass(frozen=True)
 class Issue:
     source: Path
     title: str
@@ -83,6 +93,19 @@ class Issue:
     sections: tuple[Section, ...]
     footnotes: tuple[Block, ...]
     warnings: tuple[Problem, ...] = ()
+    images: tuple[LocalImage, ...] = ()
+    image: str | None = None          # the header image: a URL, or the ref of one of `images`
+
+    def with_image_urls(self, url_for) -> "Issue":
+        """The issue with every local image's src made the absolute URL `url_for(image)`."""
+        if not self.images:
+            return self
+        urls = {image.ref: url_for(image) for image in self.images}
+
+        def rewrite(tag: str, attribute: str, value: str) -> str:
+            return urls.get(value, value) if (tag, attribute) == ("img", "src") else value
+        image = urls.get(self.image, self.image) if self.image else None
+        return replace(self, body_html=sanitize_html(self.body_html, attribute_filter=rewrite), image=image)
 
     @property
     def blocks(self) -> tuple[Block, ...]:
@@ -196,6 +219,9 @@ def _check_meta(path: Path, text: str, meta: dict) -> None:
     episode = meta.get("episode")
     if episode is not None and (isinstance(episode, bool) or not isinstance(episode, int) or episode < 1):
         raise InputError.at(path, "'episode' must be a whole number from 1", _key_line(text, "episode"))
+    image = meta.get("image")
+    if image is not None and not isinstance(image, str):
+        raise InputError.at(path, "'image' must be a path or URL (put it in quotes)", _key_line(text, "image"))
     tags = meta.get("tags")
     if tags is not None and not (isinstance(tags, list) and all(isinstance(t, (str, int)) for t in tags)):
         raise InputError.at(path, "'tags' must be a list like [horror, k-drama]", _key_line(text, "tags"))
@@ -263,12 +289,69 @@ def parse_issue(path: Path) -> Issue:
         raise InputError.at(path, "empty body: the review has no text", body_line)
     summary = meta.get("summary")
     summary = " ".join(summary.split()) if summary else _derive_summary(sections)
+    refs = _image_refs(tokens, body_line)
+    header = (meta.get("image") or "").strip() or None
+    if header:
+        refs.append((header, _key_line(text, "image")))
+    images = _local_images(path, refs)
     return Issue(
         source=path, title=title, date=date, slug=slug, summary=summary,
         author=(meta.get("author") or None), episode=meta.get("episode"), explicit=meta.get("explicit"),
         tags=tuple(str(t) for t in meta.get("tags") or ()), body_html=html,
-        sections=sections, footnotes=footnotes, warnings=tuple(warnings),
+        sections=sections, footnotes=footnotes, warnings=tuple(warnings), images=images, image=header,
     )
+
+
+IMAGE_FORMATS = {"JPEG": ".jpg", "PNG": ".png", "GIF": ".gif", "WEBP": ".webp"}
+MAX_IMAGE_BYTES = 10 * 1024 * 1024
+_IMG_SRC = re.compile(r"""<img\b[^<>]{0,2000}?\bsrc\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.IGNORECASE)
+
+
+def _image_refs(tokens, body_line: int) -> list[tuple[str, int | None]]:
+    """(src, line) of every image in the Markdown and its raw HTML."""
+    refs: list[tuple[str, int | None]] = []
+    for token in tokens:
+        line = body_line + token.map[0] if token.map else None
+        for child in [token, *(token.children or ())]:
+            if child.type == "image":
+                refs.append((child.attrGet("src") or "", line))
+            elif child.type in ("html_block", "html_inline"):
+                refs += [(next(g for g in m.groups() if g is not None), line) for m in _IMG_SRC.finditer(child.content)]
+    return refs
+
+
+def _is_local(ref: str) -> bool:
+    return bool(ref) and not re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:|^//", ref)
+
+
+def _local_images(path: Path, refs: list[tuple[str, int | None]]) -> tuple[LocalImage, ...]:
+    """Images named by a path, resolved against the issue's folder (a site-absolute '/x.jpg'
+    against the nearest folder above that has it), each checked to be a real image."""
+    from PIL import Image, UnidentifiedImageError
+    found: dict[str, LocalImage] = {}
+    for ref, line in refs:
+        if not _is_local(ref) or ref in found:
+            continue
+        relative = ref.split("#")[0].split("?")[0].lstrip("/")
+        bases = [path.parent, *path.parent.parents][: 4 if ref.startswith("/") else 1]
+        file = next((b / relative for b in bases if (b / relative).is_file()), None)
+        if file is None:
+            raise InputError.at(path, f"image '{ref}' not found (looked in {bases[0]}/)", line)
+        try:
+            size = file.stat().st_size
+            if size > MAX_IMAGE_BYTES:
+                raise InputError.at(path, f"image '{ref}' is {size / 1e6:.0f} MB; at most 10 MB", line)
+            with Image.open(file) as picture:
+                extension = IMAGE_FORMATS.get(picture.format or "")
+            data = file.read_bytes()
+        except (UnidentifiedImageError, OSError):
+            extension = None
+        if extension is None:
+            raise InputError.at(path, f"image '{ref}' is not a JPEG, PNG, GIF or WebP image", line)
+        stem = slugify(Path(relative).stem) or "image"
+        digest = hashlib.sha256(data).hexdigest()[:10]
+        found[ref] = LocalImage(ref, file, f"images/{stem[:40]}-{digest}{extension}")
+    return tuple(found.values())
 
 
 def _derive_summary(sections: tuple[Section, ...]) -> str:

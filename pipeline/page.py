@@ -1,11 +1,35 @@
-"""The episode's web page: the review with an audio player, the feed link and Open Graph tags."""
+"""The episode's web page: the review with a player, its chapters and the transcript that follows
+the audio, links to the neighbouring issues, and the tags that make a shared link look right."""
 from __future__ import annotations
 
+import html
+import json
+import re
 from dataclasses import dataclass
+from pathlib import Path
 
 from pipeline.config import Config
 from pipeline.issue import Issue
 from pipeline.templating import long_date, render
+
+_CUE_TIME = re.compile(r"^(\d+):(\d\d):(\d\d(?:\.\d+)?) --> (\d+):(\d\d):(\d\d(?:\.\d+)?)")
+
+
+@dataclass(frozen=True)
+class Cue:
+    start: float
+    end: float
+    text: str
+
+
+@dataclass(frozen=True)
+class Chapter:
+    start: float
+    title: str
+
+    @property
+    def clock(self) -> str:
+        return clock(self.start)
 
 
 @dataclass(frozen=True)
@@ -13,21 +37,64 @@ class PageAudio:
     url: str
     duration_s: float
     transcript_url: str | None = None
+    cues: tuple[Cue, ...] = ()
+    chapters: tuple[Chapter, ...] = ()
+
+
+@dataclass(frozen=True)
+class Neighbour:
+    title: str
+    url: str
+
+
+@dataclass(frozen=True)
+class Image:
+    url: str
+    width: int
+    height: int
+    alt: str
+
+
+def clock(seconds: float) -> str:
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def read_cues(vtt: Path) -> tuple[Cue, ...]:
+    """The cues of a WebVTT file we wrote: one per sentence, text as written."""
+    cues: list[Cue] = []
+    lines = vtt.read_text("utf-8").split("\n")
+    for index, line in enumerate(lines):
+        match = _CUE_TIME.match(line)
+        if match and index + 1 < len(lines):
+            h1, m1, s1, h2, m2, s2 = match.groups()
+            start = int(h1) * 3600 + int(m1) * 60 + float(s1)
+            end = int(h2) * 3600 + int(m2) * 60 + float(s2)
+            cues.append(Cue(round(start, 3), round(end, 3), html.unescape(lines[index + 1])))
+    return tuple(cues)
+
+
+def read_chapters(path: Path) -> tuple[Chapter, ...]:
+    data = json.loads(path.read_text("utf-8"))
+    return tuple(Chapter(float(c["startTime"]), str(c["title"])) for c in data.get("chapters", ()))
 
 
 def build_page(issue: Issue, config: Config, web_url: str, feed_url: str,
-               audio: PageAudio | None = None, cover_url: str | None = None,
-               episode: int | None = None) -> str:
+               audio: PageAudio | None = None, cover: Image | None = None,
+               episode: int | None = None, previous: Neighbour | None = None,
+               following: Neighbour | None = None) -> str:
     show = config.show
     duration_text = None
     if audio:
         minutes, seconds = divmod(round(audio.duration_s), 60)
         duration_text = f"{minutes} min {seconds:02d} s"
+    header = issue.image if issue.image and issue.image.startswith(("http://", "https://")) else None
     return render(
         "page.html",
         language=show.language, title=issue.title, show_title=show.title, summary=issue.summary,
-        feed_url=feed_url, web_url=web_url, site_url=show.site_url, cover_url=cover_url,
-        audio_url=audio.url if audio else None, transcript_url=audio.transcript_url if audio else None,
-        duration_text=duration_text, date_iso=issue.date.isoformat(), date_text=long_date(issue.date),
-        author=issue.author or show.author, episode=episode, body_html=issue.body_html,
+        feed_url=feed_url, web_url=web_url, site_url=show.site_url, cover=cover, header_image=header,
+        audio=audio, duration_text=duration_text, date_iso=issue.date.isoformat(),
+        date_text=long_date(issue.date), author=issue.author or show.author, episode=episode,
+        body_html=issue.body_html, previous=previous, following=following,
     )

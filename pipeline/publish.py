@@ -17,12 +17,12 @@ from pipeline.errors import InputError, Problem
 from pipeline.feed import build_feed, check_cover, validate_feed
 from pipeline.issue import Issue, parse_issue
 from pipeline.links import Links
-from pipeline.page import PageAudio, build_page
+from pipeline.page import Image, Neighbour, PageAudio, build_page, read_chapters, read_cues
 from pipeline.remote import open_storage, planned_links, uses_embedded
 from pipeline.report import Reporter
 from pipeline.textutil import human_size, write_atomic
-from pipeline.upload import (episode_items, publish_feed_from_catalog, publish_to_bucket, read_catalog,
-                             shared_items)
+from pipeline.upload import (episode_items, image_items, publish_feed_from_catalog, publish_to_bucket,
+                             read_catalog, shared_items)
 from pipeline.verify import check_published_feed
 
 # Beside the built email: what `publish send` needs to know it sends the current, published text.
@@ -124,6 +124,7 @@ def publish_issue(path: Path, config: Config, options: PublishOptions, reporter:
     remote = open_storage(config, dry_run=options.dry_run) if options.upload else contextlib.nullcontext(None)
     with remote as storage:
         links = storage.links if storage else planned_links(config)
+        issue = issue.with_image_urls(lambda image: links.url(links.layout.episode(issue.slug, image.name)))
         if storage is None:
             catalog = local_catalog(options.build_dir)
         elif storage.missing:
@@ -132,7 +133,8 @@ def publish_issue(path: Path, config: Config, options: PublishOptions, reporter:
         else:
             catalog = read_catalog(storage.bucket, links.layout)
         episode = plan_episode(issue, catalog, links, options.force, reporter)
-        summary, episode, files = build_outputs(issue, config, episode, links, options, reporter)
+        summary, episode, files = build_outputs(issue, config, episode, links, options, reporter,
+                                                neighbours(catalog.upsert(episode), issue.slug, links))
         episode = keep_unchanged_timestamp(episode, catalog.find(issue.slug))
         catalog = catalog.upsert(episode)
         feed = build_feed(config.show, catalog, links, links.layout.cover(config.show.cover))
@@ -146,7 +148,8 @@ def publish_issue(path: Path, config: Config, options: PublishOptions, reporter:
             write_atomic(options.build_dir / "catalog.json", catalog.to_json())
             reporter.info(f"built    {options.build_dir / issue.slug}/ (not uploaded)")
             return summary
-        items = episode_items(episode, files, links.layout) + shared_items(config, links.layout)
+        items = (episode_items(episode, files, links.layout) + image_items(issue, links.layout)
+                 + shared_items(config, links.layout))
         summary.upload = publish_to_bucket(storage.bucket, links, config, episode, items,
                                            options.dry_run, reporter)
         if not options.dry_run:
@@ -158,8 +161,25 @@ def publish_issue(path: Path, config: Config, options: PublishOptions, reporter:
         return summary
 
 
+def neighbours(catalog: Catalog, slug: str, links: Links) -> tuple[Neighbour | None, Neighbour | None]:
+    """The issues before and after this one, in episode order."""
+    ordered = sorted(catalog.episodes, key=lambda e: (e.number, e.date))
+    index = next(i for i, e in enumerate(ordered) if e.slug == slug)
+    near = [ordered[i] if 0 <= i < len(ordered) else None for i in (index - 1, index + 1)]
+    return tuple(Neighbour(e.title, links.web_url(e.slug)) if e else None for e in near)  # type: ignore[return-value]
+
+
+def cover_image(config: Config, links: Links) -> Image:
+    from PIL import Image as Picture
+    with Picture.open(config.show.cover) as picture:
+        width, height = picture.size
+    return Image(links.url(links.layout.cover(config.show.cover)), width, height, f"{config.show.title} cover art")
+
+
 def build_outputs(issue: Issue, config: Config, episode: Episode, links: Links,
-                  options: PublishOptions, reporter: Reporter) -> tuple[Summary, Episode, dict[str, Path]]:
+                  options: PublishOptions, reporter: Reporter,
+                  around: tuple[Neighbour | None, Neighbour | None] = (None, None),
+                  ) -> tuple[Summary, Episode, dict[str, Path]]:
     """Email, audio and web page into build/<slug>/; the episode with its audio facts."""
     out = options.build_dir / issue.slug
     web_url, feed_url = links.web_url(issue.slug), links.feed_url
@@ -183,18 +203,24 @@ def build_outputs(issue: Issue, config: Config, episode: Episode, links: Links,
     page_audio = None
     if audio_info is not None:
         summary.audio_url = links.url(audio_info.key)
-        page_audio = PageAudio(summary.audio_url, audio_info.duration_s, links.url(audio_info.transcript_key))
-    minutes = round(audio_info.duration_s / 60) if audio_info else None
-    email = build_email(issue, config, web_url, feed_url, audio_minutes=minutes)
+        fresh = "transcript" in files
+        page_audio = PageAudio(summary.audio_url, audio_info.duration_s, links.url(audio_info.transcript_key),
+                               read_cues(files["transcript"]) if fresh else (),
+                               read_chapters(files["chapters"]) if fresh else ())
+    minutes = max(1, round(audio_info.duration_s / 60)) if audio_info else None
+    for image in issue.images:
+        write_atomic(out / image.name, image.path.read_bytes())
+    cover = cover_image(config, links)
+    header = (issue.image, issue.title) if issue.image else None
+    email = build_email(issue, config, web_url, feed_url, audio_minutes=minutes, cover_url=cover.url, image=header)
     files["email_html"] = write_atomic(out / "email.html", email.html)
     files["email_text"] = write_atomic(out / "email.txt", email.text)
     eml = write_atomic(out / "email.eml", email.eml)
     write_atomic(out / EMAIL_MANIFEST, json.dumps({
         "source_sha256": source_digest(issue.source), "subject": email.subject, "web_url": web_url,
         "unsubscribe_placeholder": email.unsubscribe_preview_url}, indent=2))
-    cover_url = links.url(links.layout.cover(config.show.cover))
     files["page"] = write_atomic(out / "index.html", build_page(issue, config, web_url, feed_url, page_audio,
-                                                              cover_url, episode.number))
+                                                              cover, episode.number, *around))
     summary.email = {"html": str(files["email_html"]), "text": str(files["email_text"]), "eml": str(eml),
                      "html_bytes": email.html_bytes}
     summary.files = [str(files["email_html"]), str(files["page"]), str(files["email_text"]), str(eml)]

@@ -28,7 +28,7 @@ IMMUTABLE = "public, max-age=31536000, immutable"
 CONTENT_TYPES = {
     ".mp3": "audio/mpeg", ".html": "text/html; charset=utf-8", ".vtt": "text/vtt; charset=utf-8",
     ".json": "application/json", ".xml": "application/rss+xml; charset=utf-8",
-    ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png", ".txt": "text/plain; charset=utf-8",
+    ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png", ".gif": "image/gif", ".webp": "image/webp", ".txt": "text/plain; charset=utf-8",
 }
 CHAPTERS_TYPE = "application/json+chapters"
 

@@ -12,6 +12,7 @@ from pipeline.catalog import Catalog, Episode
 from pipeline.config import Config
 from pipeline.errors import ServiceError
 from pipeline.feed import build_feed, validate_feed
+from pipeline.issue import Issue
 from pipeline.links import Layout, Links
 from pipeline.locking import choose_locking, object_lock
 from pipeline.report import Reporter
@@ -39,6 +40,12 @@ def episode_items(episode: Episode, files: dict[str, Path], layout: Layout) -> l
                   Item(audio.transcript_key, CONTENT_TYPES[".vtt"], SHORT_CACHE, files["transcript"]),
                   Item(audio.chapters_key, CHAPTERS_TYPE, SHORT_CACHE, files["chapters"])]
     return items
+
+
+def image_items(issue: Issue, layout: Layout) -> list[Item]:
+    """The review's own images, named by their content, so they can be cached for good."""
+    return [Item(layout.episode(issue.slug, image.name), CONTENT_TYPES[Path(image.name).suffix], IMMUTABLE,
+                 image.path) for image in issue.images]
 
 
 def shared_items(config: Config, layout: Layout) -> list[Item]:

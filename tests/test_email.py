@@ -6,12 +6,13 @@ from html import unescape
 import lxml.html
 import pytest
 
-from pipeline.config import Config
+from pipeline.config import Config, EmailConfig
 from pipeline.email import GMAIL_CLIP_BYTES, build_email
 from pipeline.issue import parse_issue
 from tests.golden_cases import GOLDEN, example_email_text
 
 WEB = "https://media.example.com/episodes/x/index.html"
+ADDRESSED = Config(email=EmailConfig(address="Screen Reviews, 1 Example Street, Springfield"))
 FEED = "https://media.example.com/feed.xml"
 
 
@@ -19,7 +20,7 @@ FEED = "https://media.example.com/feed.xml"
 def example_build():
     from tests.conftest import EXAMPLE
     issue = parse_issue(EXAMPLE)
-    return issue, build_email(issue, Config(), WEB, FEED)
+    return issue, build_email(issue, ADDRESSED, WEB, FEED, audio_minutes=8)
 
 
 def visible_text(html: str) -> str:

@@ -96,3 +96,48 @@ def test_styles_in_table_cells_are_inert():
         for cell in parse(html).iter("td"):
             style = (cell.get("style") or "").replace(" ", "")
             assert "position" not in style and "url(" not in style and "z-index" not in style
+
+
+def _email(path=EXAMPLE, **kwargs):
+    from pipeline.config import EmailConfig
+    config = Config(email=EmailConfig(address="Screen Reviews, 1 Example Street, Springfield"))
+    return build_email(parse_issue(path), config, WEB, FEED, **kwargs)
+
+
+def test_one_listen_button_with_audio_and_none_without():
+    with_audio = visible_text(_email(audio_minutes=8).html)
+    assert with_audio.count("Listen to this review") == 1
+    without = _email()
+    for text in (visible_text(without.html), without.text):
+        assert "Listen" not in text and "Podcast feed" not in text and "audio" not in text.lower()
+
+
+def test_footer_says_who_sends_why_and_how_to_leave():
+    built = _email(audio_minutes=8)
+    text = visible_text(built.html)
+    footer = text[text.rindex("You are receiving"):]
+    for words in ("Unsubscribe", "View in browser", "1 Example Street, Springfield", "news@example.com"):
+        assert words in footer
+    assert "1 Example Street, Springfield" in built.text
+    assert built.warnings == ()
+    assert any("address" in w for w in build_email(parse_issue(EXAMPLE), Config(), WEB, FEED).warnings)
+
+
+def test_preheader_is_the_summary_then_padding():
+    from tests.visible import parse
+    built = _email(audio_minutes=8)
+    hidden = next(div for div in parse(built.html).iter("div") if "display:none" in (div.get("style") or ""))
+    preview = "".join(hidden.itertext())
+    summary = parse_issue(EXAMPLE).summary
+    assert preview.startswith(summary)
+    assert len(preview) - len(summary) >= 100 and not preview[len(summary):].strip("\u034f\u200c\xa0 ")
+
+
+def test_header_image_has_alt_text():
+    from tests.visible import parse
+    cover = "https://media.example.com/cover.jpg"
+    images = {i.get("src"): i.get("alt") for i in parse(_email(cover_url=cover).html).iter("img")}
+    assert images[cover] == "Screen Reviews"
+    still = ("https://media.example.com/episodes/x/images/still.jpg", "A still")
+    images = {i.get("src"): i.get("alt") for i in parse(_email(cover_url=cover, image=still).html).iter("img")}
+    assert images[still[0]] == "A still"

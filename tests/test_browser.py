@@ -1,0 +1,120 @@
+"""The email and the web page in a real browser, as published: fetched from the bucket over
+HTTP by Debian's chromium, at phone and desktop widths, in light and dark. Screenshots go to
+build/screenshots/ (not committed) for a developer to open."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.browser import ARGS, MEASURE, box, chromium_path, line_measure
+from tests.conftest import EXAMPLE, ROOT, Project
+
+REVIEWS = ROOT / "tests" / "reviews"
+ISSUES = {"example": EXAMPLE, "raw-html": REVIEWS / "2024-04-28-oke-oka.md",
+          "tables": REVIEWS / "2024-05-06-book-shelf.md"}
+SHOTS = ROOT / "build" / "screenshots"
+WIDTHS = (375, 800)
+SCHEMES = ("light", "dark")
+
+
+@pytest.fixture(scope="module")
+def published(s3_server, speech_cache, tmp_path_factory):
+    """The three reviews published with audio to a bucket of their own: {name: (email URL, page URL)}."""
+    root = tmp_path_factory.mktemp("browser")
+    project = Project(root, s3_server, "browser-pages", speech_cache)
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("AWS_ACCESS_KEY_ID", s3_server.access_key)
+        env.setenv("AWS_SECRET_ACCESS_KEY", s3_server.secret_key)
+        for name in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_PROFILE"):
+            env.delenv(name, raising=False)
+        project.config(email={"address": "Screen Reviews, 1 Example Street, Springfield"})
+        urls = {}
+        for name, path in ISSUES.items():
+            result = project.publish(path)
+            assert result.exit_code == 0, result.output
+            summary = json.loads(result.stdout)
+            urls[name] = (summary["web_url"].replace("index.html", "email.html"), summary["web_url"])
+    return urls
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+    executable = chromium_path()
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=executable, args=ARGS)
+        yield launched
+        launched.close()
+
+
+def open_page(browser, url: str, width: int, scheme: str):
+    context = browser.new_context(viewport={"width": width, "height": 800}, color_scheme=scheme,
+                                  device_scale_factor=1)
+    page = context.new_page()
+    page.goto(url, wait_until="load")
+    return context, page
+
+
+CASES = [(name, kind, width, scheme) for name in ISSUES for kind in ("email", "page")
+         for width in WIDTHS for scheme in SCHEMES]
+
+
+@pytest.mark.parametrize("name,kind,width,scheme", CASES, ids=["-".join(map(str, c)) for c in CASES])
+def test_what_a_reader_sees(published, browser, name, kind, width, scheme):
+    email_url, page_url = published[name]
+    context, page = open_page(browser, email_url if kind == "email" else page_url, width, scheme)
+    try:
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SHOTS / f"{name}-{kind}-{width}-{scheme}.png"), full_page=True)
+        found = page.evaluate(MEASURE)
+        assert found["scrollWidth"] <= found["width"], "the reader must scroll sideways"
+        assert found["broken"] == [], "broken images"
+        assert found["faint"] == [], f"text under 4.5:1 contrast (lowest {found['minimum']:.2f})"
+        if scheme == "dark":
+            light = [r for r in found["lightRules"] if r["lum"] > 0.6 and r["bg"] < 0.1]
+            assert light == [], "rules that stay near-white on the dark page"
+        if kind == "email":
+            listen = page.get_by_role("link", name="Listen to this review")
+            assert listen.count() == 1
+            unsubscribe = page.get_by_role("link", name="Unsubscribe")
+            targets = [listen, unsubscribe]
+        else:
+            targets = [page.locator("audio")]
+        for target in targets:
+            where = box(page, target.first)
+            assert where["x"] >= 0 and where["x"] + where["width"] <= width, "outside the viewport"
+        if kind == "email" and width == 375:
+            size = page.evaluate("() => parseFloat(getComputedStyle(document.querySelector('.review p')).fontSize)")
+            assert 17 <= size <= 18
+        if kind == "email" and width == 800 and name == "example":
+            assert 60 <= line_measure(page, ".review p") <= 75
+    finally:
+        context.close()
+
+
+def test_the_page_follows_the_audio_and_seeks_on_a_click(published, browser):
+    context, page = open_page(browser, published["example"][1], 800, "light")
+    try:
+        page.locator(".transcript summary").click()
+        cues = page.locator(".transcript .cue")
+        assert cues.count() > 50
+        chapters = page.locator(".chapters li")
+        assert chapters.count() == 0 or chapters.count() >= 2
+        target = cues.nth(10)
+        start = float(target.get_attribute("data-seek"))
+        page.evaluate("() => { HTMLMediaElement.prototype.play = function () { return Promise.resolve(); }; }")
+        target.click()
+        page.wait_for_function("(t) => Math.abs(document.querySelector('audio').currentTime - t) < 0.05", arg=start)
+        page.wait_for_function("() => document.querySelector('.cue.current') !== null")
+        assert page.locator(".cue.current").first.get_attribute("data-seek") == target.get_attribute("data-seek")
+    finally:
+        context.close()
+
+
+def test_reference_screenshots_are_committed():
+    """The README shows these; regenerate with `make screenshots` after a change of design."""
+    for name in ("email-phone.png", "email-desktop.png", "page-phone.png"):
+        assert (ROOT / "docs" / "screenshots" / name).stat().st_size > 10_000, name
+    assert "docs/screenshots/email-phone.png" in (ROOT / "README.md").read_text()
+
