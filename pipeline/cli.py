@@ -1,8 +1,11 @@
 """The `publish` command: a thin layer over pipeline.publish."""
 from __future__ import annotations
 
+import contextlib
 import json
+import signal
 import sys
+import threading
 import traceback
 from functools import wraps
 from pathlib import Path
@@ -24,12 +27,43 @@ DEBUG = click.option("--debug", is_flag=True, help="Show tracebacks for unexpect
 ISSUE = click.argument("issue_path", metavar="ISSUE.md", type=click.Path(path_type=Path))
 
 
+class Stopped(BaseException):
+    """SIGTERM or SIGHUP: unwinds like Ctrl-C, so the embedded server and locks are released."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _stop(signum, _frame):
+    raise Stopped(signum)
+
+
+@contextlib.contextmanager
+def stop_on_signals():
+    """SIGTERM and SIGHUP stop a command as Ctrl-C does (the main thread only; restored after)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {sig: signal.signal(sig, _stop) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
 def handle_errors(command):
     """Exit 2 for bad input, 1 for a failed service; one line each, no traceback."""
     @wraps(command)
     def wrapper(*args, debug=False, **kwargs):
         try:
-            return command(*args, **kwargs)
+            with stop_on_signals():
+                return command(*args, **kwargs)
+        except Stopped as exc:
+            click.echo(f"stopped by {signal.Signals(exc.signum).name}; run the same command again to finish",
+                       err=True)
+            sys.exit(128 + exc.signum)
         except InputError as exc:
             for problem in exc.problems:
                 click.echo(f"error: {problem}", err=True)

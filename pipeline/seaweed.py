@@ -5,6 +5,7 @@ the test suite. Every port is bound to 127.0.0.1 only.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -47,12 +48,9 @@ class LocalS3:
             self.process.kill()
             self.process.wait()
         (self.data_dir / "server.json").unlink(missing_ok=True)
-
-    def __enter__(self) -> "LocalS3":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
+        port = int(self.endpoint.rsplit(":", 1)[1])
+        for _, leftover in _socket_paths(self.data_dir, port):
+            Path(leftover).unlink(missing_ok=True)
 
 
 def weed_binary() -> str:
@@ -119,22 +117,31 @@ def start_local_s3(data_dir: Path, port: int, access_key: str, secret_key: str,
                    timeout: float = 30, log_path: Path | None = None) -> LocalS3:
     """Start `weed mini` (or join one already serving this data dir) and wait until S3 answers."""
     data_dir.mkdir(parents=True, exist_ok=True)
+    data_dir.chmod(0o700)               # the objects, the filer's store and weed's sockets: ours alone
+    data_dir = data_dir.resolve()
     endpoint = f"http://127.0.0.1:{port}"
     pid_file = data_dir / "server.json"
-    if pid_file.exists() and s3_answers(endpoint):
-        return LocalS3(endpoint, access_key, secret_key, data_dir, None)
+    if pid_file.exists():
+        if _running_here(pid_file, data_dir, port) and s3_answers(endpoint):
+            return LocalS3(endpoint, access_key, secret_key, data_dir, None)
+        pid_file.unlink(missing_ok=True)          # stale: its server is gone, or is not ours
     busy = [p for p in [port, *(port + o for o in PORT_OFFSETS.values())] if not port_is_free(p)]
     if busy:
-        raise ServiceError(f"cannot start the local S3 server: port {busy[0]} on 127.0.0.1 is in use",
+        raise ServiceError(f"cannot start the local S3 server: port {busy[0]} on 127.0.0.1 is in use by "
+                           "another program (publish only talks to a server it started itself)",
                            "stop what uses it, or set PUBLISH_LOCAL_S3_PORT to another port")
+    # -disableHttp closes the filer's and master's HTTP APIs, which answer anyone on this
+    # machine (and, through CORS, any web page) without credentials; S3 keeps working.
     args = [weed_binary(), "mini", f"-dir={data_dir}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
             f"-s3.port={port}", "-admin.ui=false", "-webdav=false", "-s3.port.iceberg=0",
-            "-s3.port.lance=0", "-debug.port=0",
-            *(f"-{flag}={port + offset}" for flag, offset in PORT_OFFSETS.items())]
+            "-s3.port.lance=0", "-debug.port=0", "-disableHttp", "-master.telemetry=false",
+            *(f"-{flag}={port + offset}" for flag, offset in PORT_OFFSETS.items()),
+            *(f"-{flag}={path}" for flag, path in _socket_paths(data_dir, port) if flag)]
     env = {**os.environ, "AWS_ACCESS_KEY_ID": access_key, "AWS_SECRET_ACCESS_KEY": secret_key}
+    _write_security_toml(data_dir)
     log = open(log_path or data_dir / "server.log", "ab")
     process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                               env=env, start_new_session=True)
+                               env=env, start_new_session=True, cwd=data_dir)
     log.close()
     server = LocalS3(endpoint, access_key, secret_key, data_dir, process)
     deadline = time.monotonic() + timeout
@@ -146,6 +153,70 @@ def start_local_s3(data_dir: Path, port: int, access_key: str, secret_key: str,
         time.sleep(0.1)
     pid_file.write_text(json.dumps({"pid": process.pid, "port": port}))
     return server
+
+
+def _write_security_toml(data_dir: Path) -> None:
+    """weed reads security.toml from its working folder. Signing keys for the volume server's
+    HTTP API, which -disableHttp leaves open (with CORS *): without a token from the master,
+    nobody reads or writes a blob there. Made once, mode 0600."""
+    path = data_dir / "security.toml"
+    if path.exists():
+        return
+    keys = [secrets.token_urlsafe(32) for _ in range(2)]
+    text = (f'[jwt.signing]\nkey = "{keys[0]}"\nexpires_after_seconds = 60\n'
+            f'[jwt.signing.read]\nkey = "{keys[1]}"\nexpires_after_seconds = 60\n')
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text)
+
+
+def _socket_paths(data_dir: Path, port: int) -> list[tuple[str | None, str]]:
+    """weed's Unix sockets as (flag, path): in the data folder where the path fits a socket
+    address (108 bytes), else weed's defaults in /tmp. Two have no flag; `stop` removes all."""
+    def place(name: str, default: str) -> str:
+        inside = str(data_dir / name)
+        return inside if len(inside) < 100 else default
+    return [("s3.localSocket", place("s3.sock", f"/tmp/seaweedfs-s3-{port}.sock")),
+            ("filer.localSocket", place("filer.sock", f"/tmp/seaweedfs-filer-{port + 6}.sock")),
+            (None, f"/tmp/seaweedfs-filer-grpc-{port + 7}.sock"),
+            (None, f"/tmp/seaweedfs-admin-grpc-{port + 8}.sock")]
+
+
+def listening_ports(pid: int) -> set[int]:
+    """The TCP ports a process listens on, read from /proc (empty where there is none, or
+    where the process is not ours to inspect)."""
+    inodes = set()
+    try:
+        for fd in os.listdir(f"/proc/{pid}/fd"):
+            with contextlib.suppress(OSError):
+                link = os.readlink(f"/proc/{pid}/fd/{fd}")
+                if link.startswith("socket:["):
+                    inodes.add(link[8:-1])
+    except OSError:
+        return set()
+    ports = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(OSError), open(table) as rows:
+            for row in list(rows)[1:]:
+                fields = row.split()
+                if fields[3] == "0A" and fields[9] in inodes:          # 0A: LISTEN
+                    ports.add(int(fields[1].rsplit(":", 1)[1], 16))
+    return ports
+
+
+def _running_here(pid_file: Path, data_dir: Path, port: int) -> bool:
+    """Whether the server recorded in server.json is alive, is our `weed mini` on this data
+    folder, and itself listens on the S3 port: a stale record beside someone else's server
+    on that port must never get our signed requests."""
+    try:
+        record = json.loads(pid_file.read_text())
+        pid = int(record["pid"])
+        with open(f"/proc/{pid}/cmdline", "rb") as handle:
+            argv = handle.read().decode("utf-8", "replace").split("\0")
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+    ours = bool(argv) and Path(argv[0]).name == "weed" and f"-dir={data_dir}" in argv
+    return ours and record.get("port") == port and port in listening_ports(pid)
 
 
 def embedded_port() -> int:

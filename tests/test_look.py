@@ -141,3 +141,14 @@ def test_header_image_has_alt_text():
     still = ("https://media.example.com/episodes/x/images/still.jpg", "A still")
     images = {i.get("src"): i.get("alt") for i in parse(_email(cover_url=cover, image=still).html).iter("img")}
     assert images[still[0]] == "A still"
+
+
+def test_text_part_of_a_raw_html_review():
+    text = _email(RAW_HTML, audio_minutes=1).text
+    lines = text.splitlines()
+    assert lines[lines.index("The story") + 1] == "-" * len("The story")
+    assert "> “Time is a circle, but friendship is a straight line.”" in lines
+    assert "read > write" in text and "&gt;" not in text and "&#8217;" not in text and "Karthick’s" in text
+    assert "{{" not in text and "{%" not in text and "page.rating" not in text
+    assert "Watch on YouTube [1]" in text and "[1] https://www.youtube.com/watch?v=dQw4w9WgXcQ" in lines
+    assert all(len(line) <= 78 or " " not in line for line in lines)
