@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from dataclasses import asdict, dataclass, field
 
 from pipeline.errors import InputError
@@ -50,6 +51,24 @@ class Episode:
                           "tags": tuple(data.get("tags", ()))})
 
 
+_SLUG = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+_PREFIX = r"(?:[a-z0-9][a-z0-9._-]*/)*"
+
+
+def _check_keys(episode: Episode) -> None:
+    """Anyone who can write catalog.json decides what the feed and pages link to: every key
+    must stay inside its own episode's folder, as publish writes them."""
+    if not _SLUG.match(episode.slug) or not isinstance(episode.number, int):
+        raise ValueError(f"episode slug {episode.slug!r} or number is not one publish writes")
+    inside = re.compile(_PREFIX + rf"episodes/{episode.slug}/[A-Za-z0-9][A-Za-z0-9._-]*$")
+    keys = [episode.page_key]
+    if episode.audio is not None:
+        keys += [episode.audio.key, episode.audio.transcript_key, episode.audio.chapters_key]
+    for key in keys:
+        if not isinstance(key, str) or not inside.match(key) or "/../" in f"/{key}/":
+            raise ValueError(f"key {key!r} of episode '{episode.slug}' is outside its folder")
+
+
 @dataclass(frozen=True)
 class Catalog:
     episodes: tuple[Episode, ...] = field(default_factory=tuple)
@@ -81,7 +100,10 @@ class Catalog:
             data = json.loads(raw.decode("utf-8"))
             if data.get("version") != CATALOG_VERSION:
                 raise ValueError(f"unsupported catalogue version {data.get('version')!r}")
-            return Catalog(tuple(Episode.from_json(e) for e in data["episodes"]))
+            episodes = tuple(Episode.from_json(e) for e in data["episodes"])
+            for episode in episodes:
+                _check_keys(episode)
+            return Catalog(episodes)
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise InputError.at(source, f"catalogue is damaged: {exc}") from None
 

@@ -195,7 +195,7 @@ def load_config(explicit: Path | None = None) -> Config:
     path = find_config(explicit)
     if path is None:
         return _from_mapping({}, "", "(defaults)", Path.cwd(), None)
-    raw_bytes = read_input_file(path, "config file")
+    raw_bytes = read_input_file(path, "config file", 1024 * 1024)
     try:
         text = raw_bytes.decode("utf-8-sig")
         data = tomllib.loads(text)

@@ -169,9 +169,13 @@ def build_text(issue: Issue, config: Config, web_url: str, unsubscribe: str, lis
     return "\n".join(lines)
 
 
+def list_identity(config: Config) -> str:
+    """The list's identity (RFC 2919): what unsubscribe tokens are bound to."""
+    return f"{slugify(config.show.title) or 'newsletter'}.{sender_domain(config) or 'localhost'}"
+
+
 def _list_id(config: Config) -> str:
-    domain = sender_domain(config) or "localhost"
-    return f"{config.show.title} <{slugify(config.show.title) or 'newsletter'}.{domain}>"
+    return f"{config.show.title} <{list_identity(config)}>"
 
 
 def message_template(issue: Issue, config: Config, html: str, text: str, placeholder_url: str) -> MessageTemplate:

@@ -6,6 +6,8 @@ what failed and what to do.
 """
 from __future__ import annotations
 
+import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,13 +52,30 @@ def toml_problem(exc: Exception) -> tuple[str, int | None]:
     return text.split(" (at line")[0], (int(match.group(1)) if match else getattr(exc, "lineno", None))
 
 
-def read_input_file(path: Path, kind: str = "file") -> bytes:
-    """The bytes of a file the user named, or one clear InputError."""
+def read_input_file(path: Path, kind: str = "file", limit: int = 2 * 1024 * 1024) -> bytes:
+    """The bytes of a file the user named, or one clear InputError. A symbolic link may point
+    only within its own folder (a link to ../.env must not publish secrets), the file must be
+    a regular file (not /dev/zero or a pipe), and at most `limit` bytes are read."""
+    path = Path(path)
     try:
-        return Path(path).read_bytes()
+        target = path.resolve(strict=True)
+        if path.is_symlink() and not target.is_relative_to(path.absolute().parent.resolve()):
+            raise InputError.at(path, f"is a link to a file outside its folder ({target}); copy the file instead")
+        fd = os.open(target, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0))
     except FileNotFoundError:
         raise InputError.at(path, f"{kind} not found") from None
     except IsADirectoryError:
         raise InputError.at(path, f"is a directory, not a {kind}") from None
     except OSError as exc:
         raise InputError.at(path, f"cannot read: {exc.strerror}") from None
+    with os.fdopen(fd, "rb") as handle:
+        mode = os.fstat(handle.fileno()).st_mode
+        if stat.S_ISDIR(mode):
+            raise InputError.at(path, f"is a directory, not a {kind}")
+        if not stat.S_ISREG(mode):
+            raise InputError.at(path, f"is not a regular file (a device or pipe), not a {kind}")
+        data = handle.read(limit + 1)
+    if len(data) > limit:
+        raise InputError.at(path, f"too large (over {limit / 1024 / 1024:.0f} MB); a {kind} may be at most "
+                            f"{limit / 1024 / 1024:.0f} MB")
+    return data

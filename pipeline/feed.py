@@ -17,6 +17,7 @@ from lxml import etree
 from pipeline import __version__
 from pipeline.catalog import Catalog, Episode
 from pipeline.config import LANGUAGE_RE, ShowConfig
+from pipeline.issue import sanitize_html
 from pipeline.links import Links
 from pipeline.textutil import shorten
 
@@ -135,7 +136,7 @@ def build_feed(show: ShowConfig, catalog: Catalog, links: Links, cover_key: str,
     fg.podcast.itunes_author(show.author)
     fg.podcast.itunes_owner(name=show.author, email=show.owner_email)
     fg.podcast.itunes_type("episodic")
-    fg.podcast.itunes_summary(fit_bytes(show.description))
+    fg.podcast.itunes_summary(fit_bytes(html.escape(xml_text(show.description), quote=False)))
     ext = fg.podcastindex
     ext.guid = podcast_guid(links.feed_url)
     ext.locked_owner = show.owner_email
@@ -156,11 +157,11 @@ def _add_item(fg: FeedGenerator, show: ShowConfig, episode: Episode, links: Link
     description = fit_bytes(xml_text(episode.summary))
     # Apps render <description> as HTML: a summary's "<" must stay text there.
     entry.description(fit_bytes(html.escape(description, quote=False)))
-    entry.content(xml_text(episode.content_html))
+    entry.content(xml_text(sanitize_html(episode.content_html)))    # catalog.json is input too
     entry.pubDate(_pub_date(episode))
     entry.enclosure(links.url(audio.key), str(audio.bytes), "audio/mpeg")
     entry.author(name=xml_text(episode.author) or show.author, email=show.owner_email)
-    entry.podcast.itunes_summary(description)
+    entry.podcast.itunes_summary(fit_bytes(html.escape(description, quote=False)))   # rendered as HTML too
     entry.podcast.itunes_duration(max(1, round(audio.duration_s)))
     entry.podcast.itunes_episode(episode.number)
     entry.podcast.itunes_episode_type("full")

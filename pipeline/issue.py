@@ -22,6 +22,8 @@ from pipeline.rawhtml import embeds_to_links, read_html, strip_template_tags, te
 from pipeline.textutil import shorten, slugify, split_sentences
 
 MAX_BYTES = 2 * 1024 * 1024
+MAX_EPISODE = 99_999
+MAX_NESTING = 200                 # elements inside elements; real reviews stay under 20
 FRONT_MATTER_KEYS = ("title", "date", "slug", "summary", "author", "episode", "explicit", "tags", "image")
 SLUG_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 FILE_NAME_RE = re.compile(r"^(\d{4}-\d{2}-\d{2})(?:-(.+))?$")
@@ -138,11 +140,39 @@ _NoDatesLoader.yaml_implicit_resolvers = {
 }
 
 
+class _Refused(Exception):
+    def __init__(self, message: str, mark):
+        super().__init__(message)
+        self.message, self.line = message, (mark.line + 2 if mark else 2)   # +2: after the '---'
+
+
+class _FrontMatterLoader(_NoDatesLoader):
+    """Front matter is a few plain keys. Anchors and aliases are refused before anything is
+    built (443 bytes of nested aliases expand to gigabytes), and so is a key given twice
+    (YAML would silently keep the last)."""
+
+    def compose_node(self, parent, index):
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+            raise _Refused("YAML anchors and aliases (&name, *name) are not allowed in front matter",
+                           event.start_mark)
+        return super().compose_node(parent, index)
+
+    def construct_mapping(self, node, deep=False):
+        seen: dict = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if isinstance(key, (str, int, float, bool)) and key in seen:
+                raise _Refused(f"'{key}' is given twice (lines {seen[key]} and {key_node.start_mark.line + 2}); "
+                               "keep one", key_node.start_mark)
+            if isinstance(key, (str, int, float, bool)):
+                seen[key] = key_node.start_mark.line + 2
+        return super().construct_mapping(node, deep)
+
+
 def read_text(path: Path) -> str:
     """The file as text: UTF-8 (BOM allowed), LF line endings, no control characters."""
-    data = read_input_file(path)
-    if len(data) > MAX_BYTES:
-        raise InputError.at(path, f"too large ({len(data) / 1e6:.1f} MB; an issue may be at most 2 MB)")
+    data = read_input_file(path, "issue file", MAX_BYTES)
     if b"\x00" in data:
         offset = data.index(b"\x00")
         raise InputError.at(path, f"binary file (NUL byte at offset {offset}), not Markdown")
@@ -168,7 +198,11 @@ def _split_front_matter(path: Path, text: str) -> tuple[dict, str, int]:
         raise InputError.at(path, "front matter is not closed: add a line '---' after it", 1)
     raw = "\n".join(lines[1:index])
     try:
-        meta = yaml.load(raw, Loader=_NoDatesLoader) if raw.strip() else {}
+        meta = yaml.load(raw, Loader=_FrontMatterLoader) if raw.strip() else {}
+    except _Refused as exc:
+        raise InputError.at(path, exc.message, exc.line) from None
+    except ValueError:              # an integer of thousands of digits
+        raise InputError.at(path, "front matter has a number too long to be one (over 4300 digits)", 2) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 2 if mark else 1
@@ -198,6 +232,24 @@ def _clean_values(value):
     return value
 
 
+_TAG = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9-]{0,30})(?:\s[^<>]{0,2000})?(/?)>")
+_VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
+
+
+def _check_nesting(path: Path, body: str, body_line: int) -> None:
+    """Refuse HTML nested deeper than MAX_NESTING before a parser or sanitiser sees it: their
+    cost grows with depth (100,000 nested <div> ran for minutes). One linear scan."""
+    depth = 0
+    for match in _TAG.finditer(body):
+        closing, name, self_closing = match.group(1), match.group(2).lower(), match.group(3)
+        if name in _VOID or self_closing:
+            continue
+        depth = max(0, depth - 1) if closing else depth + 1
+        if depth > MAX_NESTING:
+            line = body_line + body.count("\n", 0, match.start())
+            raise InputError.at(path, f"HTML nested more than {MAX_NESTING} levels deep; simplify the markup", line)
+
+
 def _key_line(text: str, key: str) -> int | None:
     for number, line in enumerate(text.split("\n")[:200], 1):
         if re.match(rf"{re.escape(str(key))}\s*:", line):
@@ -217,8 +269,10 @@ def _check_meta(path: Path, text: str, meta: dict) -> None:
             what = "true or false" if kind is bool else "a string (put it in quotes)"
             raise InputError.at(path, f"'{key}' must be {what}", _key_line(text, key))
     episode = meta.get("episode")
-    if episode is not None and (isinstance(episode, bool) or not isinstance(episode, int) or episode < 1):
-        raise InputError.at(path, "'episode' must be a whole number from 1", _key_line(text, "episode"))
+    if episode is not None and (isinstance(episode, bool) or not isinstance(episode, int)
+                                or not 1 <= episode <= MAX_EPISODE):
+        raise InputError.at(path, f"'episode' must be a whole number from 1 to {MAX_EPISODE}",
+                            _key_line(text, "episode"))
     image = meta.get("image")
     if image is not None and not isinstance(image, str):
         raise InputError.at(path, "'image' must be a path or URL (put it in quotes)", _key_line(text, "image"))
@@ -259,6 +313,7 @@ def parse_issue(path: Path) -> Issue:
                                 f"first {shorten(first, 40)})", body_line + line - 1))
         body = strip_template_tags(body)
     body = embeds_to_links(body)
+    _check_nesting(path, body, body_line)
 
     md = _markdown()
     env: dict = {}
@@ -284,7 +339,7 @@ def parse_issue(path: Path) -> Issue:
     date = _parse_date(path, text, meta)
 
     sections, footnotes = _structure(tokens)
-    html = sanitize_html(md.renderer.render(tokens, md.options, env))
+    html = sanitize_html(md.renderer.render(tokens, md.options, env), attribute_filter=_drop_unloadable_images)
     if not any(s.blocks for s in sections) and not any(s.title for s in sections):
         raise InputError.at(path, "empty body: the review has no text", body_line)
     summary = meta.get("summary")
@@ -320,8 +375,23 @@ def _image_refs(tokens, body_line: int) -> list[tuple[str, int | None]]:
     return refs
 
 
-def _is_local(ref: str) -> bool:
+_IMAGE_PATH = re.compile(r"\.(?:jpe?g|png|gif|webp|svg|avif|bmp|tiff?)$", re.IGNORECASE)
+
+
+def _is_relative(ref: str) -> bool:
     return bool(ref) and not re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:|^//", ref)
+
+
+def _is_local(ref: str) -> bool:
+    """A path to an image file next to the issue (it must exist); other relative sources
+    (`src=x`) name nothing a reader could load and are dropped."""
+    return _is_relative(ref) and bool(_IMAGE_PATH.search(ref.split("#")[0].split("?")[0]))
+
+
+def _drop_unloadable_images(tag: str, attribute: str, value: str) -> str | None:
+    if (tag, attribute) == ("img", "src") and _is_relative(value) and not _is_local(value):
+        return None
+    return value
 
 
 def _local_images(path: Path, refs: list[tuple[str, int | None]]) -> tuple[LocalImage, ...]:

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import random
-import socket
 import time
 import uuid
 
@@ -48,8 +46,18 @@ def choose_locking(bucket: Bucket, setting: str, probe_key: str) -> str:
 
 
 def _claim(owner: str) -> bytes:
-    return json.dumps({"owner": owner, "host": socket.gethostname(), "pid": os.getpid(),
-                       "expires": time.time() + LOCK_TTL_S}).encode()
+    """What a lock object holds: a random owner and times, nothing about the machine or its
+    user (the bucket's public-read policy covers the lock while it exists)."""
+    now = time.time()
+    return json.dumps({"owner": owner, "since": round(now), "expires": now + LOCK_TTL_S}).encode()
+
+
+def _describe(holder: dict) -> str:
+    if holder.get("host"):                      # a lock written by an older publish
+        return f"{holder['host']} (pid {holder.get('pid', '?')})"
+    since = holder.get("since")
+    started = time.strftime("%H:%M:%S UTC", time.gmtime(float(since))) if isinstance(since, (int, float)) else "?"
+    return f"another publisher (since {started})"
 
 
 def _holder(bucket: Bucket, key: str) -> dict | None:
@@ -76,7 +84,7 @@ def object_lock(bucket: Bucket, key: str, wait_s: float = WAIT_S):
             if holder and holder.get("owner") == owner:
                 break
         if time.monotonic() > deadline:
-            raise ServiceError(f"storage: {key} is held by {holder.get('host', '?')} (pid {holder.get('pid', '?')})",
+            raise ServiceError(f"storage: {key} is held by {_describe(holder or {})}",
                                "another publisher is busy; run the same command again when it is done "
                                f"(a stale lock expires after {LOCK_TTL_S:.0f} s)")
         time.sleep(random.uniform(0.2, 0.6))

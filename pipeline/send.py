@@ -12,7 +12,7 @@ from pathlib import Path
 
 from pipeline.config import Config
 from pipeline.delivery import RETRY_DELAYS, deliver, open_transport
-from pipeline.email import message_template, sender_domain, unsubscribe_url
+from pipeline.email import list_identity, message_template, sender_domain, unsubscribe_url
 from pipeline.errors import InputError
 from pipeline.issue import Issue, parse_issue
 from pipeline.message import MessageTemplate, Recipient
@@ -100,15 +100,17 @@ def send_issue(issue_path: Path, subscribers_path: Path, config: Config, options
     secret = read_secret(config)
     template = load_built_template(issue, config, options.build_dir)
     domain = sender_domain(config)
+    identity = list_identity(config)
 
     def id_for(address: str) -> str:
         return message_id(issue.slug, address, secret, domain)
 
     def recipient(subscriber: Subscriber) -> Recipient:
-        url = unsubscribe_url(config.email.unsubscribe_url, subscriber.email, make_token(subscriber.email, secret))
+        token = make_token(subscriber.email, secret, identity)
+        url = unsubscribe_url(config.email.unsubscribe_url, subscriber.email, token)
         return Recipient(subscriber.email, url, id_for(subscriber.email), subscriber.name)
 
-    with open_send_log(options.build_dir / issue.slug) as log:
+    with open_send_log(options.build_dir / issue.slug, secret) as log:
         delivered = log.delivered()
         pending = [s for s in subscribers.active if log.key(s.email) not in delivered]
         result = {"slug": issue.slug, "subscribers": len(subscribers.active),

@@ -1,6 +1,7 @@
 """Which subscribers have received an issue: a small SQLite file in build/<slug>/send.sqlite.
 
-Each address is stored as a salted hash, so the build folder never holds a copy of the list.
+Each address is stored as an HMAC keyed by the unsubscribe secret, and SMTP replies are stored
+without the addresses they quote, so the build folder never holds a copy of the list.
 A row is committed as soon as the mail server accepts the message, so a re-run after a crash
 or Ctrl-C sends only to the rest. WAL with synchronous=NORMAL survives a killed process (the
 commit is in the OS's page cache) and costs microseconds, not an fsync, per message."""
@@ -10,8 +11,9 @@ import contextlib
 import datetime as dt
 import fcntl
 import hashlib
+import hmac
 import os
-import secrets
+import re
 import sqlite3
 from pathlib import Path
 
@@ -21,7 +23,7 @@ from pipeline.unsubscribe import normalize_address
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS deliveries (
-    recipient TEXT PRIMARY KEY,        -- salted sha256 of the normalised address
+    recipient TEXT PRIMARY KEY,        -- HMAC-SHA256 of the normalised address, keyed by the secret
     status TEXT NOT NULL,              -- 'sent' or 'failed'
     message_id TEXT NOT NULL,
     code INTEGER,
@@ -31,18 +33,25 @@ CREATE TABLE IF NOT EXISTS deliveries (
 """
 
 
+_ADDRESS = re.compile(r"[^\s<>@\"']{1,200}@[^\s<>@\"']{1,255}")
+
+
 class SendLog:
-    def __init__(self, connection: sqlite3.Connection):
+    def __init__(self, connection: sqlite3.Connection, secret: str):
         self.db = connection
+        self.secret = secret.encode("utf-8")
+        # Logs written before the key came from the secret keep their stored salt, so what
+        # they record stays readable; new logs store nothing that would make a guess cheap.
         row = self.db.execute("SELECT value FROM meta WHERE key = 'salt'").fetchone()
-        if row is None:
-            self.db.execute("INSERT INTO meta VALUES ('salt', ?)", (secrets.token_hex(16),))
-            self.db.commit()
-            row = self.db.execute("SELECT value FROM meta WHERE key = 'salt'").fetchone()
-        self.salt = row[0]
+        self.salt = row[0] if row else None
 
     def key(self, address: str) -> str:
-        return hashlib.sha256(f"{self.salt}:{normalize_address(address)}".encode("utf-8")).hexdigest()
+        """The address as the log stores it: an HMAC keyed by the unsubscribe secret, so
+        checking whether someone is on the list needs the secret, not one SHA-256."""
+        if self.salt is not None:
+            return hashlib.sha256(f"{self.salt}:{normalize_address(address)}".encode("utf-8")).hexdigest()
+        return hmac.new(self.secret, b"publish-sendlog-v2\x00" + normalize_address(address).encode("utf-8"),
+                        hashlib.sha256).hexdigest()
 
     def delivered(self) -> set[str]:
         return {row[0] for row in self.db.execute("SELECT recipient FROM deliveries WHERE status = 'sent'")}
@@ -50,7 +59,7 @@ class SendLog:
     def record(self, address: str, status: str, message_id: str, code: int | None = None, detail: str = "") -> None:
         at = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
         self.db.execute("INSERT OR REPLACE INTO deliveries VALUES (?, ?, ?, ?, ?, ?)",
-                        (self.key(address), status, message_id, code, detail[:300], at))
+                        (self.key(address), status, message_id, code, _ADDRESS.sub("<address>", detail)[:300], at))
         self.db.commit()
 
     def counts(self) -> dict[str, int]:
@@ -58,7 +67,7 @@ class SendLog:
 
 
 @contextlib.contextmanager
-def open_send_log(folder: Path):
+def open_send_log(folder: Path, secret: str):
     """The log, held under an exclusive lock: two `publish send` runs of one issue at once
     would otherwise both send to everyone not yet logged."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -78,7 +87,7 @@ def open_send_log(folder: Path):
             connection.execute("PRAGMA synchronous=NORMAL")
             connection.executescript(SCHEMA)
             os.chmod(folder / "send.sqlite", 0o600)
-            yield SendLog(connection)
+            yield SendLog(connection, secret)
         except sqlite3.DatabaseError as exc:
             raise InputError.at(folder / "send.sqlite", f"the send log is damaged ({exc}); "
                                 "move it away only if you know who has received this issue") from None

@@ -114,7 +114,7 @@ def normalize(text: str) -> str:
     text = re.sub(r"\s*\(\s*", ", ", text)
     text = re.sub(r"\s*\)\s*(?=[.,;:!?])|(?<=[.,;:!?])\s*\)", "", text)
     text = re.sub(r"\s*\)\s*", ", ", text)
-    text = re.sub(r"\[[^\]]*\]\([^)]*\)", "", text)
+    text = re.sub(r"\[[^\[\]]{0,500}\]\([^()\s]{0,2000}\)", "", text)   # bounded: no backtracking
     text = re.sub(r"https?://\S+", "", text)
     for written, said in ABBREVIATIONS.items():
         text = re.sub(rf"(?<![\w.]){re.escape(written)}(?=\s|$|,)", said, text)

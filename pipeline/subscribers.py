@@ -30,8 +30,11 @@ class SubscriberList:
     duplicates: int       # rows repeating an address (any case) already read
 
 
+MAX_LIST_BYTES = 200 * 1024 * 1024      # about two million addresses
+
+
 def _read_text(path: Path) -> str:
-    data = read_input_file(path, "subscriber list")
+    data = read_input_file(path, "subscriber list", MAX_LIST_BYTES)
     if b"\x00" in data:
         raise InputError.at(path, "is binary (contains NUL bytes), not a CSV file")
     try:

@@ -86,6 +86,20 @@ CASES = [
     ("cover that is not an image", issue(), {"show": {"cover": "@text.jpg"}}, 2),
     ("show title with markup", issue(), {"show": {"title": NASTY.replace("\x07", ""), "author": "<b>me</b> & you"}}, 0),
     ("control character in config", issue(), {"show": {"title": "Bell\x07Show"}}, 2),
+    # From the security review (issue 19) and blogs' own markup (issue 15).
+    ("YAML anchors and aliases", "---\na: &a [x, x]\nb: [*a, *a]\ntitle: T\n---\nBody.\n", None, 2),
+    ("a key given twice", "---\ntitle: One\ntitle: Two\n---\nBody.\n", None, 2),
+    ("a 5,000-digit episode", issue(extra="episode: " + "9" * 5000 + "\n"), None, 2),
+    ("HTML nested 1,000 deep", issue(body="<div>" * 1000 + "deep" + "</div>" * 1000), None, 2),
+    ("'Dr. A ' 10,000 times", issue(body="Dr. A " * 10_000), None, 0),
+    ("a heading of 100,000 [", issue(body="## " + "[" * 100_000 + "\n\nText."), None, 0),
+    ("positioned, tracking style in a table cell",
+     issue(body='<table><tr><td style="position:fixed;top:0;background:url(https://evil.example/p.gif);'
+                'z-index:2147483647;text-align:right">Session expired: <a href="https://evil.example">'
+                'sign in</a></td></tr></table>'), None, 0),
+    ("a missing local image", issue(body="![still](images/missing.jpg)"), None, 2),
+    ("Liquid and Jinja template tags", issue(body="{{ page.excerpt }}\n\n{% if page.rating > 3 %}Good.{% endif %}"),
+     None, 0),
 ]
 
 
@@ -121,6 +135,8 @@ def assert_clean_html(text: str, where: str) -> None:
             assert "display:none}" not in (element.text or "").replace(" ", ""), where
         for name, value in element.attrib.items():
             assert not name.lower().startswith("on"), (where, name)
+            if name.lower() == "style":
+                assert not any(p in value.lower() for p in ("position", "url(", "z-index")), (where, value)
             assert not value.strip().lower().startswith(("javascript:", "vbscript:", "data:text")), (where, value)
 
 

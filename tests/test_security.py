@@ -153,7 +153,166 @@ def test_serve_stops_its_store_on_sigterm_and_sighup(tmp_path, sig):
     assert not record.exists()
 
 
-def test_readme_has_the_threat_model():
+def test_the_threat_model_is_written_down():
     text = (ROOT / "docs" / "security.md").read_text()
     for heading in ("Who can reach the embedded store", "What is public", "What is secret"):
         assert heading in text
+
+
+def _publish(cwd: Path, *args: str, timeout: float = 60) -> subprocess.CompletedProcess:
+    (cwd / "publish.toml").write_text(f'[show]\ncover = "{ROOT / "audio" / "cover.jpg"}"\n')
+    return subprocess.run([sys.executable, "-m", "pipeline", "issue", *args, "--no-upload", "--no-audio",
+                           "--build-dir", str(cwd / "build")], cwd=cwd, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+@pytest.mark.parametrize("target", ["../.env", "/dev/zero", "/etc/hostname"])
+def test_a_linked_issue_file_that_leaves_its_folder_is_refused_and_not_read(tmp_path, target):
+    (tmp_path / ".env").write_text("PUBLISH_SECRET=s3cr3t-value-never-published\nAWS_SECRET_ACCESS_KEY=abc\n")
+    issues = tmp_path / "issues"
+    issues.mkdir()
+    link = issues / "2024-03-03-guest-review.md"
+    link.symlink_to(target)
+    started = time.monotonic()
+    run = _publish(tmp_path, str(link))
+    assert time.monotonic() - started < 10
+    assert run.returncode == 2
+    assert run.stderr.count("error:") == 1 and "is a link to a file outside its folder" in run.stderr
+    assert not (tmp_path / "build").exists()
+
+
+def test_a_link_within_the_folder_and_devices_and_pipes(tmp_path):
+    issues = tmp_path / "issues"
+    issues.mkdir()
+    (issues / "2024-03-03-guest-review.md").write_text("---\ntitle: Guest\n---\nA fine review.\n")
+    (issues / "2024-03-04-latest.md").symlink_to("2024-03-03-guest-review.md")
+    assert _publish(tmp_path, str(issues / "2024-03-04-latest.md")).returncode == 0
+    os.mkfifo(issues / "2024-03-05-pipe.md")
+    run = _publish(tmp_path, str(issues / "2024-03-05-pipe.md"), timeout=20)
+    assert run.returncode == 2 and "not a regular file" in run.stderr
+
+
+SLOW_INPUTS = {  # the review's small inputs that took long, each must finish or be refused in 5 s
+    "yaml aliases": ("---\na: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n"
+                     + "".join(f"{chr(98 + i)}: &{chr(98 + i)} [{','.join(['*' + chr(97 + i)] * 9)}]\n"
+                               for i in range(8)) + "title: T\n---\nBody.\n"),
+    "nested divs": "---\ntitle: T\n---\n" + "<div>" * 100_000 + "text" + "</div>" * 100_000 + "\n",
+    "Dr. A repeated": "---\ntitle: T\n---\n" + "Dr. A " * 10_000 + "\n",
+    "a heading of brackets": "---\ntitle: T\n---\n## " + "[" * 100_000 + "\n\nText.\n",
+    "a 5000-digit episode": "---\ntitle: T\nepisode: " + "9" * 5000 + "\n---\nText.\n",
+    "a run of spaces": "---\ntitle: T\n---\nA" + " " * 200_000 + "b.\n",
+}
+
+
+@pytest.mark.parametrize("name", list(SLOW_INPUTS))
+def test_small_inputs_finish_or_are_refused_in_seconds(tmp_path, name):
+    issue = tmp_path / "2024-03-01-small.md"
+    issue.write_text(SLOW_INPUTS[name])
+    (tmp_path / "publish.toml").write_text(f'[show]\ncover = "{ROOT / "audio" / "cover.jpg"}"\n')
+    started = time.monotonic()
+    try:
+        run = subprocess.run([sys.executable, "-m", "pipeline", "issue", str(issue), "--no-upload", "--dry-run",
+                              "--build-dir", str(tmp_path / "build")], cwd=tmp_path, capture_output=True,
+                             text=True, timeout=30)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"{name}: still running after 30 s")
+    elapsed = time.monotonic() - started
+    assert elapsed < 5 + 1.5, f"{name}: {elapsed:.1f} s"      # 1.5 s: the interpreter's start and imports
+    assert run.returncode in (0, 2), run.stderr
+    assert "internal error" not in run.stderr and "Traceback" not in run.stderr
+
+
+def _poison(project, change) -> subprocess.CompletedProcess | object:
+    """Publish one issue, then rewrite its catalog.json as an attacker with write access would."""
+    from click.testing import CliRunner
+
+    from pipeline.cli import main
+    from pipeline.storage import Item
+    assert project.publish(project.issue()).exit_code == 0
+    bucket = project.bucket_client()
+    catalog = json.loads(bucket.get("catalog.json")[0])
+    change(catalog["episodes"][0])
+    bucket.put(Item("catalog.json", "application/json", "no-cache", data=json.dumps(catalog).encode()))
+    return CliRunner().invoke(main, ["feed", "--config", str(project.root / "publish.toml")])
+
+
+def test_markup_from_a_poisoned_catalogue_never_reaches_the_feed(project):
+    from lxml import etree
+
+    def change(episode):
+        episode["content_html"] = ('<p>ok</p><script>steal()</script><img src=x onerror="alert(1)">'
+                                   '<td style="position:fixed;background:url(https://evil.example/p.gif)">x</td>')
+    result = _poison(project, change)
+    assert result.exit_code == 0, result.output
+    feed = etree.fromstring(project.bucket_client().get("feed.xml")[0])
+    content = feed.find(".//{http://purl.org/rss/1.0/modules/content/}encoded").text
+    assert "<p>ok</p>" in content
+    for bad in ("<script", "onerror", "position:fixed", "url("):
+        assert bad not in content
+
+
+@pytest.mark.parametrize("key", ["https://evil.example/x.mp3", "episodes/../../elsewhere/x.mp3",
+                                 "episodes/another-episode/x.mp3"])
+def test_a_poisoned_catalogue_cannot_point_the_feed_elsewhere(project, key):
+    def change(episode):
+        episode["audio"]["key"] = key
+    result = _poison(project, change)
+    assert result.exit_code == 2 and "outside its folder" in result.stderr
+    assert key.split("/")[-1] not in project.bucket_client().get("feed.xml")[0].decode().replace("a-short-test", "")
+
+
+def test_summaries_are_inert_in_every_feed_field(project):
+    from lxml import etree
+    issue = project.issue('---\ntitle: "T"\ndate: 2024-03-01\nsummary: "<img src=x onerror=alert(1)> hi"\n'
+                          '---\nBody text.\n')
+    assert project.publish(issue, "--no-audio").exit_code == 0
+    assert project.publish(issue).exit_code == 0
+    feed = etree.fromstring(project.bucket_client().get("feed.xml")[0])
+    item = feed.find(".//item")
+    for name in ("description", "{http://www.itunes.com/dtds/podcast-1.0.dtd}summary"):
+        text = item.findtext(name)
+        assert "<img" not in text and "&lt;img" in text, name    # apps decode once and render: still text
+
+
+def test_tokens_never_raise_and_are_bound_to_their_list():
+    from pipeline.unsubscribe import make_token, verify
+    secret = "one-secret-shared-by-two-shows"
+    for junk in ("\ud800@example.com", "a@example.com\udfff", "\x00", ""):
+        assert verify(junk, "v2.x", secret, list_id="a.example.com") is False
+        assert verify(junk, "x", secret) is False
+    assert verify("a@example.com", "v2.\ud800", secret, list_id="a.example.com") is False
+    token = make_token("a@example.com", secret, "screen-reviews.example.com")
+    assert token.startswith("v2.")
+    assert verify("A@example.com", token, secret, list_id="screen-reviews.example.com")
+    assert not verify("a@example.com", token, secret, list_id="book-reviews.example.com")
+    assert not verify("a@example.com", token, secret)
+    legacy = make_token("a@example.com", secret)          # links already in inboxes keep working
+    assert verify("a@example.com", legacy, secret, list_id="screen-reviews.example.com")
+
+
+def test_the_send_log_holds_no_address_and_needs_the_secret(tmp_path):
+    import hashlib
+    import sqlite3
+
+    from pipeline.sendlog import open_send_log
+    with open_send_log(tmp_path, "the-unsubscribe-secret-123") as log:
+        log.record("Someone@Example.com", "sent", "<id@x>")
+        log.record("refused@example.com", "failed", "<id2@x>", 550,
+                   "5.1.1 <refused@example.com>: Recipient address rejected; also cc'd other.person@example.org")
+    db = sqlite3.connect(tmp_path / "send.sqlite")
+    dump = "\n".join(db.iterdump()).lower()
+    assert "example.com" not in dump and "example.org" not in dump and "salt" not in dump
+    for name in ("someone@example.com", "refused@example.com"):
+        assert hashlib.sha256(name.encode()).hexdigest() not in dump
+    assert "recipient address rejected" in dump
+
+
+def test_lock_objects_hold_nothing_about_the_machine(project):
+    import socket as sockets
+
+    from pipeline.locking import object_lock
+    bucket = project.bucket_client()
+    bucket.ensure_bucket()
+    with object_lock(bucket, "catalog.json.lock"):
+        held = bucket.get("catalog.json.lock")[0].decode()
+    assert sockets.gethostname() not in held and str(os.getpid()) not in held
