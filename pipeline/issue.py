@@ -172,7 +172,7 @@ class _FrontMatterLoader(_NoDatesLoader):
 
 def read_text(path: Path) -> str:
     """The file as text: UTF-8 (BOM allowed), LF line endings, no control characters."""
-    data = read_input_file(path, "issue file", MAX_BYTES)
+    data = read_input_file(path, "file", MAX_BYTES)
     if b"\x00" in data:
         offset = data.index(b"\x00")
         raise InputError.at(path, f"binary file (NUL byte at offset {offset}), not Markdown")
