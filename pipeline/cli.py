@@ -102,6 +102,23 @@ def main():
 
 
 @main.command()
+@click.argument("directory", required=False, default=Path("."), metavar="[DIR]", type=click.Path(path_type=Path))
+@DEBUG
+@handle_errors
+def init(directory):
+    """Start a show in DIR (default: here): publish.toml with every key explained, a sample
+    issue in issues/, and a cover, stings and lexicon in audio/ to replace. Never overwrites.
+
+    \b
+    Example:
+      publish init my-show && cd my-show && publish issue issues/*-welcome.md
+    """
+    from pipeline.scaffold import init_show
+    for path in init_show(directory):
+        click.echo(f"created  {path}")
+
+
+@main.command()
 @ISSUE
 @CONFIG
 @BUILD_DIR

@@ -7,6 +7,7 @@ from __future__ import annotations
 import difflib
 import re
 import tomllib
+from importlib import resources
 from dataclasses import dataclass, fields
 from email.utils import parseaddr
 from pathlib import Path
@@ -84,6 +85,15 @@ CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
 PATH_KEYS = {("show", "cover"), ("voice", "lexicon"), ("voice", "intro"), ("voice", "outro")}
 
 
+def default_asset(base_dir: Path, default: Path) -> Path:
+    """A show's own file where it has one (audio/cover.jpg beside publish.toml), else the
+    one the package ships, so a show can start with no assets at all."""
+    own = base_dir / default
+    if own.exists():
+        return own
+    return Path(str(resources.files("pipeline") / "assets" / default.name))
+
+
 def _toml_key(field_name: str) -> str:
     return field_name.rstrip("_")     # `from` is a Python keyword
 
@@ -140,7 +150,7 @@ def _build_section(name, cls, raw, text, file, base_dir, problems):
         values[field.name] = value
     for key, field in known.items():
         if (name, key) in PATH_KEYS and field.name not in values:
-            values[field.name] = base_dir / getattr(defaults, field.name)
+            values[field.name] = default_asset(base_dir, getattr(defaults, field.name))
     return cls(**values)
 
 

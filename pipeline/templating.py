@@ -1,16 +1,12 @@
-"""Jinja2 environment over templates/, autoescaping everything by default."""
+"""Jinja2 environment over the package's templates/, autoescaping everything by default."""
 from __future__ import annotations
 
 import datetime as dt
 import re
 from functools import lru_cache
-from pathlib import Path
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
-
-TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
-
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
 
@@ -28,7 +24,7 @@ def _printable(value):
 def environment() -> Environment:
     return Environment(
         finalize=_printable,
-        loader=FileSystemLoader(TEMPLATES_DIR),
+        loader=PackageLoader("pipeline", "templates"),     # package data: works from a wheel
         autoescape=select_autoescape(["html", "mjml", "xml"], default=True),
         undefined=StrictUndefined,
         trim_blocks=True,

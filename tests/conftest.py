@@ -99,7 +99,7 @@ class Project:
     speech_cache: Path
 
     def config(self, email: dict | None = None, **storage) -> Path:
-        audio = ROOT / "audio"
+        audio = ROOT / "pipeline" / "assets"
         settings = {"endpoint_url": self.s3.endpoint, "bucket": self.bucket, "create_bucket": True, **storage}
         lines = ["[show]", f'cover = "{audio / "cover.jpg"}"', "[storage]"]
         lines += [f"{k} = {json.dumps(v)}" for k, v in settings.items()]

@@ -117,7 +117,7 @@ def test_validation_catches_what_apple_rejects():
 def test_cover_rules(tmp_path):
     from PIL import Image
     from tests.conftest import ROOT
-    assert check_cover(ROOT / "audio" / "cover.jpg") == []
+    assert check_cover(ROOT / "pipeline" / "assets" / "cover.jpg") == []
     Image.new("RGB", (1400, 1000)).save(tmp_path / "wide.jpg")
     Image.new("RGB", (500, 500)).save(tmp_path / "small.png")
     Image.new("CMYK", (1400, 1400)).save(tmp_path / "cmyk.jpg")

@@ -14,7 +14,7 @@ from lxml import etree, html as lxml_html
 from pipeline.cli import main
 from tests.conftest import ROOT
 
-AUDIO = ROOT / "audio"
+AUDIO = ROOT / "pipeline" / "assets"
 PREFIX = "shows/hostile/"
 FM = "---\ntitle: \"{title}\"\ndate: 2024-03-01\n{extra}---\n{body}\n"
 BODY = "A plain paragraph about a show. It was good."

@@ -54,7 +54,7 @@ def test_example_narration_opening_closing_and_names(example_path):
     config = Config()
     from tests.conftest import ROOT
     issue = parse_issue(example_path)
-    narration = build_narration(issue, config.show, load_lexicon(ROOT / "audio" / "lexicon.toml"))
+    narration = build_narration(issue, config.show, load_lexicon(ROOT / "pipeline" / "assets" / "lexicon.toml"))
     spoken = [c.spoken for c in narration.chunks]
     assert spoken[:3] == ["Screen Reviews.", "All of Us Are Dead.", "January twenty-eighth, twenty twenty-two."]
     assert spoken[-1].startswith("That was All of Us Are Dead")

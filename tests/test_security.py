@@ -118,7 +118,7 @@ def test_a_foreign_server_on_the_embedded_port_never_gets_a_signed_request(tmp_p
         data.mkdir(parents=True)
         # A stale record of a server that is gone, whose pid now belongs to some other process.
         (data / "server.json").write_text(json.dumps({"pid": os.getpid(), "port": port}))
-        (tmp_path / "publish.toml").write_text(f'[show]\ncover = "{ROOT / "audio" / "cover.jpg"}"\n')
+        (tmp_path / "publish.toml").write_text(f'[show]\ncover = "{ROOT / "pipeline" / "assets" / "cover.jpg"}"\n')
         issue = tmp_path / "2024-03-01-a-test.md"
         issue.write_text("---\ntitle: T\n---\nA review.\n")
         run = subprocess.run([sys.executable, "-m", "pipeline", "issue", str(issue), "--no-audio"],
@@ -160,7 +160,7 @@ def test_the_threat_model_is_written_down():
 
 
 def _publish(cwd: Path, *args: str, timeout: float = 60) -> subprocess.CompletedProcess:
-    (cwd / "publish.toml").write_text(f'[show]\ncover = "{ROOT / "audio" / "cover.jpg"}"\n')
+    (cwd / "publish.toml").write_text(f'[show]\ncover = "{ROOT / "pipeline" / "assets" / "cover.jpg"}"\n')
     return subprocess.run([sys.executable, "-m", "pipeline", "issue", *args, "--no-upload", "--no-audio",
                            "--build-dir", str(cwd / "build")], cwd=cwd, capture_output=True, text=True,
                           timeout=timeout)
@@ -208,7 +208,7 @@ SLOW_INPUTS = {  # the review's small inputs that took long, each must finish or
 def test_small_inputs_finish_or_are_refused_in_seconds(tmp_path, name):
     issue = tmp_path / "2024-03-01-small.md"
     issue.write_text(SLOW_INPUTS[name])
-    (tmp_path / "publish.toml").write_text(f'[show]\ncover = "{ROOT / "audio" / "cover.jpg"}"\n')
+    (tmp_path / "publish.toml").write_text(f'[show]\ncover = "{ROOT / "pipeline" / "assets" / "cover.jpg"}"\n')
     started = time.monotonic()
     try:
         run = subprocess.run([sys.executable, "-m", "pipeline", "issue", str(issue), "--no-upload", "--dry-run",

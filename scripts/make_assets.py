@@ -1,6 +1,6 @@
 """Regenerate the show's original assets: cover art and the intro/outro stings.
 
-    .venv/bin/python audio/make_assets.py
+    .venv/bin/python scripts/make_assets.py
 
 Everything is synthesised here (no samples, no fonts beyond Pillow's bundled one),
 so the files are ours to publish and stay small.
@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
-HERE = Path(__file__).resolve().parent
+HERE = Path(__file__).resolve().parent.parent / "pipeline" / "assets"      # the packaged defaults
 RATE = 44100
 
 
