@@ -14,8 +14,17 @@ from pipeline.config import Config
 from pipeline.errors import InputError
 from pipeline.issue import Issue
 from pipeline.lexicon import load_lexicon
-from pipeline.mastering import (MASTERING_VERSION, BlockCache, MasteredBlock, Part, episode_levels, ffmpeg,
-                                join_blocks, master_block, plan_blocks)
+from pipeline.mastering import (
+    MASTERING_VERSION,
+    BlockCache,
+    MasteredBlock,
+    Part,
+    episode_levels,
+    ffmpeg,
+    join_blocks,
+    master_block,
+    plan_blocks,
+)
 from pipeline.narration import MAX_SCRIPT_CHARS, Narration, build_narration
 from pipeline.report import Reporter
 from pipeline.storage import sha256_of

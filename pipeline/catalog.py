@@ -45,7 +45,7 @@ class Episode:
         return dt.date.fromisoformat(self.date)
 
     @staticmethod
-    def from_json(data: dict) -> "Episode":
+    def from_json(data: dict) -> Episode:
         audio = data.get("audio")
         return Episode(**{**data, "audio": AudioInfo(**audio) if audio else None,
                           "tags": tuple(data.get("tags", ()))})
@@ -79,12 +79,12 @@ class Catalog:
     def next_number(self) -> int:
         return max((e.number for e in self.episodes), default=0) + 1
 
-    def upsert(self, episode: Episode) -> "Catalog":
+    def upsert(self, episode: Episode) -> Catalog:
         """Replace the episode with the same slug, or add it; newest first."""
         others = [e for e in self.episodes if e.slug != episode.slug]
         return Catalog(tuple(sorted([*others, episode], key=lambda e: (e.date, e.number), reverse=True)))
 
-    def merge(self, newer: "Catalog") -> "Catalog":
+    def merge(self, newer: Catalog) -> Catalog:
         merged = self
         for episode in newer.episodes:
             merged = merged.upsert(episode)
@@ -95,7 +95,7 @@ class Catalog:
         return json.dumps(data, indent=1, ensure_ascii=False, sort_keys=True).encode("utf-8") + b"\n"
 
     @staticmethod
-    def from_json(raw: bytes, source: str = "catalog.json") -> "Catalog":
+    def from_json(raw: bytes, source: str = "catalog.json") -> Catalog:
         try:
             data = json.loads(raw.decode("utf-8"))
             if data.get("version") != CATALOG_VERSION:

@@ -7,9 +7,9 @@ from __future__ import annotations
 import difflib
 import re
 import tomllib
-from importlib import resources
 from dataclasses import dataclass, fields
 from email.utils import parseaddr
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -64,7 +64,7 @@ class EmailConfig:
     smtp_host: str = "localhost"
     smtp_port: int = 1025
     smtp_starttls: bool = False
-    rate_per_second: float = 10
+    rate_per_second: float = 10.0
     transport: str = "smtp"
 
 
@@ -115,7 +115,10 @@ def _line_of(text: str, key: str, section: str | None = None) -> int | None:
 def _check_type(value: Any, default: Any) -> str | None:
     if isinstance(default, bool):
         return None if isinstance(value, bool) else "must be true or false"
-    if isinstance(default, (int, float)):
+    if isinstance(default, int):
+        ok = isinstance(value, int) and not isinstance(value, bool)
+        return None if ok else "must be a whole number"
+    if isinstance(default, float):
         ok = isinstance(value, (int, float)) and not isinstance(value, bool)
         return None if ok else "must be a number"
     return None if isinstance(value, str) else "must be a string"

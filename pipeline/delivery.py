@@ -6,8 +6,8 @@ import os
 import smtplib
 import ssl
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Callable, Iterable
 
 from pipeline.config import Config
 from pipeline.errors import InputError, ServiceError
@@ -57,6 +57,7 @@ class SmtpTransport:
     def _open(self) -> smtplib.SMTP:
         context = ssl.create_default_context()
         try:
+            connection: smtplib.SMTP
             if self.port == 465:
                 connection = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout, context=context)
             else:

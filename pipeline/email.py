@@ -29,7 +29,8 @@ BODY_STYLES = {
     "h2": {"style": "font-size:24px;line-height:1.3;margin:30px 0 12px;font-weight:bold;"},
     "h3": {"style": "font-size:20px;line-height:1.3;margin:26px 0 10px;font-weight:bold;"},
     "h4": {"style": "font-size:17px;margin:22px 0 8px;font-weight:bold;"},
-    "blockquote": {"style": "margin:0 0 18px;padding:4px 0 4px 18px;border-left:3px solid #a3221a;color:#4a4f57;font-style:italic;"},
+    "blockquote": {"style": "margin:0 0 18px;padding:4px 0 4px 18px;border-left:3px solid #a3221a;"
+                            "color:#4a4f57;font-style:italic;"},
     "ul": {"style": "margin:0 0 18px;padding-left:24px;"},
     "ol": {"style": "margin:0 0 18px;padding-left:24px;"},
     "li": {"style": "margin:0 0 6px;"},
@@ -193,7 +194,7 @@ def build_eml(issue: Issue, config: Config, html: str, text: str, unsubscribe: s
     preview = Recipient(PREVIEW_EMAIL, unsubscribe, make_msgid(idstring=issue.slug, domain=sender_domain(config)))
     note = ("X-Publish-Preview", "per-recipient values (To, unsubscribe link) are filled in by `publish send`")
     return message_template(issue, config, html, text, unsubscribe).render(
-        preview, format_datetime(now or dt.datetime.now(dt.timezone.utc)), extra_headers=(note,))
+        preview, format_datetime(now or dt.datetime.now(dt.UTC)), extra_headers=(note,))
 
 
 def sender_domain(config: Config) -> str | None:

@@ -31,7 +31,7 @@ class InputError(Exception):
         super().__init__("; ".join(str(p) for p in self.problems))
 
     @classmethod
-    def at(cls, file: str | Path, message: str, line: int | None = None) -> "InputError":
+    def at(cls, file: str | Path, message: str, line: int | None = None) -> InputError:
         return cls(Problem(str(file), message, line))
 
 

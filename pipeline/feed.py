@@ -15,7 +15,7 @@ from feedgen.util import xml_elem
 from lxml import etree
 
 from pipeline import __version__
-from pipeline.catalog import Catalog, Episode
+from pipeline.catalog import AudioInfo, Catalog, Episode
 from pipeline.config import LANGUAGE_RE, ShowConfig
 from pipeline.issue import sanitize_html
 from pipeline.links import Links
@@ -103,13 +103,13 @@ class PodcastIndexEntryExtension(BaseEntryExtension):
 
 
 def _pub_date(episode: Episode) -> dt.datetime:
-    return dt.datetime.combine(episode.day, dt.time(12, 0), dt.timezone.utc)
+    return dt.datetime.combine(episode.day, dt.time(12, 0), dt.UTC)
 
 
 def last_change(catalog: Catalog) -> dt.datetime:
     """lastBuildDate is the catalogue's latest change, so the same catalogue gives the same bytes."""
     stamps = [dt.datetime.fromisoformat(e.updated) for e in catalog.episodes if e.updated]
-    return max(stamps) if stamps else dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc)
+    return max(stamps) if stamps else dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 
 
 def build_feed(show: ShowConfig, catalog: Catalog, links: Links, cover_key: str,
@@ -144,12 +144,12 @@ def build_feed(show: ShowConfig, catalog: Catalog, links: Links, cover_key: str,
     ext.category = (show.category, show.subcategory or None)
     for episode in catalog.episodes:
         if episode.audio is not None:
-            _add_item(fg, show, episode, links, cover_url)
+            _add_item(fg, show, episode, episode.audio, links, cover_url)
     return fg.rss_str(pretty=True, encoding="UTF-8", xml_declaration=True)
 
 
-def _add_item(fg: FeedGenerator, show: ShowConfig, episode: Episode, links: Links, cover_url: str) -> None:
-    audio = episode.audio
+def _add_item(fg: FeedGenerator, show: ShowConfig, episode: Episode, audio: AudioInfo, links: Links,
+              cover_url: str) -> None:
     entry = fg.add_entry(order="append")
     entry.guid(episode.guid, permalink=False)
     entry.title(xml_text(episode.title))

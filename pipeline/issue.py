@@ -98,7 +98,7 @@ class Issue:
     images: tuple[LocalImage, ...] = ()
     image: str | None = None          # the header image: a URL, or the ref of one of `images`
 
-    def with_image_urls(self, url_for) -> "Issue":
+    def with_image_urls(self, url_for) -> Issue:
         """The issue with every local image's src made the absolute URL `url_for(image)`."""
         if not self.images:
             return self
@@ -290,7 +290,8 @@ def _parse_date(path: Path, text: str, meta: dict) -> dt.date:
     else:
         line, where = _key_line(text, "date"), "in 'date'"
     if value is None:
-        raise InputError.at(path, "no date: add 'date: YYYY-MM-DD' to the front matter or name the file YYYY-MM-DD-slug.md")
+        raise InputError.at(path, "no date: add 'date: YYYY-MM-DD' to the front matter or name the file "
+                            "YYYY-MM-DD-slug.md")
     try:
         return dt.datetime.fromisoformat(str(value).strip()).date()
     except ValueError:
@@ -332,7 +333,8 @@ def parse_issue(path: Path) -> Issue:
     if len(title) > 300:
         raise InputError.at(path, f"title is {len(title)} characters; keep it under 300", _key_line(text, "title"))
 
-    slug = meta.get("slug") or slugify(title) or (slugify(file_match.group(2) or "") if file_match else slugify(path.stem))
+    from_name = slugify(file_match.group(2) or "") if file_match else slugify(path.stem)
+    slug = meta.get("slug") or slugify(title) or from_name
     if not SLUG_RE.match(slug) or len(slug) > 80:
         raise InputError.at(path, f"slug '{slug}' must be lowercase a-z, 0-9 and single hyphens (at most 80)",
                             _key_line(text, "slug"))

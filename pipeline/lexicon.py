@@ -48,7 +48,8 @@ def load_lexicon(path: Path) -> Lexicon:
         raise InputError.at(path, f"not a valid lexicon line: {message}", line) from None
     entries = []
     for word, said in data.items():
-        line = next((n for n, l in enumerate(text.splitlines(), 1) if l.lstrip().startswith((f'"{word}"', word))), None)
+        line = next((n for n, row in enumerate(text.splitlines(), 1)
+                     if row.lstrip().startswith((f'"{word}"', word))), None)
         if not isinstance(said, str) or not said.strip():
             raise InputError.at(path, f"'{word}' must map to a respelling or [[ phonemes ]] in quotes", line)
         if said.count("[[") != said.count("]]"):

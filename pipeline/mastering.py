@@ -16,10 +16,10 @@ import hashlib
 import json
 import re
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -179,7 +179,8 @@ def mp3_levels(data: bytes) -> tuple[float, float]:
     peak = re.search(r"True peak:\s+Peak:\s+(-?[\d.]+|-inf) dBFS", summary)
     if result.returncode != 0 or not loudness or not peak:
         raise ServiceError("ffmpeg could not measure the loudness of the MP3")
-    return tuple(float(m.group(1)) if m.group(1) != "-inf" else -120.0 for m in (loudness, peak))
+    integrated, true_peak = (float(m.group(1)) if m.group(1) != "-inf" else -120.0 for m in (loudness, peak))
+    return integrated, true_peak
 
 
 _KBPS = (0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320)

@@ -21,8 +21,14 @@ from pipeline.page import Image, Neighbour, PageAudio, build_page, read_chapters
 from pipeline.remote import open_storage, planned_links, uses_embedded
 from pipeline.report import Reporter
 from pipeline.textutil import human_size, write_atomic
-from pipeline.upload import (episode_items, image_items, publish_feed_from_catalog, publish_to_bucket,
-                             read_catalog, shared_items)
+from pipeline.upload import (
+    episode_items,
+    image_items,
+    publish_feed_from_catalog,
+    publish_to_bucket,
+    read_catalog,
+    shared_items,
+)
 from pipeline.verify import check_published_feed
 
 # Beside the built email: what `publish send` needs to know it sends the current, published text.
@@ -70,7 +76,7 @@ def check_show_inputs(config: Config) -> None:
 def plan_episode(issue: Issue, catalog: Catalog, links: Links, force: bool, reporter: Reporter) -> Episode:
     """The catalogue entry for this issue, keeping what must never change once published."""
     previous = catalog.find(issue.slug)
-    now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     if previous is None:
         number = issue.episode or catalog.next_number()
         taken = next((e for e in catalog.episodes if e.number == number), None)
@@ -138,7 +144,8 @@ def publish_issue(path: Path, config: Config, options: PublishOptions, reporter:
         episode = keep_unchanged_timestamp(episode, catalog.find(issue.slug))
         catalog = catalog.upsert(episode)
         feed = build_feed(config.show, catalog, links, links.layout.cover(config.show.cover))
-        sizes = {links.url(episode.audio.key): files["audio"].stat().st_size} if "audio" in files else None
+        sizes = ({links.url(episode.audio.key): files["audio"].stat().st_size}
+                 if "audio" in files and episode.audio else None)
         problems = validate_feed(feed, sizes)
         if problems:
             raise InputError([Problem("feed.xml", p) for p in problems])
@@ -191,7 +198,7 @@ def build_outputs(issue: Issue, config: Config, episode: Episode, links: Links,
         built = build_episode_audio(issue, config, out, options.build_dir / ".cache",
                                     force=options.force, dry_run=options.dry_run, reporter=reporter)
         summary.audio = built.summary()
-        if built.mp3 is not None:
+        if built.mp3 is not None and built.transcript is not None and built.chapters is not None:
             files.update(audio=built.mp3, transcript=built.transcript, chapters=built.chapters)
             digest = built.sha256
             audio_info = AudioInfo(
@@ -268,11 +275,12 @@ def serve_local(config: Config, reporter: Reporter) -> None:
         raise InputError.at(str(config.path or "publish.toml"),
                             "an endpoint is configured; `publish serve` runs only the embedded local S3")
     with open_storage(config, keep_running=True) as storage:
-        if storage.embedded.process is None:
+        server = storage.embedded
+        if server is None or server.process is None:
             reporter.info(f"already serving {storage.links.feed_url} (another `publish serve` runs it)")
             return
         reporter.info(f"serving  {storage.links.feed_url}  (Ctrl-C to stop)")
         try:
-            storage.embedded.process.wait()
+            server.process.wait()
         finally:
-            storage.embedded.stop()
+            server.stop()

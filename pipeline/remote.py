@@ -4,14 +4,14 @@ from __future__ import annotations
 import contextlib
 import os
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 from pipeline.config import Config
+from pipeline.errors import ServiceError
 from pipeline.links import Links, make_links
 from pipeline.seaweed import LocalS3, embedded_port, local_credentials, start_local_s3
-from pipeline.errors import ServiceError
 from pipeline.storage import Bucket, Item, Target
 
 

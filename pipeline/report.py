@@ -5,12 +5,13 @@ from __future__ import annotations
 import sys
 import time
 from dataclasses import dataclass, field
+from typing import TextIO
 
 
 @dataclass
 class Reporter:
     quiet: bool = False
-    stream: object = field(default_factory=lambda: sys.stderr)
+    stream: TextIO = field(default_factory=lambda: sys.stderr)
 
     def info(self, message: str) -> None:
         if not self.quiet:
@@ -19,7 +20,7 @@ class Reporter:
     def warn(self, message: str) -> None:
         print(f"warning: {message}", file=self.stream, flush=True)
 
-    def progress(self, label: str, total: int) -> "Progress":
+    def progress(self, label: str, total: int) -> Progress:
         return Progress(self, label, total)
 
 

@@ -8,7 +8,9 @@ import json
 import os
 from dataclasses import dataclass
 from email.utils import parseaddr
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 from pipeline.config import Config
 from pipeline.delivery import RETRY_DELAYS, deliver, open_transport
@@ -88,9 +90,9 @@ def sample_view(raw: bytes) -> str:
     from email import message_from_bytes, policy
     message = message_from_bytes(raw, policy=policy.default)
     headers = "\n".join(f"{name}: {value}" for name, value in message.items())
-    html = message.get_body(("html",))
+    html, plain = message.get_body(("html",)), message.get_body(("plain",))
     note = f"\n[HTML part: {len(html.get_content().encode())} bytes]" if html is not None else ""
-    return f"{headers}\n\n{message.get_body(('plain',)).get_content()}{note}"
+    return f"{headers}\n\n{plain.get_content() if plain is not None else ''}{note}"
 
 
 def send_issue(issue_path: Path, subscribers_path: Path, config: Config, options: SendOptions,
@@ -110,13 +112,17 @@ def send_issue(issue_path: Path, subscribers_path: Path, config: Config, options
         url = unsubscribe_url(config.email.unsubscribe_url, subscriber.email, token)
         return Recipient(subscriber.email, url, id_for(subscriber.email), subscriber.name)
 
+    def render_for(subscriber: Subscriber) -> bytes:
+        return template.render(recipient(subscriber))
+
     with open_send_log(options.build_dir / issue.slug, secret) as log:
         delivered = log.delivered()
         pending = [s for s in subscribers.active if log.key(s.email) not in delivered]
-        result = {"slug": issue.slug, "subscribers": len(subscribers.active),
-                  "already_sent": len(subscribers.active) - len(pending), "to_send": len(pending),
-                  "skipped": subscribers.skipped, "duplicates": subscribers.duplicates,
-                  "sent": 0, "failed": 0, "failures": [], "dry_run": options.dry_run}
+        already_sent = len(subscribers.active) - len(pending)
+        result: dict[str, Any] = {
+            "slug": issue.slug, "subscribers": len(subscribers.active), "already_sent": already_sent,
+            "to_send": len(pending), "skipped": subscribers.skipped, "duplicates": subscribers.duplicates,
+            "sent": 0, "failed": 0, "failures": [], "dry_run": options.dry_run}
         reporter.info(f"send     {issue.title}: {len(pending)} to send, {result['already_sent']} already sent, "
                       f"{subscribers.skipped} unsubscribed or inactive, {subscribers.duplicates} duplicate rows")
         if options.dry_run:
@@ -127,7 +133,7 @@ def send_issue(issue_path: Path, subscribers_path: Path, config: Config, options
         progress = reporter.progress("sending", len(pending))
         sender = parseaddr(config.email.from_)[1]
         delivery = deliver(
-            ((s.email, lambda s=s: template.render(recipient(s))) for s in pending), sender, transport,
+            ((s.email, partial(render_for, s)) for s in pending), sender, transport,
             rate=config.email.rate_per_second, progress=progress, delays=options.retry_delays,
             on_sent=lambda address: log.record(address, "sent", id_for(address)),
             on_failed=lambda address, code, detail: log.record(address, "failed", id_for(address), code, detail))
@@ -135,7 +141,7 @@ def send_issue(issue_path: Path, subscribers_path: Path, config: Config, options
     result["failures"] = [{"email": a, "code": c, "detail": d} for a, c, d in delivery.failures]
     for address, _, detail in delivery.failures[:MAX_REPORTED_FAILURES]:
         reporter.warn(f"not delivered to {address}: {detail}")
-    reporter.info(f"sent     {delivery.sent} in this run, {result['already_sent'] + delivery.sent} of "
+    reporter.info(f"sent     {delivery.sent} in this run, {already_sent + delivery.sent} of "
                   f"{len(subscribers.active)} in all; {len(delivery.failures)} refused"
                   + (" (run again to retry them)" if delivery.failures else ""))
     return result

@@ -49,7 +49,7 @@ class SendLog:
         """The address as the log stores it: an HMAC keyed by the unsubscribe secret, so
         checking whether someone is on the list needs the secret, not one SHA-256."""
         if self.salt is not None:
-            return hashlib.sha256(f"{self.salt}:{normalize_address(address)}".encode("utf-8")).hexdigest()
+            return hashlib.sha256(f"{self.salt}:{normalize_address(address)}".encode()).hexdigest()
         return hmac.new(self.secret, b"publish-sendlog-v2\x00" + normalize_address(address).encode("utf-8"),
                         hashlib.sha256).hexdigest()
 
@@ -57,7 +57,7 @@ class SendLog:
         return {row[0] for row in self.db.execute("SELECT recipient FROM deliveries WHERE status = 'sent'")}
 
     def record(self, address: str, status: str, message_id: str, code: int | None = None, detail: str = "") -> None:
-        at = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+        at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         self.db.execute("INSERT OR REPLACE INTO deliveries VALUES (?, ?, ?, ?, ?, ?)",
                         (self.key(address), status, message_id, code, _ADDRESS.sub("<address>", detail)[:300], at))
         self.db.commit()

@@ -127,7 +127,8 @@ def normalize(text: str) -> str:
     text = re.sub(r"\b(1[1-9]\d\d|20\d\d)s\b", lambda m: year(int(m.group(1))).replace("y", "ies")
                   if year(int(m.group(1))).endswith("ty") else year(int(m.group(1))) + "s", text)
     text = re.sub(r"(?<![\d.,])(1[1-9]\d\d|20\d\d)(?!\d|[.,]\d)", lambda m: year(int(m.group(1))), text)
-    text = re.sub(r"(?<![\d.])\d{1,3}(?:,\d{3})+(?:\.\d+)?|(?<![\d.])\d+(?:\.\d+)?", lambda m: _number(m.group(0)), text)
+    text = re.sub(r"(?<![\d.])\d{1,3}(?:,\d{3})+(?:\.\d+)?|(?<![\d.])\d+(?:\.\d+)?",
+                  lambda m: _number(m.group(0)), text)
     text = re.sub(r"#(\w)", r"\1", text)                           # #Alive → Alive
     text = text.replace("&", " and ").replace("+", " plus ").replace("@", " at ")
     text = re.sub(r"(?<=\w)/(?=\w)", " ", text)                   # horror/drama → horror drama
@@ -147,7 +148,8 @@ def _speakable(ch: str) -> bool:
     category = unicodedata.category(ch)
     if category.startswith(("L", "M")):
         try:
-            return "LATIN" in unicodedata.name(ch) or "IPA" in unicodedata.name(ch) or "MODIFIER" in unicodedata.name(ch)
+            name = unicodedata.name(ch)
+            return "LATIN" in name or "IPA" in name or "MODIFIER" in name
         except ValueError:
             return False
     return category.startswith("N")

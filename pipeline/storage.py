@@ -6,10 +6,10 @@ import hashlib
 import json
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Callable
 
 import boto3
 from boto3.s3.transfer import TransferConfig
@@ -28,7 +28,8 @@ IMMUTABLE = "public, max-age=31536000, immutable"
 CONTENT_TYPES = {
     ".mp3": "audio/mpeg", ".html": "text/html; charset=utf-8", ".vtt": "text/vtt; charset=utf-8",
     ".json": "application/json", ".xml": "application/rss+xml; charset=utf-8",
-    ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png", ".gif": "image/gif", ".webp": "image/webp", ".txt": "text/plain; charset=utf-8",
+    ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png", ".gif": "image/gif", ".webp": "image/webp",
+    ".txt": "text/plain; charset=utf-8",
 }
 CHAPTERS_TYPE = "application/json+chapters"
 
@@ -52,6 +53,9 @@ class Item:
     cache_control: str
     path: Path | None = None
     data: bytes | None = None
+
+    def bytes(self) -> bytes:
+        return self.data if self.data is not None else self.path.read_bytes() if self.path else b""
 
     @property
     def size(self) -> int:
@@ -198,7 +202,7 @@ class Bucket:
             self._call(f"upload {item.key}", self.client.upload_file, Filename=str(item.path),
                        Bucket=self.target.bucket, Key=item.key, ExtraArgs=extra, Config=self.transfer)
             return
-        body = item.data if item.data is not None else item.path.read_bytes()
+        body = item.bytes()
         conditions = {}
         if if_match:
             conditions["IfMatch"] = if_match
@@ -232,7 +236,7 @@ def needs_upload(item: Item, remote: Remote | None) -> bool:
         return True
     if remote.sha256:
         return remote.sha256 != item.sha256
-    return remote.etag.strip('"') != hashlib.md5(item.data if item.data is not None else item.path.read_bytes()).hexdigest()
+    return remote.etag.strip('"') != hashlib.md5(item.bytes()).hexdigest()
 
 
 def update_with_retry(bucket: Bucket, key: str, change: Callable[[bytes | None], bytes],

@@ -14,7 +14,7 @@ _ABBREVIATIONS = ("Dr", "Mr", "Mrs", "Ms", "Prof", "St", "Jr", "Sr", "vs", "No",
 _SENTENCE_END = re.compile(r"(?<=[.!?])([”\"’')\]]*)\s+(?=[“\"‘'(\[A-Z0-9#])")
 # Tested against the end of a candidate sentence only: rescanning the whole growing sentence
 # after each abbreviation made "Dr. A " x 10,000 quadratic (14 s).
-_ABBREV_END = re.compile(r"(?<![^\s(])(?:%s)\.$" % "|".join(re.escape(a) for a in _ABBREVIATIONS))
+_ABBREV_END = re.compile(r"(?<![^\s(])(?:" + "|".join(re.escape(a) for a in _ABBREVIATIONS) + r")\.$")
 _LONGEST_ABBREVIATION = max(len(a) for a in _ABBREVIATIONS) + 2
 
 
@@ -51,7 +51,7 @@ def shorten(text: str, limit: int) -> str:
     return cut.rstrip(",;:—– ") + "…"
 
 
-def human_size(n: int) -> str:
+def human_size(n: float) -> str:
     for unit in ("B", "KB", "MB", "GB"):
         if n < 1024 or unit == "GB":
             return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"

@@ -75,7 +75,8 @@ def resolve_voice(model: str, cache_dir: Path, config_file: str = "publish.toml"
     config_path = Path(f"{path}.json")
     for needed in (path, config_path):
         if not needed.is_file():
-            raise InputError.at(needed, "voice file not found" + (f" (set in {config_file} [voice] model)" if model else ""))
+            where = f" (set in {config_file} [voice] model)" if model else ""
+            raise InputError.at(needed, "voice file not found" + where)
     try:
         settings = json.loads(config_path.read_text(encoding="utf-8"))
         sample_rate = int(settings["audio"]["sample_rate"])

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import time
-from dataclasses import replace
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 
 from pipeline.catalog import Catalog, Episode
@@ -16,8 +16,17 @@ from pipeline.issue import Issue
 from pipeline.links import Layout, Links
 from pipeline.locking import choose_locking, object_lock
 from pipeline.report import Reporter
-from pipeline.storage import (CHAPTERS_TYPE, CONTENT_TYPES, IMMUTABLE, PAGE_CACHE, SHORT_CACHE, Bucket, Item,
-                              needs_upload, update_with_retry)
+from pipeline.storage import (
+    CHAPTERS_TYPE,
+    CONTENT_TYPES,
+    IMMUTABLE,
+    PAGE_CACHE,
+    SHORT_CACHE,
+    Bucket,
+    Item,
+    needs_upload,
+    update_with_retry,
+)
 from pipeline.textutil import human_size
 from pipeline.verify import check_published_feed
 
@@ -124,7 +133,10 @@ def publish_catalog_and_feed(bucket: Bucket, links: Links, config: Config, episo
             latest = bucket.head(layout.catalog)
             if latest is None or latest.etag == etag:
                 return written
-            body, etag = bucket.get(layout.catalog)
+            found = bucket.get(layout.catalog)
+            if found is None:
+                return written
+            body, etag = found
     return written
 
 

@@ -133,6 +133,7 @@ class Project:
 
     def publish(self, issue: Path, *args: str, build: str = "build"):
         from click.testing import CliRunner
+
         from pipeline.cli import main
         config = self.config() if not (self.root / "publish.toml").exists() else self.root / "publish.toml"
         result = CliRunner().invoke(main, ["issue", str(issue), "--config", str(config), "--build-dir",

@@ -6,8 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from pipeline.config import Config
-from pipeline.email import build_text
-from pipeline.email import PREVIEW_EMAIL, PREVIEW_TOKEN, unsubscribe_url
+from pipeline.email import PREVIEW_EMAIL, PREVIEW_TOKEN, build_text, unsubscribe_url
 from pipeline.issue import parse_issue
 
 ROOT = Path(__file__).resolve().parent.parent

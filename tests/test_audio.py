@@ -9,8 +9,8 @@ from mutagen.mp3 import MP3, BitrateMode
 
 from pipeline.config import load_config
 from pipeline.issue import parse_issue
-from pipeline.narration import build_narration
 from pipeline.lexicon import load_lexicon
+from pipeline.narration import build_narration
 from tests.audio_measure import decode, integrated_lufs, silent_stretches, true_peak_dbtp
 from tests.conftest import SHORT_ISSUE
 

@@ -36,3 +36,16 @@ def test_wrong_type_and_bad_toml(tmp_path):
     path.write_text("[show\n")
     with pytest.raises(InputError, match="not valid TOML"):
         load_config(path)
+
+
+@pytest.mark.parametrize("value, ok", [("25", True), ("25.5", False), ('"25"', False), ("true", False)])
+def test_integer_settings_are_whole_numbers(tmp_path, value, ok):
+    path = tmp_path / "publish.toml"
+    path.write_text(f"[email]\nsmtp_port = {value}\nrate_per_second = 2.5\n")
+    if ok:
+        config = load_config(path)
+        assert config.email.smtp_port == 25 and config.email.rate_per_second == 2.5
+    else:
+        with pytest.raises(InputError) as caught:
+            load_config(path)
+        assert "smtp_port must be a whole number" in str(caught.value)

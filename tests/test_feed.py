@@ -116,6 +116,7 @@ def test_validation_catches_what_apple_rejects():
 
 def test_cover_rules(tmp_path):
     from PIL import Image
+
     from tests.conftest import ROOT
     assert check_cover(ROOT / "pipeline" / "assets" / "cover.jpg") == []
     Image.new("RGB", (1400, 1000)).save(tmp_path / "wide.jpg")

@@ -11,10 +11,22 @@ from mutagen.mp3 import MP3, BitrateMode
 from scipy.ndimage import minimum_filter1d
 from scipy.signal import lfilter
 
-from pipeline.loudness import (LimitedLoudness, gated_loudness, k_weighted_energy, k_weighting,
-                               running_min)
-from pipeline.mastering import (CHAIN_DELAY_S, FRAME_SAMPLES, OUTPUT_RATE, TARGET_LUFS, BlockCache,
-                                MasteredBlock, Part, count_frames, encode_levelled, encode_mp3, info_frame, mp3_levels, plan_blocks)
+from pipeline.loudness import LimitedLoudness, gated_loudness, k_weighted_energy, k_weighting, running_min
+from pipeline.mastering import (
+    CHAIN_DELAY_S,
+    FRAME_SAMPLES,
+    OUTPUT_RATE,
+    TARGET_LUFS,
+    BlockCache,
+    MasteredBlock,
+    Part,
+    count_frames,
+    encode_levelled,
+    encode_mp3,
+    info_frame,
+    mp3_levels,
+    plan_blocks,
+)
 from tests.audio_measure import decode
 
 RATE = 22050

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import json
 import os
-from pathlib import Path
 
-from hypothesis import HealthCheck, event, given, settings, strategies as st
-from lxml import etree, html as lxml_html
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+from lxml import etree
+from lxml import html as lxml_html
 
 from pipeline.catalog import AudioInfo, Catalog, Episode
 from pipeline.config import Config

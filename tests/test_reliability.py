@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -124,6 +123,7 @@ def test_concurrent_publishers_both_land(project, locking):
 def test_lock_object_serialises_and_a_stale_lock_expires(project):
     import threading
     import time
+
     from pipeline import locking
     from pipeline.storage import Item
     bucket = project.bucket_client()
@@ -212,6 +212,7 @@ def test_a_silent_server_times_out_instead_of_hanging():
     """Storage and SMTP against a socket that accepts and never answers."""
     import socket
     import time
+
     from pipeline.config import Config, EmailConfig
     from pipeline.delivery import SmtpTransport, Transient
     from pipeline.errors import ServiceError

@@ -252,6 +252,7 @@ def test_smtp_outage_stops_with_a_clear_error_and_a_rerun_finishes(published, sm
 def test_ses_transport_sends_raw_messages_and_sorts_its_errors():
     import boto3
     from botocore.stub import Stubber
+
     from pipeline.config import Config
     from pipeline.delivery import SesTransport, deliver
     from pipeline.errors import ServiceError

@@ -10,7 +10,6 @@ import html5lib
 HIDDEN = {"head", "style", "script", "template", "title", "noscript"}
 # Markup or template code that a reader must never see as text.
 LEAKED = re.compile(r"</?[a-zA-Z][a-zA-Z0-9-]*(?:\s[^<>]{0,80})?/?>|&(?:[a-zA-Z]+|#\d+|#x[0-9a-fA-F]+);|\{\{|\{%|%\}|\}\}")
-NS = "{http://www.w3.org/1999/xhtml}"
 
 
 def parse(html: str):
