@@ -7,6 +7,7 @@ import datetime as dt
 import hashlib
 import json
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -139,8 +140,8 @@ def publish_issue(path: Path, config: Config, options: PublishOptions, reporter:
         else:
             catalog = read_catalog(storage.bucket, links.layout)
         episode = plan_episode(issue, catalog, links, options.force, reporter)
-        summary, episode, files = build_outputs(issue, config, episode, links, options, reporter,
-                                                neighbours(catalog.upsert(episode), issue.slug, links))
+        summary, episode, files, write_page = build_outputs(issue, config, episode, links, options, reporter,
+                                                            neighbours(catalog.upsert(episode), issue.slug, links))
         episode = keep_unchanged_timestamp(episode, catalog.find(issue.slug))
         catalog = catalog.upsert(episode)
         feed = build_feed(config.show, catalog, links, links.layout.cover(config.show.cover))
@@ -159,6 +160,14 @@ def publish_issue(path: Path, config: Config, options: PublishOptions, reporter:
                  + shared_items(config, links.layout))
         summary.upload = publish_to_bucket(storage.bucket, links, config, episode, items,
                                            options.dry_run, reporter)
+        final = summary.upload.pop("episode", episode.number)
+        if final != episode.number:             # a concurrent publisher took the planned number
+            reporter.info(f"episode  {issue.slug} is episode {final}: another publisher took {episode.number}")
+            episode = replace(episode, number=final)
+            catalog = catalog.upsert(episode)
+            storage.bucket.put(next(i for i in episode_items(episode, {**files, "page": write_page(final)},
+                                                             links.layout) if i.key == episode.page_key))
+            summary.episode = final
         if not options.dry_run:
             write_atomic(options.build_dir / "catalog.json", catalog.to_json())
             write_atomic(options.build_dir / issue.slug / PUBLISHED_MARK, json.dumps({
@@ -186,8 +195,9 @@ def cover_image(config: Config, links: Links) -> Image:
 def build_outputs(issue: Issue, config: Config, episode: Episode, links: Links,
                   options: PublishOptions, reporter: Reporter,
                   around: tuple[Neighbour | None, Neighbour | None] = (None, None),
-                  ) -> tuple[Summary, Episode, dict[str, Path]]:
-    """Email, audio and web page into build/<slug>/; the episode with its audio facts."""
+                  ) -> tuple[Summary, Episode, dict[str, Path], Callable[[int], Path]]:
+    """Email, audio and web page into build/<slug>/; the episode with its audio facts; and
+    how to write the page again under another episode number."""
     out = options.build_dir / issue.slug
     web_url, feed_url = links.web_url(issue.slug), links.feed_url
     summary = Summary(slug=issue.slug, feed_url=feed_url, web_url=web_url, episode=episode.number)
@@ -226,8 +236,10 @@ def build_outputs(issue: Issue, config: Config, episode: Episode, links: Links,
     write_atomic(out / EMAIL_MANIFEST, json.dumps({
         "source_sha256": source_digest(issue.source), "subject": email.subject, "web_url": web_url,
         "unsubscribe_placeholder": email.unsubscribe_preview_url}, indent=2))
-    files["page"] = write_atomic(out / "index.html", build_page(issue, config, web_url, feed_url, page_audio,
-                                                              cover, episode.number, *around))
+    def write_page(number: int) -> Path:
+        return write_atomic(out / "index.html", build_page(issue, config, web_url, feed_url, page_audio,
+                                                           cover, number, *around))
+    files["page"] = write_page(episode.number)
     summary.email = {"html": str(files["email_html"]), "text": str(files["email_text"]), "eml": str(eml),
                      "html_bytes": email.html_bytes}
     summary.files = [str(files["email_html"]), str(files["page"]), str(files["email_text"]), str(eml)]
@@ -236,7 +248,7 @@ def build_outputs(issue: Issue, config: Config, episode: Episode, links: Links,
     reporter.info(f"email    {files['email_html']}  ({human_size(email.html_bytes)} HTML; Gmail clips at 102 KB)")
     for warning in email.warnings:
         reporter.warn(warning)
-    return summary, episode, files
+    return summary, episode, files, write_page
 
 
 def rebuild_feed(config: Config, reporter: Reporter) -> dict:

@@ -98,22 +98,26 @@ def publish_to_bucket(bucket: Bucket, links: Links, config: Config, episode: Epi
         remote = bucket.head(item.key)
         if remote is None or remote.size != item.size:
             raise ServiceError(f"storage: {item.key} did not arrive whole", "run the same command again")
-    written = publish_catalog_and_feed(bucket, links, config, episode)
+    written, final = publish_catalog_and_feed(bucket, links, config, episode)
     problems, checked = check_published_feed(links.feed_url)
     if problems:
         raise ServiceError("the published feed does not verify: " + "; ".join(problems[:5]),
                            "run `publish check` for the full list; run the same command again to repair")
     reporter.info(f"upload   {len(pending)} uploaded ({human_size(total)}), {skipped} unchanged, "
                   f"{checked} episodes verified over HTTP in {time.monotonic() - started:.1f}s")
+    mine = final.find(episode.slug)
+    number = mine.number if mine is not None else episode.number
     return {"uploaded": len(pending) + len(written), "skipped": skipped + 2 - len(written),
-            "bytes": total + sum(written.values())}
+            "bytes": total + sum(written.values()), "episode": number}
 
 
-def publish_catalog_and_feed(bucket: Bucket, links: Links, config: Config, episode: Episode) -> dict[str, int]:
+def publish_catalog_and_feed(bucket: Bucket, links: Links, config: Config,
+                             episode: Episode) -> tuple[dict[str, int], Catalog]:
     """Write the catalogue (conditionally, or under a lock object where the server ignores
     conditions), then the feed built from exactly what was written. If another publisher
     changed the catalogue meanwhile, rebuild the feed from theirs.
-    Returns {key: bytes} of what was written (nothing when both were already current)."""
+    Returns {key: bytes} of what was written (nothing when both were already current), and
+    the catalogue as written: a concurrent publisher may have made this episode renumber."""
     layout = links.layout
     change = _merge_episode(episode)
     current = bucket.get(layout.catalog)
@@ -129,15 +133,16 @@ def publish_catalog_and_feed(bucket: Bucket, links: Links, config: Config, episo
         if changed:
             written[layout.catalog] = len(body)
         for _ in range(10):
-            written.update(publish_feed_from_catalog(bucket, links, config, Catalog.from_json(body)))
+            catalog = Catalog.from_json(body)
+            written.update(publish_feed_from_catalog(bucket, links, config, catalog))
             latest = bucket.head(layout.catalog)
             if latest is None or latest.etag == etag:
-                return written
+                return written, catalog
             found = bucket.get(layout.catalog)
             if found is None:
-                return written
+                return written, catalog
             body, etag = found
-    return written
+    return written, Catalog.from_json(body)
 
 
 def publish_feed_from_catalog(bucket: Bucket, links: Links, config: Config, catalog: Catalog) -> dict[str, int]:

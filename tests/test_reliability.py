@@ -106,12 +106,21 @@ def test_concurrent_publishers_both_land(project, locking):
     config = write_config(project, "concurrent.toml", project.bucket, project.s3.endpoint, locking=locking)
     assert publish_in_process(project, project.issue(), config).exit_code == 0
     processes = [publish_subprocess(project, issue, config) for issue in issues]
+    reported = {}
     for process in processes:
-        _, err = process.communicate(timeout=120)
+        out, err = process.communicate(timeout=120)
         assert process.returncode == 0, err
+        summary = json.loads(out)
+        reported[summary["slug"]] = summary["episode"]
     catalog = json.loads(http_get(f"{project.s3.endpoint}/{project.bucket}/catalog.json")[2])
     numbers = sorted(e["number"] for e in catalog["episodes"])
     assert numbers == [1, 2, 3, 4]
+    from tests.visible import visible_text
+    for episode in catalog["episodes"]:        # the page and --json say the number the feed has
+        page = http_get(f"{project.s3.endpoint}/{project.bucket}/{episode['page_key']}")[2].decode()
+        assert f"Episode {episode['number']}" in visible_text(page), episode["slug"]
+        if episode["slug"] in reported:
+            assert reported[episode["slug"]] == episode["number"], episode["slug"]
     titles = {e["title"] for e in catalog["episodes"]}
     assert titles == {"A Short Test", "Concurrent 1", "Concurrent 2", "Concurrent 3"}
     feed = feedparser.parse(http_get(f"{project.s3.endpoint}/{project.bucket}/feed.xml")[2])
