@@ -30,17 +30,11 @@ from pipeline.report import Reporter
 from pipeline.storage import sha256_of
 from pipeline.tags import write_tags
 from pipeline.textutil import write_atomic
+from pipeline.transcript import Cue, webvtt
 from pipeline.tts import SpeechCache, Synthesis, chunk_key, resolve_voice
 
 INTRO_GAP, OUTRO_GAP = 0.6, 0.8
 AUDIO_VERSION = "7"        # bump when assembly changes (mastering has its own MASTERING_VERSION)
-
-
-@dataclass(frozen=True)
-class Cue:
-    start: float
-    end: float
-    text: str
 
 
 @dataclass(frozen=True)
@@ -179,20 +173,6 @@ def timeline(narration: Narration, blocks: list[MasteredBlock]) -> tuple[list[Cu
             seen.add(chunk.chapter)
             chapter_starts[chunk.chapter] = cue.start
     return cues, chapter_starts, offset
-
-
-def _timestamp(seconds: float) -> str:
-    hours, rest = divmod(max(0.0, seconds), 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{int(hours):02d}:{int(minutes):02d}:{secs:06.3f}"
-
-
-def webvtt(cues: list[Cue]) -> str:
-    lines = ["WEBVTT", ""]
-    for number, cue in enumerate(cues, 1):
-        text = cue.text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-        lines += [str(number), f"{_timestamp(cue.start)} --> {_timestamp(cue.end)}", text, ""]
-    return "\n".join(lines)
 
 
 def chapters_json(titles: tuple[str, ...], starts: list[float]) -> str:

@@ -2,24 +2,14 @@
 the audio, links to the neighbouring issues, and the tags that make a shared link look right."""
 from __future__ import annotations
 
-import html
 import json
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline.config import Config
 from pipeline.issue import Issue
 from pipeline.templating import long_date, render
-
-_CUE_TIME = re.compile(r"^(\d+):(\d\d):(\d\d(?:\.\d+)?) --> (\d+):(\d\d):(\d\d(?:\.\d+)?)")
-
-
-@dataclass(frozen=True)
-class Cue:
-    start: float
-    end: float
-    text: str
+from pipeline.transcript import Cue
 
 
 @dataclass(frozen=True)
@@ -59,20 +49,6 @@ def clock(seconds: float) -> str:
     minutes, secs = divmod(int(seconds), 60)
     hours, minutes = divmod(minutes, 60)
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
-
-
-def read_cues(vtt: Path) -> tuple[Cue, ...]:
-    """The cues of a WebVTT file we wrote: one per sentence, text as written."""
-    cues: list[Cue] = []
-    lines = vtt.read_text("utf-8").split("\n")
-    for index, line in enumerate(lines):
-        match = _CUE_TIME.match(line)
-        if match and index + 1 < len(lines):
-            h1, m1, s1, h2, m2, s2 = match.groups()
-            start = int(h1) * 3600 + int(m1) * 60 + float(s1)
-            end = int(h2) * 3600 + int(m2) * 60 + float(s2)
-            cues.append(Cue(round(start, 3), round(end, 3), html.unescape(lines[index + 1])))
-    return tuple(cues)
 
 
 def read_chapters(path: Path) -> tuple[Chapter, ...]:

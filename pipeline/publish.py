@@ -18,10 +18,11 @@ from pipeline.errors import InputError, Problem
 from pipeline.feed import build_feed, check_cover, validate_feed
 from pipeline.issue import Issue, parse_issue
 from pipeline.links import Links
-from pipeline.page import Image, Neighbour, PageAudio, build_page, read_chapters, read_cues
+from pipeline.page import Image, Neighbour, PageAudio, build_page, read_chapters
 from pipeline.remote import open_storage, planned_links, uses_embedded
 from pipeline.report import Reporter
 from pipeline.textutil import human_size, write_atomic
+from pipeline.transcript import read_cues
 from pipeline.upload import (
     episode_items,
     image_items,

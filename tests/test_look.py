@@ -152,3 +152,10 @@ def test_text_part_of_a_raw_html_review():
     assert "{{" not in text and "{%" not in text and "page.rating" not in text
     assert "Watch on YouTube [1]" in text and "[1] https://www.youtube.com/watch?v=dQw4w9WgXcQ" in lines
     assert all(len(line) <= 78 or " " not in line for line in lines)
+
+
+def test_the_transcript_reads_back_as_written(tmp_path):
+    from pipeline.transcript import Cue, read_cues, webvtt
+    cues = [Cue(0.0, 1.5, "Tom & Jerry <3 it."), Cue(1.85, 3725.25, "“Wait what?” — the end.")]
+    (tmp_path / "t.vtt").write_text(webvtt(cues), encoding="utf-8")
+    assert list(read_cues(tmp_path / "t.vtt")) == cues
