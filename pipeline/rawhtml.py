@@ -8,9 +8,10 @@ import re
 from dataclasses import dataclass
 from urllib.parse import parse_qs, urlsplit
 
-# {{ page.excerpt }}, {% if page.rating > 3.5 %}, {%- endif -%}, {# a comment #}. Bounded and
-# one line at most, so a stray brace never swallows the review or backtracks.
-TEMPLATE_TAG = re.compile(r"\{%-?[^%\n]{0,400}?-?%\}|\{\{[^{}\n]{0,400}?\}\}|\{#[^#\n]{0,400}?#\}")
+# {{ page.excerpt }}, {% if page.rating > 3.5 %}, {%- endif -%}, {# a comment #}, also when a
+# writer's editor wrapped one over two lines. Bounded, so a stray brace never swallows the
+# review or backtracks.
+TEMPLATE_TAG = re.compile(r"\{%-?[^%]{0,400}?-?%\}|\{\{[^{}]{0,400}?\}\}|\{#[^#]{0,400}?#\}")
 _IFRAME = re.compile(r"<iframe\b([^<>]{0,2000})>(?:[^<]{0,2000}</iframe\s*>)?", re.IGNORECASE)
 _SRC = re.compile(r"""\bsrc\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.IGNORECASE)
 _EMBEDS = (  # host suffix, what the link says, how the embed URL becomes the page a reader opens

@@ -159,3 +159,10 @@ def test_the_transcript_reads_back_as_written(tmp_path):
     cues = [Cue(0.0, 1.5, "Tom & Jerry <3 it."), Cue(1.85, 3725.25, "“Wait what?” — the end.")]
     (tmp_path / "t.vtt").write_text(webvtt(cues), encoding="utf-8")
     assert list(read_cues(tmp_path / "t.vtt")) == cues
+
+
+def test_template_tags_wrapped_over_two_lines_are_removed(write_issue):
+    issue = parse_issue(write_issue("---\ntitle: T\n---\nSee [the fix]({{ site.repository\n}}/issues/1) and "
+                                    "[this]({% link\n_docs/x.md %}).\n"))
+    assert "site.repository" not in issue.body_html and "link" not in issue.blocks[0].text
+    assert issue.warnings and issue.warnings[0].line == 4
