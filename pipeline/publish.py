@@ -4,23 +4,23 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import hashlib
 import json
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from pipeline.buildfolder import EMAIL_MANIFEST, PUBLISHED_MARK, source_digest
 from pipeline.catalog import AudioInfo, Catalog, Episode
 from pipeline.config import Config
-from pipeline.email import build_email
 from pipeline.errors import InputError, Problem
 from pipeline.feed import build_feed, check_cover, validate_feed
 from pipeline.issue import Issue, parse_issue
 from pipeline.links import Links
-from pipeline.page import Image, Neighbour, PageAudio, build_page, read_chapters
+from pipeline.mail.compose import build_email
 from pipeline.remote import open_storage, planned_links, uses_embedded
 from pipeline.report import Reporter
+from pipeline.site.page import Image, Neighbour, PageAudio, build_page, read_chapters
 from pipeline.textutil import human_size, write_atomic
 from pipeline.transcript import read_cues
 from pipeline.upload import (
@@ -33,9 +33,6 @@ from pipeline.upload import (
 )
 from pipeline.verify import check_published_feed
 
-# Beside the built email: what `publish send` needs to know it sends the current, published text.
-EMAIL_MANIFEST = "email.json"
-PUBLISHED_MARK = "published.json"
 GUID_NAMESPACE = uuid.UUID("5b1e4c3c-8d53-4f0e-9a57-70a1b3a9e0d1")
 
 
@@ -113,10 +110,6 @@ def keep_unchanged_timestamp(episode: Episode, previous: Episode | None) -> Epis
     if previous is not None and replace(episode, updated=previous.updated) == previous:
         return previous
     return episode
-
-
-def source_digest(path: Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def local_catalog(build_dir: Path) -> Catalog:
@@ -205,7 +198,7 @@ def build_outputs(issue: Issue, config: Config, episode: Episode, links: Links,
     files: dict[str, Path] = {}
     audio_info = episode.audio
     if options.audio:
-        from pipeline.audio import build_episode_audio
+        from pipeline.audio.episode import build_episode_audio
         built = build_episode_audio(issue, config, out, options.build_dir / ".cache",
                                     force=options.force, dry_run=options.dry_run, reporter=reporter)
         summary.audio = built.summary()

@@ -12,17 +12,17 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from pipeline.buildfolder import EMAIL_MANIFEST, PUBLISHED_MARK, source_digest
 from pipeline.config import Config
-from pipeline.delivery import RETRY_DELAYS, deliver, open_transport
-from pipeline.email import list_identity, message_template, sender_domain, unsubscribe_url
 from pipeline.errors import InputError
 from pipeline.issue import Issue, parse_issue
-from pipeline.message import MessageTemplate, Recipient
-from pipeline.publish import EMAIL_MANIFEST, PUBLISHED_MARK, source_digest
+from pipeline.mail.compose import list_identity, message_template, sender_domain, unsubscribe_url
+from pipeline.mail.delivery import RETRY_DELAYS, deliver, open_transport
+from pipeline.mail.message import MessageTemplate, Recipient
+from pipeline.mail.sendlog import open_send_log
+from pipeline.mail.subscribers import Subscriber, read_subscribers
+from pipeline.mail.unsubscribe import make_token, normalize_address
 from pipeline.report import Reporter
-from pipeline.sendlog import open_send_log
-from pipeline.subscribers import Subscriber, read_subscribers
-from pipeline.unsubscribe import make_token, normalize_address
 
 MIN_SECRET_CHARS = 16
 MAX_REPORTED_FAILURES = 20

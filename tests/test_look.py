@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from pipeline.config import Config
-from pipeline.email import build_email
 from pipeline.issue import parse_issue
-from pipeline.page import PageAudio, build_page
+from pipeline.mail.compose import build_email
+from pipeline.site.page import PageAudio, build_page
 from tests.conftest import EXAMPLE
 from tests.visible import leaks, paragraphs, visible_text
 

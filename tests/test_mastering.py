@@ -11,8 +11,8 @@ from mutagen.mp3 import MP3, BitrateMode
 from scipy.ndimage import minimum_filter1d
 from scipy.signal import lfilter
 
-from pipeline.loudness import LimitedLoudness, gated_loudness, k_weighted_energy, k_weighting, running_min
-from pipeline.mastering import (
+from pipeline.audio.loudness import LimitedLoudness, gated_loudness, k_weighted_energy, k_weighting, running_min
+from pipeline.audio.mastering import (
     CHAIN_DELAY_S,
     FRAME_SAMPLES,
     OUTPUT_RATE,

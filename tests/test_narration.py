@@ -2,12 +2,12 @@ import datetime as dt
 
 import pytest
 
+from pipeline.audio.lexicon import Lexicon, load_lexicon
+from pipeline.audio.narration import MAX_CHUNK_CHARS, build_narration
+from pipeline.audio.spoken import date_words, normalize
 from pipeline.config import Config, ShowConfig
 from pipeline.errors import InputError
 from pipeline.issue import parse_issue
-from pipeline.lexicon import Lexicon, load_lexicon
-from pipeline.narration import MAX_CHUNK_CHARS, build_narration
-from pipeline.spoken import date_words, normalize
 
 
 @pytest.mark.parametrize("written,said", [

@@ -11,15 +11,15 @@ from hypothesis import strategies as st
 from lxml import etree
 from lxml import html as lxml_html
 
+from pipeline.audio.lexicon import Lexicon
+from pipeline.audio.narration import build_narration
 from pipeline.catalog import AudioInfo, Catalog, Episode
 from pipeline.config import Config
-from pipeline.email import build_email
 from pipeline.errors import InputError
 from pipeline.feed import build_feed, validate_feed
 from pipeline.issue import parse_issue
-from pipeline.lexicon import Lexicon
 from pipeline.links import make_links
-from pipeline.narration import build_narration
+from pipeline.mail.compose import build_email
 
 FRAGMENTS = [
     "<zzmark onclick=alert(1)>", "</zzmark>", "<script>x()</script>", "<img src=x onerror=y()>", "]]>",

@@ -223,8 +223,8 @@ def test_a_silent_server_times_out_instead_of_hanging():
     import time
 
     from pipeline.config import Config, EmailConfig
-    from pipeline.delivery import SmtpTransport, Transient
     from pipeline.errors import ServiceError
+    from pipeline.mail.delivery import SmtpTransport, Transient
     from pipeline.storage import Bucket, Target
     with socket.socket() as silent:
         silent.bind(("127.0.0.1", 0))

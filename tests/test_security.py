@@ -275,7 +275,7 @@ def test_summaries_are_inert_in_every_feed_field(project):
 
 
 def test_tokens_never_raise_and_are_bound_to_their_list():
-    from pipeline.unsubscribe import make_token, verify
+    from pipeline.mail.unsubscribe import make_token, verify
     secret = "one-secret-shared-by-two-shows"
     for junk in ("\ud800@example.com", "a@example.com\udfff", "\x00", ""):
         assert verify(junk, "v2.x", secret, list_id="a.example.com") is False
@@ -294,7 +294,7 @@ def test_the_send_log_holds_no_address_and_needs_the_secret(tmp_path):
     import hashlib
     import sqlite3
 
-    from pipeline.sendlog import open_send_log
+    from pipeline.mail.sendlog import open_send_log
     with open_send_log(tmp_path, "the-unsubscribe-secret-123") as log:
         log.record("Someone@Example.com", "sent", "<id@x>")
         log.record("refused@example.com", "failed", "<id2@x>", 550,
@@ -316,3 +316,10 @@ def test_lock_objects_hold_nothing_about_the_machine(project):
     with object_lock(bucket, "catalog.json.lock"):
         held = bucket.get("catalog.json.lock")[0].decode()
     assert sockets.gethostname() not in held and str(os.getpid()) not in held
+
+
+def test_the_old_import_path_of_verify_still_works():
+    from pipeline.mail.unsubscribe import make_token
+    from pipeline.unsubscribe import verify
+    assert verify("a@example.com", make_token("a@example.com", "s" * 20, "l.example.com"), "s" * 20,
+                  list_id="l.example.com")

@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from pipeline.cli import main
-from pipeline.unsubscribe import make_token, verify
+from pipeline.mail.unsubscribe import make_token, verify
 from tests.smtp_server import SmtpServer
 
 SECRET = "test-unsubscribe-secret-0123456789"
@@ -138,7 +138,7 @@ def test_malformed_rows_are_reported_with_line_numbers(published, smtp):
 ])
 def test_bad_subscriber_files(tmp_path, content, problem):
     from pipeline.errors import InputError
-    from pipeline.subscribers import read_subscribers
+    from pipeline.mail.subscribers import read_subscribers
     path = tmp_path / "subs.csv"
     path.write_bytes(content)
     if problem is None:
@@ -150,7 +150,7 @@ def test_bad_subscriber_files(tmp_path, content, problem):
 
 
 def test_a_bare_list_of_addresses_with_bom_and_crlf(tmp_path):
-    from pipeline.subscribers import read_subscribers
+    from pipeline.mail.subscribers import read_subscribers
     path = tmp_path / "subs.csv"
     path.write_bytes("\ufeffa@example.com\r\nB@example.com,Bee\r\n\r\nb@EXAMPLE.com\r\n".encode())
     subscribers = read_subscribers(path)
@@ -254,8 +254,8 @@ def test_ses_transport_sends_raw_messages_and_sorts_its_errors():
     from botocore.stub import Stubber
 
     from pipeline.config import Config
-    from pipeline.delivery import SesTransport, deliver
     from pipeline.errors import ServiceError
+    from pipeline.mail.delivery import SesTransport, deliver
     client = boto3.client("sesv2", region_name="eu-west-1", aws_access_key_id="x", aws_secret_access_key="y")
     stub = Stubber(client)
     raw = b"To: a@example.com\r\nSubject: t\r\n\r\nhello\r\n"

@@ -6,9 +6,9 @@ import threading
 
 import pytest
 
+from pipeline.audio.tts import CONCURRENT_TEXT, SpeechCache, Synthesis, chunk_key, resolve_voice
 from pipeline.errors import InputError
 from pipeline.report import Reporter
-from pipeline.tts import CONCURRENT_TEXT, SpeechCache, Synthesis, chunk_key, resolve_voice
 
 TEXTS = ["Yes.", "A short sentence to start with.",
          "This one is a good deal longer, with a clause, another clause, and a list of things to say.",

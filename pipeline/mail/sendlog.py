@@ -18,7 +18,7 @@ import sqlite3
 from pathlib import Path
 
 from pipeline.errors import InputError, ServiceError
-from pipeline.unsubscribe import normalize_address
+from pipeline.mail.unsubscribe import normalize_address
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);

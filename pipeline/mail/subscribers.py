@@ -10,7 +10,7 @@ from pathlib import Path
 from email_validator import EmailNotValidError, validate_email
 
 from pipeline.errors import InputError, Problem, read_input_file
-from pipeline.unsubscribe import normalize_address
+from pipeline.mail.unsubscribe import normalize_address
 
 SEND_STATUSES = {"", "subscribed", "active", "confirmed"}
 SKIP_STATUSES = {"unsubscribed", "bounced", "cleaned", "complained", "pending", "inactive"}

@@ -140,7 +140,7 @@ def master_block(block: Block, sound_of: Callable[[Part], np.ndarray], cache: Bl
 
 def encode_levelled(pcm: np.ndarray, rate: int) -> tuple[bytes, float, float]:
     """MP3 bytes at -16 LUFS under the true-peak ceiling, with the loudness and peak measured on them."""
-    from pipeline.loudness import LimitedLoudness
+    from pipeline.audio.loudness import LimitedLoudness
     model = LimitedLoudness(pcm, rate)
     quiet = model.unlimited <= QUIET_LUFS
     aim, limit = TARGET_LUFS, LIMIT_DBFS

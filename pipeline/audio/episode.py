@@ -10,11 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.config import Config
-from pipeline.errors import InputError
-from pipeline.issue import Issue
-from pipeline.lexicon import load_lexicon
-from pipeline.mastering import (
+from pipeline.audio.lexicon import load_lexicon
+from pipeline.audio.mastering import (
     MASTERING_VERSION,
     BlockCache,
     MasteredBlock,
@@ -25,13 +22,16 @@ from pipeline.mastering import (
     master_block,
     plan_blocks,
 )
-from pipeline.narration import MAX_SCRIPT_CHARS, Narration, build_narration
+from pipeline.audio.narration import MAX_SCRIPT_CHARS, Narration, build_narration
+from pipeline.audio.tags import write_tags
+from pipeline.audio.tts import SpeechCache, Synthesis, chunk_key, resolve_voice
+from pipeline.config import Config
+from pipeline.errors import InputError
+from pipeline.issue import Issue
 from pipeline.report import Reporter
 from pipeline.storage import sha256_of
-from pipeline.tags import write_tags
 from pipeline.textutil import write_atomic
 from pipeline.transcript import Cue, webvtt
-from pipeline.tts import SpeechCache, Synthesis, chunk_key, resolve_voice
 
 INTRO_GAP, OUTRO_GAP = 0.6, 0.8
 AUDIO_VERSION = "7"        # bump when assembly changes (mastering has its own MASTERING_VERSION)

@@ -8,10 +8,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from pipeline.audio.lexicon import Lexicon
+from pipeline.audio.spoken import date_words, normalize
 from pipeline.config import ShowConfig
 from pipeline.issue import Block, Issue
-from pipeline.lexicon import Lexicon
-from pipeline.spoken import date_words, normalize
 from pipeline.textutil import split_sentences
 
 SENTENCE_PAUSE = 0.35

@@ -11,7 +11,7 @@ from mjml import mjml2html
 
 from pipeline.config import Config
 from pipeline.issue import Block, Issue, sanitize_html
-from pipeline.message import MessageTemplate, Recipient
+from pipeline.mail.message import MessageTemplate, Recipient
 from pipeline.templating import long_date, render
 from pipeline.textutil import shorten, slugify
 
