@@ -3,8 +3,9 @@ commands, so send never imports publish. The email manifest says which source th
 came from; the published mark says that source went online, so its links work."""
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
+
+from pipeline.textutil import sha256_of
 
 EMAIL_MANIFEST = "email.json"
 PUBLISHED_MARK = "published.json"
@@ -12,4 +13,4 @@ PUBLISHED_MARK = "published.json"
 
 def source_digest(path: Path) -> str:
     """The issue file's SHA-256: an email built from an older text is never sent."""
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    return sha256_of(Path(path))

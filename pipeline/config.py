@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.errors import InputError, Problem, read_input_file, toml_problem
+from pipeline.textutil import CONTROL
 
 CONFIG_NAME = "publish.toml"
 LANGUAGE_RE = re.compile(r"^[a-z]{2,3}(-[A-Za-z]{2}|-[0-9]{3})?$")
@@ -81,7 +82,6 @@ class Config:
 SECTIONS: dict[str, type] = {
     "show": ShowConfig, "storage": StorageConfig, "voice": VoiceConfig, "email": EmailConfig,
 }
-CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
 PATH_KEYS = {("show", "cover"), ("voice", "lexicon"), ("voice", "intro"), ("voice", "outro")}
 
 
@@ -164,7 +164,7 @@ def _validate(config: Config, text: str, file: str, problems: list[Problem]) -> 
     show, storage, email = config.show, config.storage, config.email
     for section_name in SECTIONS:
         for key, value in vars(getattr(config, section_name)).items():
-            if isinstance(value, str) and CONTROL_RE.search(value):
+            if isinstance(value, str) and CONTROL.search(value):
                 bad(section_name, _toml_key(key), "contains control characters")
     if not LANGUAGE_RE.match(show.language):
         bad("show", "language", f"'{show.language}' is not a language code like en-us")

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import html
-import re
 import uuid
 
 from feedgen.ext.base import BaseEntryExtension, BaseExtension
@@ -19,7 +18,7 @@ from pipeline.catalog import AudioInfo, Catalog, Episode
 from pipeline.config import LANGUAGE_RE, ShowConfig
 from pipeline.issue import sanitize_html
 from pipeline.links import Links
-from pipeline.textutil import shorten
+from pipeline.textutil import shorten, xml_safe
 
 PODCAST_NS = "https://podcastindex.org/namespace/1.0"
 ITUNES_NS = "http://www.itunes.com/dtds/podcast-1.0.dtd"
@@ -27,12 +26,9 @@ PODCAST_GUID_NAMESPACE = uuid.UUID("ead4c236-bf58-58c6-a2c6-a6b28d128cb6")
 APPLE_DESCRIPTION_LIMIT = 4000
 
 
-_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
-
-
 def xml_text(text: str) -> str:
     """Text XML can hold: a catalogue written by another tool may carry control characters."""
-    return _NOT_XML.sub("", text)
+    return xml_safe(text)
 
 
 def podcast_guid(feed_url: str) -> str:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
-import hashlib
 import re
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -19,7 +18,7 @@ from mdit_py_plugins.footnote import footnote_plugin
 
 from pipeline.errors import InputError, Problem, read_input_file
 from pipeline.rawhtml import embeds_to_links, read_html, strip_template_tags, template_tags
-from pipeline.textutil import shorten, slugify, split_sentences
+from pipeline.textutil import sha256_of, shorten, slugify, split_sentences, xml_safe
 
 MAX_BYTES = 2 * 1024 * 1024
 MAX_EPISODE = 99_999
@@ -27,8 +26,6 @@ MAX_NESTING = 200                 # elements inside elements; real reviews stay 
 FRONT_MATTER_KEYS = ("title", "date", "slug", "summary", "author", "episode", "explicit", "tags", "image")
 SLUG_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 FILE_NAME_RE = re.compile(r"^(\d{4}-\d{2}-\d{2})(?:-(.+))?$")
-# Control characters, and the noncharacters U+FFFE/U+FFFF, which XML and MJML refuse.
-_CONTROL = re.compile(r"[\x01-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
 ALLOWED_TAGS = (nh3.ALLOWED_TAGS - {"center", "map", "area"}) | {"section"}
 ALLOWED_ATTRIBUTES = {
     **{tag: set(attrs) for tag, attrs in nh3.ALLOWED_ATTRIBUTES.items()},
@@ -183,7 +180,7 @@ def read_text(path: Path) -> str:
         raise InputError.at(path, f"not UTF-8 (invalid byte 0x{data[exc.start]:02x} at offset {exc.start})",
                             line) from None
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    return _CONTROL.sub("", text)
+    return xml_safe(text)
 
 
 def _split_front_matter(path: Path, text: str) -> tuple[dict, str, int]:
@@ -224,7 +221,7 @@ def _clean_values(value):
     """YAML escapes ("\\x07", "\\ud83e\\udddf") can put back what reading the file removed:
     join surrogate pairs into characters, drop control characters."""
     if isinstance(value, str):
-        return _CONTROL.sub("", value.encode("utf-16", "surrogatepass").decode("utf-16")).replace("\x00", "")
+        return xml_safe(value.encode("utf-16", "surrogatepass").decode("utf-16"))
     if isinstance(value, list):
         return [_clean_values(item) for item in value]
     if isinstance(value, dict):
@@ -421,7 +418,7 @@ def _local_images(path: Path, refs: list[tuple[str, int | None]]) -> tuple[Local
         if extension is None:
             raise InputError.at(path, f"image '{ref}' is not a JPEG, PNG, GIF or WebP image", line)
         stem = slugify(Path(relative).stem) or "image"
-        digest = hashlib.sha256(data).hexdigest()[:10]
+        digest = sha256_of(data)[:10]
         found[ref] = LocalImage(ref, file, f"images/{stem[:40]}-{digest}{extension}")
     return tuple(found.values())
 

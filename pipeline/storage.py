@@ -17,6 +17,7 @@ from botocore.config import Config as BotoConfig
 from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError, NoCredentialsError
 
 from pipeline.errors import ServiceError
+from pipeline.textutil import sha256_of
 
 MULTIPART_THRESHOLD = 16 * 1024 * 1024
 SHORT_CACHE = "public, max-age=300"
@@ -32,17 +33,6 @@ CONTENT_TYPES = {
     ".txt": "text/plain; charset=utf-8",
 }
 CHAPTERS_TYPE = "application/json+chapters"
-
-
-def sha256_of(data: bytes | Path) -> str:
-    digest = hashlib.sha256()
-    if isinstance(data, Path):
-        with data.open("rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
-    else:
-        digest.update(data)
-    return digest.hexdigest()
 
 
 @dataclass(frozen=True)

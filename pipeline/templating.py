@@ -2,13 +2,12 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 from functools import lru_cache
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
+from pipeline.textutil import xml_safe
 
 
 def _printable(value):
@@ -16,8 +15,8 @@ def _printable(value):
     allowed in XML at all. Safe markup stays safe: `re.sub` returns a plain str, which
     autoescape would then show to the reader as escaped HTML."""
     if isinstance(value, Markup):
-        return Markup(_CONTROL.sub("", value))
-    return _CONTROL.sub("", value) if isinstance(value, str) else value
+        return Markup(xml_safe(value))
+    return xml_safe(value) if isinstance(value, str) else value
 
 
 @lru_cache(maxsize=1)

@@ -1,6 +1,7 @@
 """Small text helpers shared by several stages."""
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import unicodedata
@@ -35,6 +36,29 @@ def split_sentences(text: str) -> list[str]:
     if tail:
         sentences.append(tail)
     return sentences
+
+
+# Characters XML cannot hold and MJML chokes on: C0 controls but tab, LF and CR; DEL; lone
+# surrogates; the noncharacters U+FFFE and U+FFFF. Stripped from text bound for any output.
+NOT_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
+# In a one-line value (a config string, a mail header) every C0 control and DEL is foreign.
+CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def xml_safe(text: str) -> str:
+    return NOT_XML.sub("", text)
+
+
+def sha256_of(data: bytes | Path) -> str:
+    """SHA-256 of bytes, or of a file read in 1 MB pieces."""
+    digest = hashlib.sha256()
+    if isinstance(data, Path):
+        with data.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    else:
+        digest.update(data)
+    return digest.hexdigest()
 
 
 def slugify(text: str) -> str:

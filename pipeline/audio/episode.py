@@ -29,8 +29,7 @@ from pipeline.config import Config
 from pipeline.errors import InputError
 from pipeline.issue import Issue
 from pipeline.report import Reporter
-from pipeline.storage import sha256_of
-from pipeline.textutil import write_atomic
+from pipeline.textutil import sha256_of, write_atomic
 from pipeline.transcript import Cue, webvtt
 
 INTRO_GAP, OUTRO_GAP = 0.6, 0.8

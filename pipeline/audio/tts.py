@@ -30,6 +30,7 @@ import numpy as np
 
 from pipeline.errors import InputError
 from pipeline.report import Progress
+from pipeline.textutil import sha256_of
 
 # The cores this process may use (sched_getaffinity is Linux-only; elsewhere, the machine's).
 CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
@@ -60,11 +61,7 @@ def _digest(path: Path, cache_dir: Path) -> str:
     memo = json.loads(memo_path.read_text()) if memo_path.exists() else {}
     marker = f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}"
     if marker not in memo:
-        digest = hashlib.sha256()
-        with path.open("rb") as handle:
-            for block in iter(lambda: handle.read(1 << 22), b""):
-                digest.update(block)
-        memo[marker] = digest.hexdigest()
+        memo[marker] = sha256_of(path)
         memo_path.parent.mkdir(parents=True, exist_ok=True)
         memo_path.write_text(json.dumps(memo))
     return memo[marker]

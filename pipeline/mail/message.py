@@ -16,9 +16,11 @@ from email.utils import formataddr, formatdate
 
 from markupsafe import escape
 
+from pipeline.textutil import CONTROL
+
 # Long unbroken header values (List-Unsubscribe URLs) must not be RFC 2047-encoded.
 EML_POLICY = _SMTP_POLICY.clone(max_line_length=998)
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
+_CONTROL_RUN = re.compile(CONTROL.pattern + "+")      # a header is one line
 
 
 @dataclass(frozen=True)
@@ -44,7 +46,7 @@ def _qp(text: str) -> bytes:
 
 def _clean(value: str) -> str:
     """CR/LF in a value taken from a CSV would inject headers."""
-    return _CONTROL.sub(" ", value).strip()
+    return _CONTROL_RUN.sub(" ", value).strip()
 
 
 def _mailbox(name: str, address: str) -> str:
