@@ -20,7 +20,7 @@ from pipeline.links import Links
 from pipeline.mail.compose import build_email
 from pipeline.remote import open_storage, planned_links, uses_embedded
 from pipeline.report import Reporter
-from pipeline.site.page import Image, Neighbour, PageAudio, build_page, read_chapters
+from pipeline.site.page import Neighbour, PageAudio, PageImage, build_page, read_chapters
 from pipeline.textutil import human_size, write_atomic
 from pipeline.transcript import read_cues
 from pipeline.upload import (
@@ -46,7 +46,7 @@ class PublishOptions:
 
 
 @dataclass
-class Summary:
+class PublishReport:
     slug: str
     feed_url: str | None = None
     audio_url: str | None = None
@@ -117,13 +117,13 @@ def local_catalog(build_dir: Path) -> Catalog:
     return Catalog.from_json(path.read_bytes(), str(path)) if path.exists() else Catalog()
 
 
-def publish_issue(path: Path, config: Config, options: PublishOptions, reporter: Reporter) -> Summary:
+def publish_issue(path: Path, config: Config, options: PublishOptions, reporter: Reporter) -> PublishReport:
     issue = parse_issue(path)
     for warning in issue.warnings:
         reporter.warn(str(warning))
     check_show_inputs(config)
-    remote = open_storage(config, dry_run=options.dry_run) if options.upload else contextlib.nullcontext(None)
-    with remote as storage:
+    session = open_storage(config, dry_run=options.dry_run) if options.upload else contextlib.nullcontext(None)
+    with session as storage:
         links = storage.links if storage else planned_links(config)
         issue = issue.with_image_urls(lambda image: links.url(links.layout.episode(issue.slug, image.name)))
         if storage is None:
@@ -179,22 +179,22 @@ def neighbours(catalog: Catalog, slug: str, links: Links) -> tuple[Neighbour | N
     return tuple(Neighbour(e.title, links.web_url(e.slug)) if e else None for e in near)  # type: ignore[return-value]
 
 
-def cover_image(config: Config, links: Links) -> Image:
+def cover_image(config: Config, links: Links) -> PageImage:
     from PIL import Image as Picture
     with Picture.open(config.show.cover) as picture:
         width, height = picture.size
-    return Image(links.url(links.layout.cover(config.show.cover)), width, height, f"{config.show.title} cover art")
+    return PageImage(links.url(links.layout.cover(config.show.cover)), width, height, f"{config.show.title} cover art")
 
 
 def build_outputs(issue: Issue, config: Config, episode: Episode, links: Links,
                   options: PublishOptions, reporter: Reporter,
                   around: tuple[Neighbour | None, Neighbour | None] = (None, None),
-                  ) -> tuple[Summary, Episode, dict[str, Path], Callable[[int], Path]]:
+                  ) -> tuple[PublishReport, Episode, dict[str, Path], Callable[[int], Path]]:
     """Email, audio and web page into build/<slug>/; the episode with its audio facts; and
     how to write the page again under another episode number."""
     out = options.build_dir / issue.slug
     web_url, feed_url = links.web_url(issue.slug), links.feed_url
-    summary = Summary(slug=issue.slug, feed_url=feed_url, web_url=web_url, episode=episode.number)
+    summary = PublishReport(slug=issue.slug, feed_url=feed_url, web_url=web_url, episode=episode.number)
     files: dict[str, Path] = {}
     audio_info = episode.audio
     if options.audio:
@@ -263,11 +263,11 @@ def check_bucket(config: Config, reporter: Reporter) -> dict:
         for episode in catalog.episodes:
             if episode.audio is None:
                 continue
-            remote = storage.bucket.head(episode.audio.key)
-            if remote is None:
+            found = storage.bucket.head(episode.audio.key)
+            if found is None:
                 problems.append(f"{episode.audio.key}: missing from the bucket (episode '{episode.slug}')")
-            elif remote.size != episode.audio.bytes:
-                problems.append(f"{episode.audio.key}: {remote.size} bytes, the catalogue says {episode.audio.bytes}")
+            elif found.size != episode.audio.bytes:
+                problems.append(f"{episode.audio.key}: {found.size} bytes, the catalogue says {episode.audio.bytes}")
         for problem in problems:
             reporter.warn(problem)
         reporter.info(f"check    {checked} feed items, {len(catalog.episodes)} catalogue entries, "

@@ -16,7 +16,7 @@ from pipeline.storage import Bucket, Item, Target
 
 
 @dataclass
-class Storage:
+class StorageSession:
     bucket: Bucket
     links: Links
     embedded: LocalS3 | None = None
@@ -69,21 +69,21 @@ def wait_until_writable(bucket: Bucket, probe_key: str, timeout: float = 30) -> 
 
 
 @contextlib.contextmanager
-def open_storage(config: Config, keep_running: bool = False, dry_run: bool = False) -> Iterator[Storage]:
+def open_storage(config: Config, keep_running: bool = False, dry_run: bool = False) -> Iterator[StorageSession]:
     storage = config.storage
     if not uses_embedded(config):
         endpoint = configured_endpoint(config)
         bucket = Bucket(Target(storage.bucket, storage.region, endpoint, create_bucket=storage.create_bucket,
                                public_read=storage.create_bucket))
         exists = bucket.ensure_bucket(create=not dry_run)
-        yield Storage(bucket, make_links(storage, endpoint), missing=not exists)
+        yield StorageSession(bucket, make_links(storage, endpoint), missing=not exists)
         return
     server = start_embedded(config)
     try:
         bucket = Bucket(Target(storage.bucket, storage.region, server.endpoint, server.access_key,
                                server.secret_key, create_bucket=True, public_read=True))
         wait_until_writable(bucket, make_links(storage, server.endpoint).layout.key(".publish-ready"))
-        yield Storage(bucket, make_links(storage, server.endpoint), server)
+        yield StorageSession(bucket, make_links(storage, server.endpoint), server)
     finally:
         if not keep_running:
             server.stop()

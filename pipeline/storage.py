@@ -57,7 +57,7 @@ class Item:
 
 
 @dataclass(frozen=True)
-class Remote:
+class ObjectInfo:
     size: int
     sha256: str | None
     content_type: str | None
@@ -169,11 +169,11 @@ class Bucket:
         except BotoCoreError as exc:
             raise describe_failure(exc, self.target, f"read {key}") from None
 
-    def head(self, key: str) -> Remote | None:
+    def head(self, key: str) -> ObjectInfo | None:
         answer = self._read(key, self.client.head_object)
         if answer is None:
             return None
-        return Remote(answer["ContentLength"], answer.get("Metadata", {}).get("sha256"),
+        return ObjectInfo(answer["ContentLength"], answer.get("Metadata", {}).get("sha256"),
                       answer.get("ContentType"), answer.get("ETag", ""))
 
     def get(self, key: str) -> tuple[bytes, str] | None:
@@ -221,12 +221,12 @@ class Bucket:
         return keys
 
 
-def needs_upload(item: Item, remote: Remote | None) -> bool:
-    if remote is None or remote.size != item.size:
+def needs_upload(item: Item, found: ObjectInfo | None) -> bool:
+    if found is None or found.size != item.size:
         return True
-    if remote.sha256:
-        return remote.sha256 != item.sha256
-    return remote.etag.strip('"') != hashlib.md5(item.bytes()).hexdigest()
+    if found.sha256:
+        return found.sha256 != item.sha256
+    return found.etag.strip('"') != hashlib.md5(item.bytes()).hexdigest()
 
 
 def update_with_retry(bucket: Bucket, key: str, change: Callable[[bytes | None], bytes],

@@ -95,8 +95,8 @@ def publish_to_bucket(bucket: Bucket, links: Links, config: Config, episode: Epi
     with ThreadPoolExecutor(max_workers=4) as pool:
         list(pool.map(put, pending))
     for item in pending:                       # what we wrote is there, whole, with its type
-        remote = bucket.head(item.key)
-        if remote is None or remote.size != item.size:
+        found = bucket.head(item.key)
+        if found is None or found.size != item.size:
             raise ServiceError(f"storage: {item.key} did not arrive whole", "run the same command again")
     written, final = publish_catalog_and_feed(bucket, links, config, episode)
     problems, checked = check_published_feed(links.feed_url)

@@ -54,7 +54,7 @@ class Part:
 
 
 @dataclass(frozen=True)
-class Block:
+class AudioBlock:
     parts: tuple[Part, ...]
     rate: int
 
@@ -78,17 +78,17 @@ class MasteredBlock:
         return self.frames * FRAME_SAMPLES / OUTPUT_RATE
 
 
-def plan_blocks(intro: Part, speech: list[Part], outro: Part, rate: int) -> list[Block]:
+def plan_blocks(intro: Part, speech: list[Part], outro: Part, rate: int) -> list[AudioBlock]:
     """Intro and outro alone; speech cut after any part whose key ends a block (1 in 6 do)."""
-    blocks, current = [Block((intro,), rate)], []
+    blocks, current = [AudioBlock((intro,), rate)], []
     for part in speech:
         current.append(part)
         if int(part.key[:8], 16) % BLOCK_MEAN_PARTS == 0 or len(current) == BLOCK_MAX_PARTS:
-            blocks.append(Block(tuple(current), rate))
+            blocks.append(AudioBlock(tuple(current), rate))
             current = []
     if current:
-        blocks.append(Block(tuple(current), rate))
-    return [*blocks, Block((outro,), rate)]
+        blocks.append(AudioBlock(tuple(current), rate))
+    return [*blocks, AudioBlock((outro,), rate)]
 
 
 class BlockCache:
@@ -120,7 +120,7 @@ class BlockCache:
         return MasteredBlock(mp3, block.frames, block.loudness, block.peak, block.starts, block.lengths)
 
 
-def master_block(block: Block, sound_of: Callable[[Part], np.ndarray], cache: BlockCache,
+def master_block(block: AudioBlock, sound_of: Callable[[Part], np.ndarray], cache: BlockCache,
                  force: bool = False) -> tuple[MasteredBlock, bool]:
     """The block from the cache, or assembled, levelled, encoded and measured; and whether it was encoded."""
     if not force and (cached := cache.load(block.key)) is not None:

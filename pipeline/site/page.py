@@ -38,7 +38,7 @@ class Neighbour:
 
 
 @dataclass(frozen=True)
-class Image:
+class PageImage:
     url: str
     width: int
     height: int
@@ -57,7 +57,7 @@ def read_chapters(path: Path) -> tuple[Chapter, ...]:
 
 
 def build_page(issue: Issue, config: Config, web_url: str, feed_url: str,
-               audio: PageAudio | None = None, cover: Image | None = None,
+               audio: PageAudio | None = None, cover: PageImage | None = None,
                episode: int | None = None, previous: Neighbour | None = None,
                following: Neighbour | None = None) -> str:
     show = config.show
