@@ -84,12 +84,6 @@ class Catalog:
         others = [e for e in self.episodes if e.slug != episode.slug]
         return Catalog(tuple(sorted([*others, episode], key=lambda e: (e.date, e.number), reverse=True)))
 
-    def merge(self, newer: Catalog) -> Catalog:
-        merged = self
-        for episode in newer.episodes:
-            merged = merged.upsert(episode)
-        return merged
-
     def to_json(self) -> bytes:
         data = {"version": CATALOG_VERSION, "episodes": [asdict(e) for e in self.episodes]}
         return json.dumps(data, indent=1, ensure_ascii=False, sort_keys=True).encode("utf-8") + b"\n"

@@ -1,19 +1,12 @@
 """Speech synthesis with piper, cached per chunk by content.
 
 One ONNX session, loaded once, with one intra-op thread, shared by a speaking thread per core:
-onnxruntime releases the GIL while it runs, and a sentence per core does the same work in less
-CPU than one sentence split across cores (the `piper` command's way, which also keeps both cores
-busy): 33.7 against 36.6 CPU-seconds for the example's text, 17.7 s against 18.8 s. The
-threads take the chunks nearly in narration order, so the episode is mastered block by block
-while later sentences are still being spoken.
-
-Memory, measured on the example's text (`piper` itself peaks at ~490 MB): two sessions' worth
-of concurrent runs held 570-790 MB. Three things brought it to ~500-540 MB over an hour (the
-arena still grows a little, in steps, when a pair of sentences does not fit its free chunks):
-the per-run memory pattern is off (it kept a planned buffer per concurrent run); allocations
-over 256 KB are mapped on their own (glibc's M_MMAP_THRESHOLD, which otherwise climbs to 32 MB),
-so the arena and the mastering thread's arrays stop fragmenting one heap; and the text being
-spoken at once is kept within 1.2x the longest chunk (see Synthesis).
+onnxruntime releases the GIL while it runs, and a sentence per core costs less CPU than one
+sentence split across cores. The threads take the chunks nearly in narration order, so the
+episode is mastered block by block while later sentences are still being spoken. Memory is
+held near the `piper` command's own: the per-run memory pattern is off, large allocations are
+mapped on their own, and the text spoken at once is bounded (see Synthesis). The measurements
+behind each choice are in docs/performance.md.
 """
 from __future__ import annotations
 
@@ -166,10 +159,9 @@ class Synthesis:
 
     Inference memory grows with the sentence, and the arena keeps its high-water mark: two long
     sentences at once would need twice the `piper` command's memory. So the text in flight is
-    kept within CONCURRENT_TEXT times the longest chunk (18.4 s for the example against 21.9 s
-    with a budget of 1.0x). A long chunk that does not fit yet goes next: meanwhile a free thread
-    takes a short one from the next LOOKAHEAD that leaves room for it. A wider look-ahead finds
-    one more often (a core stood idle 3.7 s in all with 8, 1.2 s with 24: 19.1 s against 17.6 s)."""
+    kept within CONCURRENT_TEXT times the longest chunk. A long chunk that does not fit yet goes
+    next; meanwhile a free thread takes a short one from the next LOOKAHEAD that leaves room
+    for it, so a core rarely idles (docs/performance.md has the figures)."""
 
     def __init__(self, voice: Voice, jobs: list[tuple[str, str]], cache: SpeechCache, progress: Progress):
         self._pending = list(dict(jobs).items())

@@ -62,8 +62,6 @@ class SendLog:
                         (self.key(address), status, message_id, code, _ADDRESS.sub("<address>", detail)[:300], at))
         self.db.commit()
 
-    def counts(self) -> dict[str, int]:
-        return dict(self.db.execute("SELECT status, COUNT(*) FROM deliveries GROUP BY status").fetchall())
 
 
 @contextlib.contextmanager
