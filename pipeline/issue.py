@@ -95,6 +95,10 @@ class Issue:
     images: tuple[LocalImage, ...] = ()
     image: str | None = None          # the header image: a URL, or the ref of one of `images`
 
+    def byline(self, show_author: str) -> str:
+        """Who wrote it: the issue's own author, else the show's."""
+        return self.author or show_author
+
     def with_image_urls(self, url_for) -> Issue:
         """The issue with every local image's src made the absolute URL `url_for(image)`."""
         if not self.images:

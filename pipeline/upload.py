@@ -30,6 +30,8 @@ from pipeline.storage import (
 from pipeline.textutil import human_size
 from pipeline.verify import check_published_feed
 
+# Written after the episode's own files, in this order, when they changed.
+LAST_WRITTEN = ("catalog.json", "feed.xml")
 # What of build/<slug>/ goes public (never the .eml: it is a per-recipient template).
 EPISODE_FILES = {"page": ("index.html", PAGE_CACHE), "email_html": ("email.html", PAGE_CACHE),
                  "email_text": ("email.txt", PAGE_CACHE)}
@@ -85,7 +87,8 @@ def publish_to_bucket(bucket: Bucket, links: Links, config: Config, episode: Epi
         for item in pending:
             reporter.info(f"would upload {item.key} ({human_size(item.size)})")
         reporter.info(f"would skip {skipped} unchanged; then write {links.layout.catalog} and {links.layout.feed}")
-        return {"uploaded": 0, "skipped": skipped, "bytes": 0, "planned": len(pending) + 2, "dry_run": True}
+        return {"uploaded": 0, "skipped": skipped, "bytes": 0, "planned": len(pending) + len(LAST_WRITTEN),
+                "dry_run": True}
     progress = reporter.progress("upload", len(pending))
 
     def put(item: Item) -> None:
@@ -107,7 +110,8 @@ def publish_to_bucket(bucket: Bucket, links: Links, config: Config, episode: Epi
                   f"{checked} episodes verified over HTTP in {time.monotonic() - started:.1f}s")
     mine = final.find(episode.slug)
     number = mine.number if mine is not None else episode.number
-    return {"uploaded": len(pending) + len(written), "skipped": skipped + 2 - len(written),
+    unchanged = sum(1 for key in (links.layout.catalog, links.layout.feed) if key not in written)
+    return {"uploaded": len(pending) + len(written), "skipped": skipped + unchanged,
             "bytes": total + sum(written.values()), "episode": number}
 
 

@@ -74,7 +74,7 @@ def _manifest_key(narration: Narration, keys: list[str], config: Config, issue: 
              "pauses": [c.pause_after for c in narration.chunks],
              "cues": [c.shown for c in narration.chunks], "chapters": narration.chapters,
              "chapter_of": [c.chapter for c in narration.chunks], "title": issue.title,
-             "show": config.show.title, "author": issue.author or config.show.author, "date": str(issue.date),
+             "show": config.show.title, "author": issue.byline(config.show.author), "date": str(issue.date),
              "intro": sha256_of(config.voice.intro), "outro": sha256_of(config.voice.outro),
              "cover": sha256_of(config.show.cover)}
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()

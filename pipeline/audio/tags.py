@@ -14,7 +14,7 @@ def write_tags(mp3: Path, issue: Issue, config: Config, titles: tuple[str, ...],
                starts: list[float], duration_s: float) -> None:
     tags = ID3()
     tags.add(TIT2(encoding=3, text=issue.title))
-    tags.add(TPE1(encoding=3, text=issue.author or config.show.author))
+    tags.add(TPE1(encoding=3, text=issue.byline(config.show.author)))
     tags.add(TALB(encoding=3, text=config.show.title))
     tags.add(TDRC(encoding=3, text=issue.date.isoformat()))
     tags.add(TCON(encoding=3, text="Podcast"))

@@ -83,7 +83,7 @@ def build_email(issue: Issue, config: Config, web_url: str, feed_url: str,
     show, email = config.show, config.email
     sender_name, sender_address = parseaddr(email.from_)
     unsubscribe = unsubscribe_url(email.unsubscribe_url, PREVIEW_EMAIL, PREVIEW_TOKEN)
-    author = issue.author or show.author
+    author = issue.byline(show.author)
     mjml_source = render(
         "email.mjml",
         language=show.language.split("-")[0], title=issue.title, show_title=show.title,
@@ -140,7 +140,7 @@ def _block_lines(block: Block, links: _LinkNumbers) -> list[str]:
 def build_text(issue: Issue, config: Config, web_url: str, unsubscribe: str, listen: bool = True) -> str:
     """A plain-text part that reads well: wrapped at 78 columns, links as numbered references."""
     links = _LinkNumbers()
-    author = issue.author or config.show.author
+    author = issue.byline(config.show.author)
     lines = [config.show.title.upper(), "", *_wrap(issue.title), "=" * min(WRAP, len(issue.title)),
              f"{long_date(issue.date)} · by {author}", ""]
     if listen:

@@ -71,6 +71,6 @@ def build_page(issue: Issue, config: Config, web_url: str, feed_url: str,
         language=show.language, title=issue.title, show_title=show.title, summary=issue.summary,
         feed_url=feed_url, web_url=web_url, site_url=show.site_url, cover=cover, header_image=header,
         audio=audio, duration_text=duration_text, date_iso=issue.date.isoformat(),
-        date_text=long_date(issue.date), author=issue.author or show.author, episode=episode,
+        date_text=long_date(issue.date), author=issue.byline(show.author), episode=episode,
         body_html=issue.body_html, previous=previous, following=following,
     )
