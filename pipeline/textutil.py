@@ -1,10 +1,12 @@
 """Small text helpers shared by several stages."""
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
 import unicodedata
+from collections.abc import Iterator
 from pathlib import Path
 
 # A sentence ends at . ! ? (optionally followed by closing quotes or brackets) before
@@ -83,11 +85,21 @@ def human_size(n: float) -> str:
     return f"{n} B"
 
 
-def write_atomic(path: Path, data: str | bytes) -> Path:
-    """Write via a temporary file and rename, so an interrupted run never leaves half a file. The
-    temporary name carries the process id: two runs sharing a cache never write into one file."""
+@contextlib.contextmanager
+def atomic_path(path: Path) -> Iterator[Path]:
+    """A temporary path beside `path` to write; renamed over `path` when the block ends, removed
+    if it fails, so an interrupted run never leaves half a file. The name carries the process
+    id: two runs sharing a cache or build folder never write into one file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
-    tmp.replace(path)
+    try:
+        yield tmp
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_atomic(path: Path, data: str | bytes) -> Path:
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
     return path

@@ -29,7 +29,7 @@ from pipeline.config import Config
 from pipeline.errors import InputError
 from pipeline.issue import Issue
 from pipeline.report import Reporter
-from pipeline.textutil import sha256_of, write_atomic
+from pipeline.textutil import atomic_path, sha256_of, write_atomic
 from pipeline.transcript import Cue, webvtt
 
 INTRO_GAP, OUTRO_GAP = 0.6, 0.8
@@ -119,10 +119,9 @@ def build_episode_audio(issue: Issue, config: Config, out_dir: Path, cache_dir: 
     blocks, encoded = master_blocks(narration, keys, speech, cache, voice.sample_rate, config, cache_dir, force)
     speech.join()
     cues, chapter_starts, duration = timeline(narration, blocks)
-    tmp = mp3.with_name(f".{mp3.name}.tmp")
-    join_blocks(blocks, tmp)
-    write_tags(tmp, issue, config, narration.chapters, chapter_starts, duration)
-    tmp.replace(mp3)
+    with atomic_path(mp3) as tmp:
+        join_blocks(blocks, tmp)
+        write_tags(tmp, issue, config, narration.chapters, chapter_starts, duration)
     write_atomic(vtt, webvtt(cues))
     write_atomic(chapters, chapters_json(narration.chapters, chapter_starts))
     size, digest = mp3.stat().st_size, sha256_of(mp3)

@@ -23,7 +23,7 @@ import numpy as np
 
 from pipeline.errors import InputError
 from pipeline.report import Progress
-from pipeline.textutil import sha256_of
+from pipeline.textutil import atomic_path, sha256_of
 
 # The cores this process may use (sched_getaffinity is Linux-only; elsewhere, the machine's).
 CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
@@ -101,15 +101,11 @@ class SpeechCache:
             return handle.getnframes()
 
     def write(self, key: str, samples: np.ndarray, sample_rate: int) -> None:
-        path = self.path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        with wave.open(str(tmp), "wb") as handle:
+        with atomic_path(self.path(key)) as tmp, wave.open(str(tmp), "wb") as handle:
             handle.setnchannels(1)
             handle.setsampwidth(2)
             handle.setframerate(sample_rate)
             handle.writeframes(samples.astype("<i2").tobytes())
-        tmp.replace(path)
 
 
 def trim_silence(samples: np.ndarray, rate: int) -> np.ndarray:
