@@ -114,8 +114,12 @@ def local_credentials(data_dir: Path) -> tuple[str, str]:
 
 
 def start_local_s3(data_dir: Path, port: int, access_key: str, secret_key: str,
-                   timeout: float = 30, log_path: Path | None = None) -> LocalS3:
-    """Start `weed mini` (or join one already serving this data dir) and wait until S3 answers."""
+                   timeout: float = 30, log_path: Path | None = None, buckets: int = 0) -> LocalS3:
+    """Start `weed mini` (or join one already serving this data dir) and wait until S3 answers.
+
+    Each bucket is a SeaweedFS collection with volumes of its own, and by default weed allows
+    as many volumes as the free disk holds 1 GB ones. `buckets` (the test suite makes about a
+    hundred) asks for small volumes and a fixed count instead, whatever the disk."""
     data_dir.mkdir(parents=True, exist_ok=True)
     data_dir.chmod(0o700)               # the objects, the filer's store and weed's sockets: ours alone
     data_dir = data_dir.resolve()
@@ -136,7 +140,8 @@ def start_local_s3(data_dir: Path, port: int, access_key: str, secret_key: str,
             f"-s3.port={port}", "-admin.ui=false", "-webdav=false", "-s3.port.iceberg=0",
             "-s3.port.lance=0", "-debug.port=0", "-disableHttp", "-master.telemetry=false",
             *(f"-{flag}={port + offset}" for flag, offset in PORT_OFFSETS.items()),
-            *(f"-{flag}={path}" for flag, path in _socket_paths(data_dir, port) if flag)]
+            *(f"-{flag}={path}" for flag, path in _socket_paths(data_dir, port) if flag),
+            *([f"-volume.max={buckets * 8}", "-master.volumeSizeLimitMB=64"] if buckets else [])]
     env = {**os.environ, "AWS_ACCESS_KEY_ID": access_key, "AWS_SECRET_ACCESS_KEY": secret_key}
     _write_security_toml(data_dir)
     log = open(log_path or data_dir / "server.log", "ab")

@@ -65,8 +65,9 @@ def s3_server(tmp_path_factory):
                        os.environ["S3_TEST_SECRET_KEY"])
         return
     from pipeline.seaweed import free_base_port, start_local_s3
+    # Every test makes a bucket of its own (~130 in a run): ask weed for room for 500.
     server = start_local_s3(tmp_path_factory.mktemp("seaweed"), free_base_port(), "test-access-key",
-                            "test-secret-key-123")
+                            "test-secret-key-123", buckets=500)
     yield S3Server(server.endpoint, server.access_key, server.secret_key, server.stop)
     server.stop()
 
