@@ -70,17 +70,24 @@ class EmailConfig:
 
 
 @dataclass(frozen=True)
+class IssuesConfig:
+    ignore_keys: tuple[str, ...] = ()   # a site's own front matter keys, accepted and ignored
+
+
+@dataclass(frozen=True)
 class Config:
     show: ShowConfig = ShowConfig()
     storage: StorageConfig = StorageConfig()
     voice: VoiceConfig = VoiceConfig()
     email: EmailConfig = EmailConfig()
+    issues: IssuesConfig = IssuesConfig()
     path: Path | None = None          # the file it came from, if any
     base_dir: Path = Path(".")        # relative paths in the file are relative to this
 
 
 SECTIONS: dict[str, type] = {
     "show": ShowConfig, "storage": StorageConfig, "voice": VoiceConfig, "email": EmailConfig,
+    "issues": IssuesConfig,
 }
 PATH_KEYS = {("show", "cover"), ("voice", "lexicon"), ("voice", "intro"), ("voice", "outro")}
 
@@ -113,6 +120,9 @@ def _line_of(text: str, key: str, section: str | None = None) -> int | None:
 
 
 def _check_type(value: Any, default: Any) -> str | None:
+    if isinstance(default, tuple):
+        ok = isinstance(value, list) and all(isinstance(item, str) for item in value)
+        return None if ok else 'must be a list of strings, like ["layout", "hero"]'
     if isinstance(default, bool):
         return None if isinstance(value, bool) else "must be true or false"
     if isinstance(default, int):
@@ -150,7 +160,7 @@ def _build_section(name, cls, raw, text, file, base_dir, problems):
             if error:
                 problems.append(Problem(file, f"[{name}] {key} {error}", line))
                 continue
-        values[field.name] = value
+        values[field.name] = tuple(value) if isinstance(value, list) else value
     for key, field in known.items():
         if (name, key) in PATH_KEYS and field.name not in values:
             values[field.name] = default_asset(base_dir, getattr(defaults, field.name))

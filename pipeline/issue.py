@@ -24,8 +24,19 @@ MAX_BYTES = 2 * 1024 * 1024
 MAX_EPISODE = 99_999
 MAX_NESTING = 200                 # elements inside elements; real reviews stay under 20
 FRONT_MATTER_KEYS = ("title", "date", "slug", "summary", "author", "episode", "explicit", "tags", "image")
+# Jekyll, Hugo and Pelican keys that mean one of ours, and keys of theirs that shape only a site
+# (accepted and ignored). Anything else is still an error, so a typo like `sumary` never passes.
+BLOG_SYNONYMS = {"description": "summary", "excerpt": "summary", "cover": "image", "images": "image",
+                 "categories": "tags", "category": "tags"}
+BLOG_IGNORED = frozenset({
+    "layout", "permalink", "aliases", "weight", "lastmod", "last_modified_at", "modified", "toc", "toc_label",
+    "toc_sticky", "comments", "share", "related", "sidebar", "menu", "type", "url", "keywords", "series",
+    "redirect_from", "excerpt_separator", "sitemap", "header", "author_profile", "read_time", "classes",
+    "hidden", "featured", "status", "lang", "translationKey", "canonical_url", "showToc", "math"})
 SLUG_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 FILE_NAME_RE = re.compile(r"^(\d{4}-\d{2}-\d{2})(?:-(.+))?$")
+DATE_TIME_RE = re.compile(r"^(\d{4}-\d{2}-\d{2})"
+                          r"(?:[T ]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s*(?:Z|UTC|[+-]\d{2}:?\d{2})?)$")
 ALLOWED_TAGS = (nh3.ALLOWED_TAGS - {"center", "map", "area"}) | {"section"}
 ALLOWED_ATTRIBUTES = {
     **{tag: set(attrs) for tag, attrs in nh3.ALLOWED_ATTRIBUTES.items()},
@@ -258,6 +269,27 @@ def _key_line(text: str, key: str) -> int | None:
     return None
 
 
+def _blog_keys(meta: dict, ignore_keys: tuple[str, ...]) -> dict:
+    """A blog post's front matter in our terms: synonyms mapped where ours is not given,
+    categories added to tags, layout keys and the site's own `ignore_keys` dropped."""
+    ours = {k: v for k, v in meta.items() if k not in BLOG_SYNONYMS and k not in BLOG_IGNORED
+            and k not in ignore_keys}
+    for key, target in BLOG_SYNONYMS.items():
+        value = meta.get(key)
+        if value is None:
+            continue
+        if target == "tags":
+            extra = value.split() if isinstance(value, str) else value
+            ours["tags"] = [*(ours.get("tags") or []), *(extra if isinstance(extra, list) else [extra])]
+        elif target not in ours:
+            if key == "images" and isinstance(value, list):
+                value = value[0] if value else None
+            if key == "cover" and isinstance(value, dict):
+                value = value.get("image")
+            ours[target] = value
+    return ours
+
+
 def _check_meta(path: Path, text: str, meta: dict) -> None:
     for key in meta:
         if key not in FRONT_MATTER_KEYS:
@@ -293,17 +325,20 @@ def _parse_date(path: Path, text: str, meta: dict) -> dt.date:
     if value is None:
         raise InputError.at(path, "no date: add 'date: YYYY-MM-DD' to the front matter or name the file "
                             "YYYY-MM-DD-slug.md")
+    written = str(value).strip()
+    with_time = DATE_TIME_RE.match(written)        # Jekyll's "2023-01-29 18:30:22 -0800" and the like
     try:
-        return dt.datetime.fromisoformat(str(value).strip()).date()
+        return dt.date.fromisoformat(with_time.group(1)) if with_time else dt.datetime.fromisoformat(written).date()
     except ValueError:
         raise InputError.at(path, f"impossible date '{value}' {where} (use YYYY-MM-DD)", line) from None
 
 
-def parse_issue(path: Path) -> Issue:
-    """Read and validate one issue file."""
+def parse_issue(path: Path, ignore_keys: tuple[str, ...] = ()) -> Issue:
+    """Read and validate one issue file; `ignore_keys` are the site's own front matter keys."""
     path = Path(path)
     text = read_text(path)
     meta, body, body_line = _split_front_matter(path, text)
+    meta = _blog_keys(meta, ignore_keys)
     _check_meta(path, text, meta)
     if not body.strip():
         raise InputError.at(path, "empty body: the review has no text", body_line)

@@ -118,7 +118,7 @@ def local_catalog(build_dir: Path) -> Catalog:
 
 
 def publish_issue(path: Path, config: Config, options: PublishOptions, reporter: Reporter) -> PublishReport:
-    issue = parse_issue(path)
+    issue = parse_issue(path, config.issues.ignore_keys)
     for warning in issue.warnings:
         reporter.warn(str(warning))
     check_show_inputs(config)

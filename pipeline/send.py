@@ -97,7 +97,7 @@ def sample_view(raw: bytes) -> str:
 
 def send_issue(issue_path: Path, subscribers_path: Path, config: Config, options: SendOptions,
                reporter: Reporter) -> dict:
-    issue = parse_issue(issue_path)
+    issue = parse_issue(issue_path, config.issues.ignore_keys)
     subscribers = read_subscribers(subscribers_path)
     secret = read_secret(config)
     template = load_built_template(issue, config, options.build_dir)

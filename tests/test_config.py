@@ -49,3 +49,13 @@ def test_integer_settings_are_whole_numbers(tmp_path, value, ok):
         with pytest.raises(InputError) as caught:
             load_config(path)
         assert "smtp_port must be a whole number" in str(caught.value)
+
+
+def test_issues_ignore_keys(tmp_path):
+    path = tmp_path / "publish.toml"
+    path.write_text('[issues]\nignore_keys = ["hero_style", "hide_footer"]\n')
+    assert load_config(path).issues.ignore_keys == ("hero_style", "hide_footer")
+    path.write_text('[issues]\nignore_keys = "hero_style"\n')
+    with pytest.raises(InputError) as caught:
+        load_config(path)
+    assert "ignore_keys must be a list of strings" in str(caught.value)

@@ -114,3 +114,42 @@ def test_error_names_the_line(write_issue):
     with pytest.raises(InputError) as caught:
         parse_issue(write_issue("---\ntitle: x\ndate: 2024-01-01\ncolour: red\n---\nbody\n"))
     assert caught.value.problems[0].line == 4
+
+
+JEKYLL = """---
+layout: post
+title: "The Glory, part two"
+date: 2023-03-10 18:30:22 -0800
+categories: [k-drama, revenge]
+tags: [netflix]
+excerpt: "Moon Dong-eun's revenge comes due."
+permalink: /reviews/the-glory-2/
+comments: true
+hero_style: dark
+---
+The second half is colder and better.
+"""
+
+
+def test_a_blog_posts_front_matter_is_understood(write_issue):
+    path = write_issue(JEKYLL, "2023-03-10-the-glory-2.md")
+    with pytest.raises(InputError) as caught:          # a key of the site's own: still an error...
+        parse_issue(path)
+    assert "unknown front matter key 'hero_style'" in str(caught.value)
+    issue = parse_issue(path, ignore_keys=("hero_style",))   # ...until [issues] ignore_keys names it
+    assert issue.date == dt.date(2023, 3, 10)
+    assert issue.summary == "Moon Dong-eun's revenge comes due."
+    assert set(issue.tags) == {"k-drama", "revenge", "netflix"}
+
+
+@pytest.mark.parametrize("written", ["2023-03-10T18:30:22Z", "2023-03-10 18:30", "2023-03-10T18:30:22+09:00",
+                                     "2023-03-10 18:30:22 -0800"])
+def test_dates_with_times_and_zones(write_issue, written):
+    issue = parse_issue(write_issue(f"---\ntitle: T\ndate: {written}\n---\nBody.\n", "post.md"))
+    assert issue.date == dt.date(2023, 3, 10)
+
+
+def test_a_typo_still_fails_with_a_suggestion(write_issue):
+    with pytest.raises(InputError) as caught:
+        parse_issue(write_issue("---\ntitle: T\nsumary: x\n---\nBody.\n"))
+    assert "did you mean 'summary'" in str(caught.value)
