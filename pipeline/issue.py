@@ -17,7 +17,7 @@ from markdown_it import MarkdownIt
 from mdit_py_plugins.footnote import footnote_plugin
 
 from pipeline.errors import InputError, Problem, read_input_file
-from pipeline.rawhtml import embeds_to_links, read_html, strip_template_tags, template_tags
+from pipeline.rawhtml import embeds_to_links, image_sources, read_html, strip_template_tags, template_tags
 from pipeline.textutil import sha256_of, shorten, slugify, split_sentences, xml_safe
 
 MAX_BYTES = 2 * 1024 * 1024
@@ -397,7 +397,6 @@ def parse_issue(path: Path, ignore_keys: tuple[str, ...] = ()) -> Issue:
 
 IMAGE_FORMATS = {"JPEG": ".jpg", "PNG": ".png", "GIF": ".gif", "WEBP": ".webp"}
 MAX_IMAGE_BYTES = 10 * 1024 * 1024
-_IMG_SRC = re.compile(r"""<img\b[^<>]{0,2000}?\bsrc\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.IGNORECASE)
 
 
 def _image_refs(tokens, body_line: int) -> list[tuple[str, int | None]]:
@@ -409,7 +408,7 @@ def _image_refs(tokens, body_line: int) -> list[tuple[str, int | None]]:
             if child.type == "image":
                 refs.append((child.attrGet("src") or "", line))
             elif child.type in ("html_block", "html_inline"):
-                refs += [(next(g for g in m.groups() if g is not None), line) for m in _IMG_SRC.finditer(child.content)]
+                refs += [(src, line) for src in image_sources(child.content)]
     return refs
 
 

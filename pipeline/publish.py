@@ -175,8 +175,9 @@ def neighbours(catalog: Catalog, slug: str, links: Links) -> tuple[Neighbour | N
     """The issues before and after this one, in episode order."""
     ordered = sorted(catalog.episodes, key=lambda e: (e.number, e.date))
     index = next(i for i, e in enumerate(ordered) if e.slug == slug)
-    near = [ordered[i] if 0 <= i < len(ordered) else None for i in (index - 1, index + 1)]
-    return tuple(Neighbour(e.title, links.web_url(e.slug)) if e else None for e in near)  # type: ignore[return-value]
+    def at(i: int) -> Neighbour | None:
+        return Neighbour(ordered[i].title, links.web_url(ordered[i].slug)) if 0 <= i < len(ordered) else None
+    return at(index - 1), at(index + 1)
 
 
 def cover_image(config: Config, links: Links) -> PageImage:

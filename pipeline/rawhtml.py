@@ -14,6 +14,7 @@ from urllib.parse import parse_qs, urlsplit
 TEMPLATE_TAG = re.compile(r"\{%-?[^%]{0,400}?-?%\}|\{\{[^{}]{0,400}?\}\}|\{#[^#]{0,400}?#\}")
 _IFRAME = re.compile(r"<iframe\b([^<>]{0,2000})>(?:[^<]{0,2000}</iframe\s*>)?", re.IGNORECASE)
 _SRC = re.compile(r"""\bsrc\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.IGNORECASE)
+_IMG = re.compile(r"<img\b([^<>]{0,2000})>", re.IGNORECASE)
 _EMBEDS = (  # host suffix, what the link says, how the embed URL becomes the page a reader opens
     ("youtube.com", "Watch on YouTube", lambda u: _youtube(u)),
     ("youtube-nocookie.com", "Watch on YouTube", lambda u: _youtube(u)),
@@ -22,8 +23,19 @@ _EMBEDS = (  # host suffix, what the link says, how the embed URL becomes the pa
 )
 
 
+def _src(attributes: str) -> str | None:
+    """The src of a tag's attribute text, quoted or not."""
+    found = _SRC.search(attributes)
+    return next(g for g in found.groups() if g is not None) if found else None
+
+
+def image_sources(fragment: str) -> list[str]:
+    """The src of every <img> in a piece of raw HTML."""
+    return [src for m in _IMG.finditer(fragment) if (src := _src(m.group(1))) is not None]
+
+
 def template_tags(text: str) -> list[tuple[int, str]]:
-    """(line, tag) of every template tag in the text, outside nothing: a review is prose."""
+    """(line, tag) of every template tag in the text, code included: a review is prose."""
     return [(text.count("\n", 0, m.start()) + 1, m.group(0)) for m in TEMPLATE_TAG.finditer(text)]
 
 
@@ -59,8 +71,8 @@ def embed_link(src: str) -> tuple[str, str] | None:
 def embeds_to_links(text: str) -> str:
     """An <iframe> shows nothing in mail and is dropped by the sanitiser: make it a plain link."""
     def link(match: re.Match) -> str:
-        src = _SRC.search(match.group(1))
-        found = embed_link(next(g for g in src.groups() if g is not None)) if src else None
+        src = _src(match.group(1))
+        found = embed_link(src) if src is not None else None
         if found is None:
             return ""
         href, label = found
