@@ -13,7 +13,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from pipeline.errors import InputError, Problem, read_input_file, toml_problem
+from pipeline.errors import InputError, Problem, key_line, read_input_file, toml_problem
 from pipeline.textutil import CONTROL
 
 CONFIG_NAME = "publish.toml"
@@ -105,20 +105,6 @@ def _toml_key(field_name: str) -> str:
     return field_name.rstrip("_")     # `from` is a Python keyword
 
 
-def _line_of(text: str, key: str, section: str | None = None) -> int | None:
-    """Best-effort line number of `key =` (tomllib gives no positions)."""
-    current = None
-    for number, line in enumerate(text.splitlines(), 1):
-        stripped = line.strip()
-        if stripped.startswith("["):
-            current = stripped.strip("[] ")
-            if section is None and current == key:
-                return number
-        elif section == current and re.match(rf"{re.escape(key)}\s*=", stripped):
-            return number
-    return None
-
-
 def _check_type(value: Any, default: Any) -> str | None:
     if isinstance(default, tuple):
         ok = isinstance(value, list) and all(isinstance(item, str) for item in value)
@@ -144,7 +130,7 @@ def _build_section(name, cls, raw, text, file, base_dir, problems):
     values = {}
     known = {_toml_key(f.name): f for f in fields(cls)}
     for key, value in raw.items():
-        line = _line_of(text, key, name)
+        line = key_line(text, key, section=name)
         if key not in known:
             problems.append(Problem(file, f"unknown key '{key}' in [{name}]{_suggest(key, list(known))}", line))
             continue
@@ -169,7 +155,7 @@ def _build_section(name, cls, raw, text, file, base_dir, problems):
 
 def _validate(config: Config, text: str, file: str, problems: list[Problem]) -> None:
     def bad(section, key, message):
-        problems.append(Problem(file, f"[{section}] {key} {message}", _line_of(text, key, section)))
+        problems.append(Problem(file, f"[{section}] {key} {message}", key_line(text, key, section=section)))
 
     show, storage, email = config.show, config.storage, config.email
     for section_name in SECTIONS:
@@ -236,9 +222,9 @@ def _from_mapping(data: dict, text: str, file: str, base_dir: Path, path: Path |
     for name, value in data.items():
         if name not in SECTIONS:
             problems.append(Problem(file, f"unknown section [{name}]{_suggest(name, list(SECTIONS))}",
-                                    _line_of(text, name)))
+                                    key_line(text, name, header=True)))
         elif not isinstance(value, dict):
-            problems.append(Problem(file, f"'{name}' must be a table [{name}]", _line_of(text, name)))
+            problems.append(Problem(file, f"'{name}' must be a table [{name}]", key_line(text, name, header=True)))
     for name, cls in SECTIONS.items():
         raw = data.get(name, {})
         sections[name] = _build_section(name, cls, raw if isinstance(raw, dict) else {},

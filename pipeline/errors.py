@@ -7,6 +7,7 @@ what failed and what to do.
 from __future__ import annotations
 
 import os
+import re
 import stat
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,6 +51,26 @@ def toml_problem(exc: Exception) -> tuple[str, int | None]:
     text = str(exc)
     match = re.search(r"\(at line (\d+)", text)
     return text.split(" (at line")[0], (int(match.group(1)) if match else getattr(exc, "lineno", None))
+
+
+def key_line(text: str, key: str, *, sep: str = "=", section: str | None = None,
+             header: bool = False) -> int | None:
+    """The line a key is written on, for error messages: neither tomllib nor YAML's loader
+    keeps positions. TOML (`sep="="`): `key =` or `"key" =` inside `[section]` (None: the top
+    level), or the `[key]` header itself. YAML (`sep=":"`): an unindented `key:`."""
+    name = re.escape(str(key))
+    pattern = re.compile(rf"\s*(?:{name}|\"{name}\"|'{name}')\s*{re.escape(sep)}" if sep == "="
+                         else rf"{name}\s*{re.escape(sep)}")
+    current: str | None = None
+    for number, line in enumerate(text.splitlines(), 1):
+        stripped = line.strip()
+        if sep == "=" and stripped.startswith("["):
+            current = stripped.strip("[] ")
+            if header and current == key:
+                return number
+        elif not header and current == section and pattern.match(line):
+            return number
+    return None
 
 
 def read_input_file(path: Path, kind: str = "file", limit: int = 2 * 1024 * 1024) -> bytes:

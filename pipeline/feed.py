@@ -16,7 +16,7 @@ from lxml import etree
 from pipeline import __version__
 from pipeline.catalog import AudioInfo, Catalog, Episode
 from pipeline.config import LANGUAGE_RE, ShowConfig
-from pipeline.issue import sanitize_html
+from pipeline.issue import byline, sanitize_html
 from pipeline.links import Links
 from pipeline.textutil import shorten, xml_safe
 
@@ -156,13 +156,13 @@ def _add_item(fg: FeedGenerator, show: ShowConfig, episode: Episode, audio: Audi
     entry.content(xml_text(sanitize_html(episode.content_html)))    # catalog.json is input too
     entry.pubDate(_pub_date(episode))
     entry.enclosure(links.url(audio.key), str(audio.bytes), "audio/mpeg")
-    entry.author(name=xml_text(episode.author) or show.author, email=show.owner_email)
+    entry.author(name=byline(xml_text(episode.author), show.author), email=show.owner_email)
     entry.podcast.itunes_summary(fit_bytes(html.escape(description, quote=False)))   # rendered as HTML too
     entry.podcast.itunes_duration(max(1, round(audio.duration_s)))
     entry.podcast.itunes_episode(episode.number)
     entry.podcast.itunes_episode_type("full")
     entry.podcast.itunes_image(cover_url)
-    entry.podcast.itunes_author(xml_text(episode.author) or show.author)
+    entry.podcast.itunes_author(byline(xml_text(episode.author), show.author))
     item_ext = entry.podcastindex
     item_ext.explicit = episode.explicit
     item_ext.transcript = (links.url(audio.transcript_key), "text/vtt")

@@ -16,7 +16,7 @@ import yaml
 from markdown_it import MarkdownIt
 from mdit_py_plugins.footnote import footnote_plugin
 
-from pipeline.errors import InputError, Problem, read_input_file
+from pipeline.errors import InputError, Problem, key_line, read_input_file
 from pipeline.rawhtml import embeds_to_links, image_sources, read_html, strip_template_tags, template_tags
 from pipeline.textutil import sha256_of, shorten, slugify, split_sentences, xml_safe
 
@@ -107,8 +107,7 @@ class Issue:
     image: str | None = None          # the header image: a URL, or the ref of one of `images`
 
     def byline(self, show_author: str) -> str:
-        """Who wrote it: the issue's own author, else the show's."""
-        return self.author or show_author
+        return byline(self.author, show_author)
 
     def with_image_urls(self, url_for) -> Issue:
         """The issue with every local image's src made the absolute URL `url_for(image)`."""
@@ -262,11 +261,9 @@ def _check_nesting(path: Path, body: str, body_line: int) -> None:
             raise InputError.at(path, f"HTML nested more than {MAX_NESTING} levels deep; simplify the markup", line)
 
 
-def _key_line(text: str, key: str) -> int | None:
-    for number, line in enumerate(text.split("\n")[:200], 1):
-        if re.match(rf"{re.escape(str(key))}\s*:", line):
-            return number
-    return None
+def byline(author: str | None, show_author: str) -> str:
+    """Who wrote it: the issue's own author, else the show's. The one place this rule lives."""
+    return author or show_author
 
 
 def _blog_keys(meta: dict, ignore_keys: tuple[str, ...]) -> dict:
@@ -295,23 +292,23 @@ def _check_meta(path: Path, text: str, meta: dict) -> None:
         if key not in FRONT_MATTER_KEYS:
             close = difflib.get_close_matches(str(key), FRONT_MATTER_KEYS, n=1)
             hint = f" (did you mean '{close[0]}'?)" if close else f" (known: {', '.join(FRONT_MATTER_KEYS)})"
-            raise InputError.at(path, f"unknown front matter key '{key}'{hint}", _key_line(text, key))
+            raise InputError.at(path, f"unknown front matter key '{key}'{hint}", key_line(text, key, sep=":"))
     expected = {"title": str, "slug": str, "summary": str, "author": str, "explicit": bool}
     for key, kind in expected.items():
         if meta.get(key) is not None and not isinstance(meta[key], kind):
             what = "true or false" if kind is bool else "a string (put it in quotes)"
-            raise InputError.at(path, f"'{key}' must be {what}", _key_line(text, key))
+            raise InputError.at(path, f"'{key}' must be {what}", key_line(text, key, sep=":"))
     episode = meta.get("episode")
     if episode is not None and (isinstance(episode, bool) or not isinstance(episode, int)
                                 or not 1 <= episode <= MAX_EPISODE):
         raise InputError.at(path, f"'episode' must be a whole number from 1 to {MAX_EPISODE}",
-                            _key_line(text, "episode"))
+                            key_line(text, "episode", sep=":"))
     image = meta.get("image")
     if image is not None and not isinstance(image, str):
-        raise InputError.at(path, "'image' must be a path or URL (put it in quotes)", _key_line(text, "image"))
+        raise InputError.at(path, "'image' must be a path or URL (put it in quotes)", key_line(text, "image", sep=":"))
     tags = meta.get("tags")
     if tags is not None and not (isinstance(tags, list) and all(isinstance(t, (str, int)) for t in tags)):
-        raise InputError.at(path, "'tags' must be a list like [horror, k-drama]", _key_line(text, "tags"))
+        raise InputError.at(path, "'tags' must be a list like [horror, k-drama]", key_line(text, "tags", sep=":"))
 
 
 def _parse_date(path: Path, text: str, meta: dict) -> dt.date:
@@ -321,7 +318,7 @@ def _parse_date(path: Path, text: str, meta: dict) -> dt.date:
         value, line = match.group(1), None
         where = "in the file name"
     else:
-        line, where = _key_line(text, "date"), "in 'date'"
+        line, where = key_line(text, "date", sep=":"), "in 'date'"
     if value is None:
         raise InputError.at(path, "no date: add 'date: YYYY-MM-DD' to the front matter or name the file "
                             "YYYY-MM-DD-slug.md")
@@ -367,13 +364,14 @@ def parse_issue(path: Path, ignore_keys: tuple[str, ...] = ()) -> Issue:
     if not title:
         raise InputError.at(path, "no title: add 'title:' to the front matter or start with '# Title'")
     if len(title) > 300:
-        raise InputError.at(path, f"title is {len(title)} characters; keep it under 300", _key_line(text, "title"))
+        raise InputError.at(path, f"title is {len(title)} characters; keep it under 300",
+                            key_line(text, "title", sep=":"))
 
     from_name = slugify(file_match.group(2) or "") if file_match else slugify(path.stem)
     slug = meta.get("slug") or slugify(title) or from_name
     if not SLUG_RE.match(slug) or len(slug) > 80:
         raise InputError.at(path, f"slug '{slug}' must be lowercase a-z, 0-9 and single hyphens (at most 80)",
-                            _key_line(text, "slug"))
+                            key_line(text, "slug", sep=":"))
     date = _parse_date(path, text, meta)
 
     sections, footnotes = _structure(tokens)
@@ -385,7 +383,7 @@ def parse_issue(path: Path, ignore_keys: tuple[str, ...] = ()) -> Issue:
     refs = _image_refs(tokens, body_line)
     header = (meta.get("image") or "").strip() or None
     if header:
-        refs.append((header, _key_line(text, "image")))
+        refs.append((header, key_line(text, "image", sep=":")))
     images = _local_images(path, refs)
     return Issue(
         source=path, title=title, date=date, slug=slug, summary=summary,

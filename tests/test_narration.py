@@ -83,3 +83,13 @@ def test_structure_is_read_naturally(write_issue):
 def test_nothing_to_say_gives_no_chunks(write_issue):
     issue = parse_issue(write_issue("---\ntitle: T\ndate: 2024-01-01\n---\n![](https://x/a.jpg)\n\n🧟🧟\n"))
     assert build_narration(issue, ShowConfig(), Lexicon()).chunks == ()
+
+
+def test_opening_names_the_show_author_when_the_issue_names_none(write_issue):
+    issue = parse_issue(write_issue("---\ntitle: T\ndate: 2024-01-01\n---\nText.\n"))
+    spoken = [c.spoken for c in build_narration(issue, ShowConfig(title="Night Shift", author="Jane Roe"),
+                                                Lexicon()).chunks]
+    assert spoken[:3] == ["Night Shift.", "T.", "A review by Jane Roe."]
+    same = [c.spoken for c in build_narration(issue, ShowConfig(title="Jane Roe", author="Jane Roe"),
+                                              Lexicon()).chunks]
+    assert "A review by Jane Roe." not in same                 # the show's name is not said twice

@@ -6,7 +6,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline.errors import InputError, toml_problem
+from pipeline.errors import InputError, key_line, toml_problem
 
 
 @dataclass(frozen=True)
@@ -48,8 +48,7 @@ def load_lexicon(path: Path) -> Lexicon:
         raise InputError.at(path, f"not a valid lexicon line: {message}", line) from None
     entries = []
     for word, said in data.items():
-        line = next((n for n, row in enumerate(text.splitlines(), 1)
-                     if row.lstrip().startswith((f'"{word}"', word))), None)
+        line = key_line(text, word)
         if not isinstance(said, str) or not said.strip():
             raise InputError.at(path, f"'{word}' must map to a respelling or [[ phonemes ]] in quotes", line)
         if said.count("[[") != said.count("]]"):

@@ -78,8 +78,9 @@ def _block_sentences(block: Block) -> list[str]:
 
 def _opening(issue: Issue, show: ShowConfig) -> list[str]:
     lines = [f"{show.title}.", f"{issue.title}."]
-    if issue.author:
-        lines.append(f"A review by {issue.author}.")
+    author = issue.byline(show.author)
+    if author != show.title:                       # not "Screen Reviews. … A review by Screen Reviews."
+        lines.append(f"A review by {author}.")
     lines.append(f"{issue.date:%B} {issue.date.day}, {issue.date.year}.")
     return lines
 
