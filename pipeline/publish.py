@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from pipeline.buildfolder import EMAIL_MANIFEST, PUBLISHED_MARK, source_digest
+from pipeline.buildfolder import EMAIL_MANIFEST, PUBLISHED_MARK, AudioFiles, BuiltFiles, source_digest
 from pipeline.catalog import AudioInfo, Catalog, Episode
 from pipeline.config import Config
 from pipeline.errors import InputError, Problem
@@ -24,8 +24,10 @@ from pipeline.site.page import Neighbour, PageAudio, PageImage, build_page, read
 from pipeline.textutil import human_size, write_atomic
 from pipeline.transcript import read_cues
 from pipeline.upload import (
+    UploadResult,
     episode_items,
     image_items,
+    page_item,
     publish_feed_from_catalog,
     publish_to_bucket,
     read_catalog,
@@ -53,14 +55,14 @@ class PublishReport:
     web_url: str | None = None
     email: dict | None = None
     audio: dict | None = None
-    upload: dict | None = None
+    upload: UploadResult | None = None
     episode: int | None = None
     files: list[str] = field(default_factory=list)
 
     def as_json(self) -> dict:
         return {"slug": self.slug, "episode": self.episode, "feed_url": self.feed_url,
                 "audio_url": self.audio_url, "web_url": self.web_url, "email": self.email,
-                "audio": self.audio, "upload": self.upload}
+                "audio": self.audio, "upload": self.upload.as_json() if self.upload else None}
 
     def preview_paths(self) -> list[str]:
         return list(self.files)
@@ -139,8 +141,8 @@ def publish_issue(path: Path, config: Config, options: PublishOptions, reporter:
         episode = keep_unchanged_timestamp(episode, catalog.find(issue.slug))
         catalog = catalog.upsert(episode)
         feed = build_feed(config.show, catalog, links, links.layout.cover(config.show.cover))
-        sizes = ({links.url(episode.audio.key): files["audio"].stat().st_size}
-                 if "audio" in files and episode.audio else None)
+        sizes = ({links.url(episode.audio.key): files.audio.mp3.stat().st_size}
+                 if files.audio and episode.audio else None)
         problems = validate_feed(feed, sizes)
         if problems:
             raise InputError([Problem("feed.xml", p) for p in problems])
@@ -154,13 +156,12 @@ def publish_issue(path: Path, config: Config, options: PublishOptions, reporter:
                  + shared_items(config, links.layout))
         summary.upload = publish_to_bucket(storage.bucket, links, config, episode, items,
                                            options.dry_run, reporter)
-        final = summary.upload.pop("episode", episode.number)
+        final = summary.upload.episode or episode.number
         if final != episode.number:             # a concurrent publisher took the planned number
             reporter.info(f"episode  {issue.slug} is episode {final}: another publisher took {episode.number}")
             episode = replace(episode, number=final)
             catalog = catalog.upsert(episode)
-            storage.bucket.put(next(i for i in episode_items(episode, {**files, "page": write_page(final)},
-                                                             links.layout) if i.key == episode.page_key))
+            storage.bucket.put(page_item(episode, write_page(final)))
             summary.episode = final
         if not options.dry_run:
             write_atomic(options.build_dir / "catalog.json", catalog.to_json())
@@ -190,13 +191,13 @@ def cover_image(config: Config, links: Links) -> PageImage:
 def build_outputs(issue: Issue, config: Config, episode: Episode, links: Links,
                   options: PublishOptions, reporter: Reporter,
                   around: tuple[Neighbour | None, Neighbour | None] = (None, None),
-                  ) -> tuple[PublishReport, Episode, dict[str, Path], Callable[[int], Path]]:
+                  ) -> tuple[PublishReport, Episode, BuiltFiles, Callable[[int], Path]]:
     """Email, audio and web page into build/<slug>/; the episode with its audio facts; and
     how to write the page again under another episode number."""
     out = options.build_dir / issue.slug
     web_url, feed_url = links.web_url(issue.slug), links.feed_url
     summary = PublishReport(slug=issue.slug, feed_url=feed_url, web_url=web_url, episode=episode.number)
-    files: dict[str, Path] = {}
+    audio_files = None
     audio_info = episode.audio
     if options.audio:
         from pipeline.audio.episode import build_episode_audio
@@ -204,7 +205,7 @@ def build_outputs(issue: Issue, config: Config, episode: Episode, links: Links,
                                     force=options.force, dry_run=options.dry_run, reporter=reporter)
         summary.audio = built.summary()
         if built.mp3 is not None and built.transcript is not None and built.chapters is not None:
-            files.update(audio=built.mp3, transcript=built.transcript, chapters=built.chapters)
+            audio_files = AudioFiles(built.mp3, built.transcript, built.chapters)
             digest = built.sha256
             audio_info = AudioInfo(
                 key=links.layout.episode(issue.slug, f"{issue.slug}-{digest[:12]}.mp3"), bytes=built.bytes,
@@ -215,18 +216,17 @@ def build_outputs(issue: Issue, config: Config, episode: Episode, links: Links,
     page_audio = None
     if audio_info is not None:
         summary.audio_url = links.url(audio_info.key)
-        fresh = "transcript" in files
         page_audio = PageAudio(summary.audio_url, audio_info.duration_s, links.url(audio_info.transcript_key),
-                               read_cues(files["transcript"]) if fresh else (),
-                               read_chapters(files["chapters"]) if fresh else ())
+                               read_cues(audio_files.transcript) if audio_files else (),
+                               read_chapters(audio_files.chapters) if audio_files else ())
     minutes = max(1, round(audio_info.duration_s / 60)) if audio_info else None
     for image in issue.images:
         write_atomic(out / image.name, image.path.read_bytes())
     cover = cover_image(config, links)
     header = (issue.image, issue.title) if issue.image else None
     email = build_email(issue, config, web_url, feed_url, audio_minutes=minutes, cover_url=cover.url, image=header)
-    files["email_html"] = write_atomic(out / "email.html", email.html)
-    files["email_text"] = write_atomic(out / "email.txt", email.text)
+    email_html = write_atomic(out / "email.html", email.html)
+    email_text = write_atomic(out / "email.txt", email.text)
     eml = write_atomic(out / "email.eml", email.eml)
     write_atomic(out / EMAIL_MANIFEST, json.dumps({
         "source_sha256": source_digest(issue.source), "subject": email.subject, "web_url": web_url,
@@ -234,13 +234,11 @@ def build_outputs(issue: Issue, config: Config, episode: Episode, links: Links,
     def write_page(number: int) -> Path:
         return write_atomic(out / "index.html", build_page(issue, config, web_url, feed_url, page_audio,
                                                            cover, number, *around))
-    files["page"] = write_page(episode.number)
-    summary.email = {"html": str(files["email_html"]), "text": str(files["email_text"]), "eml": str(eml),
+    files = BuiltFiles(email_html, email_text, eml, write_page(episode.number), audio_files)
+    summary.email = {"html": str(email_html), "text": str(email_text), "eml": str(eml),
                      "html_bytes": email.html_bytes}
-    summary.files = [str(files["email_html"]), str(files["page"]), str(files["email_text"]), str(eml)]
-    if "audio" in files:
-        summary.files += [str(files["audio"]), str(files["transcript"]), str(files["chapters"])]
-    reporter.info(f"email    {files['email_html']}  ({human_size(email.html_bytes)} HTML; Gmail clips at 102 KB)")
+    summary.files = [str(path) for path in files.paths()]
+    reporter.info(f"email    {email_html}  ({human_size(email.html_bytes)} HTML; Gmail clips at 102 KB)")
     for warning in email.warnings:
         reporter.warn(warning)
     return summary, episode, files, write_page

@@ -5,9 +5,10 @@ from __future__ import annotations
 import contextlib
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
+from pipeline.buildfolder import BuiltFiles
 from pipeline.catalog import Catalog, Episode
 from pipeline.config import Config
 from pipeline.errors import ServiceError
@@ -32,9 +33,21 @@ from pipeline.verify import check_published_feed
 
 # Written after the episode's own files, in this order, when they changed.
 LAST_WRITTEN = ("catalog.json", "feed.xml")
-# What of build/<slug>/ goes public (never the .eml: it is a per-recipient template).
-EPISODE_FILES = {"page": ("index.html", PAGE_CACHE), "email_html": ("email.html", PAGE_CACHE),
-                 "email_text": ("email.txt", PAGE_CACHE)}
+
+
+@dataclass(frozen=True)
+class UploadResult:
+    uploaded: int
+    skipped: int
+    bytes: int
+    episode: int | None = None         # the number the catalogue ended with (None on a dry run)
+    planned: int | None = None         # dry run: how many objects would be written
+
+    def as_json(self) -> dict:
+        if self.planned is not None:
+            return {"uploaded": self.uploaded, "skipped": self.skipped, "bytes": self.bytes,
+                    "planned": self.planned, "dry_run": True}
+        return {"uploaded": self.uploaded, "skipped": self.skipped, "bytes": self.bytes}
 
 
 def read_catalog(bucket: Bucket, layout: Layout) -> Catalog:
@@ -42,14 +55,20 @@ def read_catalog(bucket: Bucket, layout: Layout) -> Catalog:
     return Catalog.from_json(found[0], f"bucket {bucket.target.bucket}/{layout.catalog}") if found else Catalog()
 
 
-def episode_items(episode: Episode, files: dict[str, Path], layout: Layout) -> list[Item]:
-    items = [Item(layout.episode(episode.slug, name), CONTENT_TYPES[Path(name).suffix], cache, files[role])
-             for role, (name, cache) in EPISODE_FILES.items()]
-    if "audio" in files and episode.audio is not None:
+def page_item(episode: Episode, page: Path) -> Item:
+    return Item(episode.page_key, CONTENT_TYPES[".html"], PAGE_CACHE, page)
+
+
+def episode_items(episode: Episode, files: BuiltFiles, layout: Layout) -> list[Item]:
+    """What of build/<slug>/ goes public: the page, the email's web copies and the audio."""
+    items = [page_item(episode, files.page),
+             Item(layout.episode(episode.slug, "email.html"), CONTENT_TYPES[".html"], PAGE_CACHE, files.email_html),
+             Item(layout.episode(episode.slug, "email.txt"), CONTENT_TYPES[".txt"], PAGE_CACHE, files.email_text)]
+    if files.audio is not None and episode.audio is not None:
         audio = episode.audio
-        items += [Item(audio.key, "audio/mpeg", IMMUTABLE, files["audio"]),
-                  Item(audio.transcript_key, CONTENT_TYPES[".vtt"], SHORT_CACHE, files["transcript"]),
-                  Item(audio.chapters_key, CHAPTERS_TYPE, SHORT_CACHE, files["chapters"])]
+        items += [Item(audio.key, "audio/mpeg", IMMUTABLE, files.audio.mp3),
+                  Item(audio.transcript_key, CONTENT_TYPES[".vtt"], SHORT_CACHE, files.audio.transcript),
+                  Item(audio.chapters_key, CHAPTERS_TYPE, SHORT_CACHE, files.audio.chapters)]
     return items
 
 
@@ -78,7 +97,7 @@ def _merge_episode(episode: Episode):
 
 
 def publish_to_bucket(bucket: Bucket, links: Links, config: Config, episode: Episode, items: list[Item],
-                      dry_run: bool, reporter: Reporter) -> dict:
+                      dry_run: bool, reporter: Reporter) -> UploadResult:
     started = time.monotonic()
     pending = [item for item in items if needs_upload(item, bucket.head(item.key))]
     skipped = len(items) - len(pending)
@@ -87,8 +106,7 @@ def publish_to_bucket(bucket: Bucket, links: Links, config: Config, episode: Epi
         for item in pending:
             reporter.info(f"would upload {item.key} ({human_size(item.size)})")
         reporter.info(f"would skip {skipped} unchanged; then write {links.layout.catalog} and {links.layout.feed}")
-        return {"uploaded": 0, "skipped": skipped, "bytes": 0, "planned": len(pending) + len(LAST_WRITTEN),
-                "dry_run": True}
+        return UploadResult(0, skipped, 0, planned=len(pending) + len(LAST_WRITTEN))
     progress = reporter.progress("upload", len(pending))
 
     def put(item: Item) -> None:
@@ -111,8 +129,7 @@ def publish_to_bucket(bucket: Bucket, links: Links, config: Config, episode: Epi
     mine = final.find(episode.slug)
     number = mine.number if mine is not None else episode.number
     unchanged = sum(1 for key in (links.layout.catalog, links.layout.feed) if key not in written)
-    return {"uploaded": len(pending) + len(written), "skipped": skipped + unchanged,
-            "bytes": total + sum(written.values()), "episode": number}
+    return UploadResult(len(pending) + len(written), skipped + unchanged, total + sum(written.values()), number)
 
 
 def publish_catalog_and_feed(bucket: Bucket, links: Links, config: Config,
