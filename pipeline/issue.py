@@ -23,7 +23,8 @@ from pipeline.textutil import sha256_of, shorten, slugify, split_sentences, xml_
 MAX_BYTES = 2 * 1024 * 1024
 MAX_EPISODE = 99_999
 MAX_NESTING = 200                 # elements inside elements; real reviews stay under 20
-FRONT_MATTER_KEYS = ("title", "date", "slug", "summary", "author", "episode", "explicit", "tags", "image")
+FRONT_MATTER_KEYS = ("title", "date", "slug", "summary", "author", "episode", "explicit", "tags", "image", "names")
+NAME_LANGUAGES = ("ko", "ja")       # `names:` hints for the narration's name rules (audio/names.py)
 # Jekyll, Hugo and Pelican keys that mean one of ours, and keys of theirs that shape only a site
 # (accepted and ignored). Anything else is still an error, so a typo like `sumary` never passes.
 BLOG_SYNONYMS = {"description": "summary", "excerpt": "summary", "cover": "image", "images": "image",
@@ -105,6 +106,7 @@ class Issue:
     warnings: tuple[Problem, ...] = ()
     images: tuple[LocalImage, ...] = ()
     image: str | None = None          # the header image: a URL, or the ref of one of `images`
+    names: tuple[str, ...] = ()       # languages of the names in the review, for the voice
 
     def byline(self, show_author: str) -> str:
         return byline(self.author, show_author)
@@ -306,6 +308,11 @@ def _check_meta(path: Path, text: str, meta: dict) -> None:
     image = meta.get("image")
     if image is not None and not isinstance(image, str):
         raise InputError.at(path, "'image' must be a path or URL (put it in quotes)", key_line(text, "image", sep=":"))
+    names = meta.get("names")
+    names = [names] if isinstance(names, str) else names
+    if names is not None and not (isinstance(names, list) and all(n in NAME_LANGUAGES for n in names)):
+        raise InputError.at(path, f"'names' must be a list of languages from {', '.join(NAME_LANGUAGES)}, "
+                            "like [ko]", key_line(text, "names", sep=":"))
     tags = meta.get("tags")
     if tags is not None and not (isinstance(tags, list) and all(isinstance(t, (str, int)) for t in tags)):
         raise InputError.at(path, "'tags' must be a list like [horror, k-drama]", key_line(text, "tags", sep=":"))
@@ -389,6 +396,7 @@ def parse_issue(path: Path, ignore_keys: tuple[str, ...] = ()) -> Issue:
         source=path, title=title, date=date, slug=slug, summary=summary,
         author=(meta.get("author") or None), episode=meta.get("episode"), explicit=meta.get("explicit"),
         tags=tuple(str(t) for t in meta.get("tags") or ()), body_html=html,
+        names=tuple([meta["names"]] if isinstance(meta.get("names"), str) else meta.get("names") or ()),
         sections=sections, footnotes=footnotes, warnings=tuple(warnings), images=images, image=header,
     )
 

@@ -6,6 +6,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+from pipeline.audio.spoken import Change
 from pipeline.errors import InputError, key_line, toml_problem
 
 
@@ -13,10 +14,16 @@ from pipeline.errors import InputError, key_line, toml_problem
 class Lexicon:
     entries: tuple[tuple[str, str], ...] = ()
 
-    def apply(self, text: str) -> str:
+    def apply(self, text: str, notes: list[Change] | None = None) -> str:
         if not self.entries:
             return text
-        return self._pattern().sub(self._replace, text)
+
+        def replace(match: re.Match) -> str:
+            said = self._replace(match)
+            if notes is not None:
+                notes.append(Change("lexicon", match.group(0), said))
+            return said
+        return self._pattern().sub(replace, text)
 
     def _pattern(self) -> re.Pattern:
         cached = self.__dict__.get("_compiled")

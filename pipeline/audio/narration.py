@@ -6,10 +6,12 @@ with the lexicon applied) for the voice.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
 
 from pipeline.audio.lexicon import Lexicon
-from pipeline.audio.spoken import date_words, normalize
+from pipeline.audio.names import respell_names
+from pipeline.audio.spoken import Change, date_words, normalize
 from pipeline.config import ShowConfig
 from pipeline.issue import Block, Issue
 from pipeline.textutil import split_sentences
@@ -20,6 +22,10 @@ SECTION_PAUSE = 1.5
 MAX_CHUNK_CHARS = 320
 # At about 15 characters a second, 3 hours of speech is ~160,000 characters of script.
 MAX_SCRIPT_CHARS = 160_000
+# A two-column table headed by these (or by nothing) is a list of labels and values.
+GENERIC_HEADERS = frozenset({"", "category", "value", "values", "field", "key", "name", "item", "detail", "details",
+                             "property", "attribute", "info", "information", "label", "description", "data",
+                             "fact", "facts", "specification", "spec"})
 
 
 @dataclass(frozen=True)
@@ -28,6 +34,7 @@ class Chunk:
     spoken: str           # what the voice is given
     pause_after: float    # seconds of silence after it
     chapter: int          # index into Narration.chapters
+    changes: tuple[Change, ...] = ()     # what was substituted for the voice (`publish narration`)
 
 
 @dataclass(frozen=True)
@@ -71,9 +78,55 @@ def _block_sentences(block: Block) -> list[str]:
     if block.kind == "image":
         text = f"Image: {text}." if text.strip() else ""
     text = " ".join(text.split())
-    if block.kind in ("list_item", "table_row") and text and text[-1] not in ".!?":
-        text += "."                                # list items are read as sentences
+    if text and text[-1] not in ".!?:;,":
+        text += "."                                # list items and lines broken by <br> are sentences
     return [part for sentence in split_sentences(text) for part in _split_long(sentence)]
+
+
+def _cells(row: Block) -> list[str]:
+    return [" ".join(cell.split()) for cell in "".join(s.text for s in row.spans).split(" | ")]
+
+
+def _sentence(text: str) -> str:
+    return text if not text or text[-1] in ".!?" else text + "."
+
+
+def _table_sentences(rows: list[Block]) -> list[list[str]]:
+    """A table read as a person reads one aloud: a label/value table as "Title: A History of
+    Islamic Spain." row by row, its generic header unread; a wider one as "Header: value,
+    header: value." per row. Empty cells are passed over."""
+    header, body = _cells(rows[0]), rows[1:]
+    if not body:
+        return [[_sentence(", ".join(cell for cell in header if cell))]]
+    spoken = []
+    generic = len(header) == 2 and all(h.lower().strip(" :") in GENERIC_HEADERS for h in header)
+    for row in body:
+        cells = _cells(row)
+        if generic:
+            label, value = (cells + ["", ""])[:2]
+            text = f"{label.rstrip(':')}: {value}" if label and value else label or value
+        else:
+            named = [(h, v) for h, v in zip(header, cells, strict=False) if v]
+            text = ", ".join(f"{h[:1].lower() + h[1:] if i and h[1:2].islower() else h}: {v}" if h else v
+                             for i, (h, v) in enumerate(named))
+        spoken.append([_sentence(text)] if text else [])
+    return [[]] + spoken
+
+
+def _readings(blocks: tuple[Block, ...]) -> Iterator[tuple[Block, list[str]]]:
+    """Each block with the sentences it is read as; a table's rows are read together."""
+    index = 0
+    while index < len(blocks):
+        if blocks[index].kind != "table_row":
+            yield blocks[index], _block_sentences(blocks[index])
+            index += 1
+            continue
+        end = index
+        while end < len(blocks) and blocks[end].kind == "table_row":
+            end += 1
+        rows = list(blocks[index:end])
+        yield from zip(rows, _table_sentences(rows), strict=True)
+        index = end
 
 
 def _opening(issue: Issue, show: ShowConfig) -> list[str]:
@@ -90,9 +143,12 @@ def build_narration(issue: Issue, show: ShowConfig, lexicon: Lexicon) -> Narrati
     chapters: list[str] = []
 
     def say(shown: str, pause: float, chapter: int, spoken: str | None = None) -> None:
-        words = lexicon.apply(normalize(spoken if spoken is not None else shown))
+        notes: list[Change] = []
+        words = lexicon.apply(normalize(spoken if spoken is not None else shown, notes), notes)
+        words, names = respell_names(words, issue.names)
+        notes += [Change(name.rule, name.written, f"[[ {name.said} ]]") for name in names]
         if re.search(r"[A-Za-z]", words):          # nothing to say (emoji, other scripts) → skip
-            chunks.append(Chunk(shown, words, pause, chapter))
+            chunks.append(Chunk(shown, words, pause, chapter, tuple(notes)))
 
     chapters.append(issue.title)
     opening = _opening(issue, show)
@@ -104,15 +160,14 @@ def build_narration(issue: Issue, show: ShowConfig, lexicon: Lexicon) -> Narrati
         if section.title:                          # every heading starts a chapter
             chapters.append(section.title)
             say(section.title, PARAGRAPH_PAUSE, len(chapters) - 1)
-        for block in section.blocks:
-            sentences = _block_sentences(block)
+        for block, sentences in _readings(section.blocks):
             before = len(chunks)
             for number, sentence in enumerate(sentences):
                 last = number == len(sentences) - 1
                 say(sentence, PARAGRAPH_PAUSE if last else SENTENCE_PAUSE, len(chapters) - 1)
             has_text = has_text or (block.kind != "image" and len(chunks) > before)
         if chunks and chunks[-1].pause_after < SECTION_PAUSE:
-            chunks[-1] = Chunk(chunks[-1].shown, chunks[-1].spoken, SECTION_PAUSE, chunks[-1].chapter)
+            chunks[-1] = replace(chunks[-1], pause_after=SECTION_PAUSE)
     if not has_text:
         return Narration((), tuple(chapters))            # only images, emoji or other scripts
     closing = f"That was {issue.title}, from {show.title}. Thanks for listening."

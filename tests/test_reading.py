@@ -1,0 +1,76 @@
+"""Real-world Markdown read as a person reads it aloud: each rule written → spoken."""
+import pytest
+
+from pipeline.audio.lexicon import Lexicon
+from pipeline.audio.narration import build_narration
+from pipeline.audio.spoken import normalize
+from pipeline.config import ShowConfig
+from pipeline.issue import parse_issue
+from pipeline.textutil import split_sentences
+
+
+def spoken(write_issue, body: str) -> list[str]:
+    issue = parse_issue(write_issue(f"---\ntitle: T\ndate: 2024-01-01\nauthor: A\n---\n{body}\n"))
+    return [c.spoken for c in build_narration(issue, ShowConfig(), Lexicon()).chunks][4:-1]
+
+
+def test_a_label_value_table_reads_row_by_row_without_its_header(write_issue):
+    said = spoken(write_issue, "| Category | Value |\n|---|---|\n| Title | A History of Islamic Spain |\n"
+                               "| Author | W. Montgomery Watt and Pierre Cachia |\n| Pages | 210 |\n")
+    assert said == ["Title: A History of Islamic Spain.", "Author: W. Montgomery Watt and Pierre Cachia.",
+                    "Pages: two hundred and ten."]
+
+
+def test_a_wider_table_names_each_value(write_issue):
+    said = spoken(write_issue, "| Episode | Title | Rating |\n|---|---|---|\n| 1 | Pilot | 8/10 |\n| 2 | Run | |\n")
+    assert said == ["Episode: one, title: Pilot, rating: eight ten.", "Episode: two, title: Run."]
+
+
+def test_a_raw_html_table_reads_the_same(write_issue):
+    said = spoken(write_issue, "<table><tr><th></th><th></th></tr><tr><td>Director</td><td>Lee Jae-kyoo</td></tr>"
+                               "</table>")
+    assert said == ["Director: [[ lˈiː dʒˈɛ kjˈuː. ]]"]
+
+
+@pytest.mark.parametrize("text", [
+    "A book by W. Montgomery Watt and Pierre Cachia.", "J. R. R. Tolkien wrote it.", "Dr. No is a Bond film.",
+    "The U.S. release came later.", "Track No. 7 is the best."])
+def test_initials_and_abbreviations_never_end_a_sentence(text):
+    assert split_sentences(text) == [text]
+
+
+@pytest.mark.parametrize("written,said", [
+    ("Released April 23, 2024.", "Released April twenty-third, twenty twenty-four."),
+    ("On 23 April 2024 it aired.", "On the twenty-third of April twenty twenty-four it aired."),
+    ("Out Jan. 5th.", "Out January fifth."),
+    ("You may 3 times.", "You may three times."),
+    ("ASIN B074VCQ3WK", ""),
+    ("The ISBN: 978-0-14-303943-3 is printed.", "The is printed."),
+    ("Order code B074VCQ3WK now.", "Order code B zero seven four, V C Q three, W K now."),
+    ("Catalogue CRD-2231 and an MP3 in 4K.", "Catalogue C R D, two two three one and an M P three in four K."),
+    ("After COVID-19 it closed.", "After covid-nineteen it closed."),
+    ("It was (barely) fine (really!).", "It was, barely, fine, really!"),
+    ("“Run!” she said.", "Run! she said."),
+    ("Dr. No (1962).", "Doctor No, nineteen sixty-two."),
+])
+def test_written_to_spoken(written, said):
+    assert normalize(written) == said
+
+
+def test_raw_html_headings_breaks_and_entities(write_issue):
+    issue = parse_issue(write_issue(
+        "---\ntitle: T\ndate: 2024-01-01\n---\n<p>Rating &gt; 3.5 &amp; rising.</p>\n<h3>The Cast</h3>\n"
+        "<p>First line<br>Second line</p>\n{% if page.rating > 3.5 %}<p>Good.</p>{% endif %}\n"))
+    narration = build_narration(issue, ShowConfig(), Lexicon())
+    said = [c.spoken for c in narration.chunks]
+    assert "The Cast" in narration.chapters
+    assert "Rating greater than three point five and rising." in said
+    assert "First line." in said and "Second line." in said
+    assert not any("page" in s or "endif" in s or "gt" in s.split() for s in said)
+
+
+def test_the_opening_and_the_body_say_a_date_alike(write_issue):
+    issue = parse_issue(write_issue("---\ntitle: T\ndate: 2024-04-23\n---\nIt came out on April 23, 2024.\n"))
+    said = [c.spoken for c in build_narration(issue, ShowConfig(), Lexicon()).chunks]
+    assert "April twenty-third, twenty twenty-four." in said
+    assert "It came out on April twenty-third, twenty twenty-four." in said
