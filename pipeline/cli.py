@@ -165,6 +165,54 @@ def preview(issue_path, config_path, build_dir, no_audio):
 
 
 @main.command()
+@ISSUE
+@CONFIG
+@JSON
+@DEBUG
+@handle_errors
+def narration(issue_path, config_path, as_json):
+    """Print the narration script exactly as the voice gets it: chapters, chunks, pauses, and
+    each substitution (lexicon, name rule, number, date, code) marked.
+
+    \b
+    Example:
+      publish narration issues/2022-01-28-all-of-us-are-dead.md | less
+    """
+    from pipeline.audio.script import narration_of, script_json, script_text
+    from pipeline.issue import parse_issue
+    config = load_config(config_path)
+    script = narration_of(parse_issue(issue_path, config.issues.ignore_keys), config)
+    click.echo(json.dumps(script_json(script), indent=2, ensure_ascii=False) if as_json else script_text(script))
+
+
+@main.command()
+@click.argument("text")
+@click.option("--out", type=click.Path(path_type=Path), default=Path("say.wav"), show_default=True,
+              help="The WAV file to write.")
+@click.option("--names", "names", multiple=True, type=click.Choice(["ko", "ja"]),
+              help="Read names by this language's rules, as an issue's `names:` does (repeatable).")
+@CONFIG
+@BUILD_DIR
+@DEBUG
+@handle_errors
+def say(text, out, names, config_path, build_dir):
+    """Speak a word or phrase with the show's voice, through the narration's own rules and
+    lexicon, to tune a lexicon entry by ear.
+
+    \b
+    Example:
+      publish say "Lee Cheong-san" --out cheong-san.wav
+      publish say "[[ tʃˈʌŋ sˈɑːn ]]"
+    """
+    from pipeline.audio.script import say as speak
+    spoken, changes, seconds = speak(text, load_config(config_path), out, build_dir / ".cache", tuple(names))
+    click.echo(f"says     {spoken}")
+    for change in changes:
+        click.echo(f"  {change.kind:<7} {change.written} → {change.said or '(skipped)'}")
+    click.echo(f"wrote    {out}  ({seconds:.1f} s)")
+
+
+@main.command()
 @CONFIG
 @JSON
 @DEBUG

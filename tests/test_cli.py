@@ -79,3 +79,28 @@ def test_every_command_has_help():
     for name in main.commands:
         result = CliRunner().invoke(main, [name, "--help"])
         assert result.exit_code == 0 and "Example:" in result.output, name
+
+
+def test_narration_prints_the_script_with_each_substitution(write_issue):
+    issue = write_issue("---\ntitle: T\ndate: 2024-04-23\nnames: [ko]\n---\n"
+                        "Lee Jung-jae, 12 years on, in Gyeongju (ASIN B074VCQ3WK).\n")
+    result = CliRunner().invoke(main, ["narration", str(issue)])
+    assert result.exit_code == 0, result.output
+    assert "## chapter 1: T" in result.output
+    assert "says   [[ lˈiː dʒˈʌŋ dʒˈɛ, ]] twelve years on, in [[ ɡjˈʌŋ dʒˈuː. ]]" in result.output
+    for marked in ("ko      Jung-jae → [[ dʒˈʌŋ dʒˈɛ ]]", "number  12 → twelve", "code    ASIN B074VCQ3WK → (skipped)"):
+        assert marked in result.output, marked
+    as_json = json.loads(CliRunner().invoke(main, ["narration", str(issue), "--json"]).stdout)
+    assert as_json["chapters"] == ["T"]
+    assert {"kind": "ko", "written": "Gyeongju", "said": "[[ ɡjˈʌŋ dʒˈuː ]]"} in as_json["chunks"][3]["changes"]
+
+
+def test_say_writes_speech_through_the_same_path(project, tmp_path):
+    from tests.audio_measure import decode
+    out = tmp_path / "name.wav"
+    result = CliRunner().invoke(main, ["say", "Lee Jung-jae", "--out", str(out), "--build-dir",
+                                       str(project.build_dir())])
+    assert result.exit_code == 0, result.output
+    assert "says     [[ lˈiː dʒˈʌŋ dʒˈɛ ]]" in result.output
+    samples = decode(out)
+    assert 0.5 < len(samples) / 44100 < 3.0 and abs(samples).max() > 0.05
