@@ -22,6 +22,7 @@ class AudioFiles:
     mp3: Path
     transcript: Path
     chapters: Path
+    words: Path
 
 
 @dataclass(frozen=True)
@@ -34,5 +35,6 @@ class BuiltFiles:
     audio: AudioFiles | None = None
 
     def paths(self) -> list[Path]:
-        extra = [self.audio.mp3, self.audio.transcript, self.audio.chapters] if self.audio else []
+        extra = ([self.audio.mp3, self.audio.transcript, self.audio.chapters, self.audio.words]
+                 if self.audio else [])
         return [self.email_html, self.page, self.email_text, self.email_eml, *extra]

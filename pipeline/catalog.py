@@ -20,6 +20,7 @@ class AudioInfo:
     duration_s: float
     transcript_key: str
     chapters_key: str
+    words_key: str | None = None  # transcript.json, a segment per word (older episodes: none)
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,7 @@ def _check_keys(episode: Episode) -> None:
     keys = [episode.page_key]
     if episode.audio is not None:
         keys += [episode.audio.key, episode.audio.transcript_key, episode.audio.chapters_key]
+        keys += [episode.audio.words_key] if episode.audio.words_key is not None else []
     for key in keys:
         if not isinstance(key, str) or not inside.match(key) or "/../" in f"/{key}/":
             raise ValueError(f"key {key!r} of episode '{episode.slug}' is outside its folder")

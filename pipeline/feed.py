@@ -77,7 +77,7 @@ class PodcastIndexExtension(BaseExtension):
 
 class PodcastIndexEntryExtension(BaseEntryExtension):
     def __init__(self):
-        self.transcript: tuple[str, str] | None = None   # (url, type)
+        self.transcripts: list[tuple[str, str]] = []       # (url, type)
         self.chapters: tuple[str, str] | None = None
         self.explicit: bool | None = None
 
@@ -87,10 +87,10 @@ class PodcastIndexEntryExtension(BaseEntryExtension):
     def extend_rss(self, item):
         if self.explicit is not None:
             xml_elem(f"{{{ITUNES_NS}}}explicit", item).text = "true" if self.explicit else "false"
-        if self.transcript:
+        for url, kind in self.transcripts:
             element = xml_elem(f"{{{PODCAST_NS}}}transcript", item)
-            element.set("url", self.transcript[0])
-            element.set("type", self.transcript[1])
+            element.set("url", url)
+            element.set("type", kind)
         if self.chapters:
             element = xml_elem(f"{{{PODCAST_NS}}}chapters", item)
             element.set("url", self.chapters[0])
@@ -165,7 +165,9 @@ def _add_item(fg: FeedGenerator, show: ShowConfig, episode: Episode, audio: Audi
     entry.podcast.itunes_author(byline(xml_text(episode.author), show.author))
     item_ext = entry.podcastindex
     item_ext.explicit = episode.explicit
-    item_ext.transcript = (links.url(audio.transcript_key), "text/vtt")
+    item_ext.transcripts = [(links.url(audio.transcript_key), "text/vtt")]
+    if audio.words_key:
+        item_ext.transcripts.append((links.url(audio.words_key), "application/json"))
     item_ext.chapters = (links.url(audio.chapters_key), "application/json+chapters")
 
 

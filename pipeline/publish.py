@@ -204,21 +204,23 @@ def build_outputs(issue: Issue, config: Config, episode: Episode, links: Links,
         built = build_episode_audio(issue, config, out, options.build_dir / ".cache",
                                     force=options.force, dry_run=options.dry_run, reporter=reporter)
         summary.audio = built.summary()
-        if built.mp3 is not None and built.transcript is not None and built.chapters is not None:
-            audio_files = AudioFiles(built.mp3, built.transcript, built.chapters)
+        if built.mp3 and built.transcript and built.chapters and built.words:
+            audio_files = AudioFiles(built.mp3, built.transcript, built.chapters, built.words)
             digest = built.sha256
             audio_info = AudioInfo(
                 key=links.layout.episode(issue.slug, f"{issue.slug}-{digest[:12]}.mp3"), bytes=built.bytes,
                 sha256=digest, duration_s=round(built.duration_s, 3),
                 transcript_key=links.layout.episode(issue.slug, "transcript.vtt"),
-                chapters_key=links.layout.episode(issue.slug, "chapters.json"))
+                chapters_key=links.layout.episode(issue.slug, "chapters.json"),
+                words_key=links.layout.episode(issue.slug, "transcript.json"))
     episode = replace(episode, audio=audio_info)
     page_audio = None
     if audio_info is not None:
         summary.audio_url = links.url(audio_info.key)
         page_audio = PageAudio(summary.audio_url, audio_info.duration_s, links.url(audio_info.transcript_key),
                                read_cues(audio_files.transcript) if audio_files else (),
-                               read_chapters(audio_files.chapters) if audio_files else ())
+                               read_chapters(audio_files.chapters) if audio_files else (),
+                               links.url(audio_info.words_key) if audio_info.words_key else None)
     minutes = max(1, round(audio_info.duration_s / 60)) if audio_info else None
     for image in issue.images:
         write_atomic(out / image.name, image.path.read_bytes())

@@ -69,6 +69,8 @@ def episode_items(episode: Episode, files: BuiltFiles, layout: Layout) -> list[I
         items += [Item(audio.key, "audio/mpeg", IMMUTABLE, files.audio.mp3),
                   Item(audio.transcript_key, CONTENT_TYPES[".vtt"], SHORT_CACHE, files.audio.transcript),
                   Item(audio.chapters_key, CHAPTERS_TYPE, SHORT_CACHE, files.audio.chapters)]
+        if audio.words_key:
+            items.append(Item(audio.words_key, CONTENT_TYPES[".json"], SHORT_CACHE, files.audio.words))
     return items
 
 

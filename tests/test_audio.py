@@ -64,6 +64,30 @@ def test_duration_is_chunks_plus_pauses(built, project):
     assert abs(summary["audio"]["duration_s"] - (speech + pauses + stings)) / summary["audio"]["duration_s"] < 0.02
 
 
+def test_every_word_is_timed_where_it_is_heard(built):
+    """transcript.json: a segment per written word, inside its sentence's cue, and the voice
+    sounding through each one (the pauses between sentences hold no word)."""
+    _, out, _ = built
+    cues = vtt_cues((out / "transcript.vtt").read_text(encoding="utf-8"))
+    data = json.loads((out / "transcript.json").read_text(encoding="utf-8"))
+    segments = data["segments"]
+    assert data["version"] == "1.0.0"
+    assert [s["body"] for s in segments] == [w for _, _, text in cues for w in text.split()]
+    bounds = [(start, end) for start, end, text in cues for _ in text.split()]
+    for segment, (start, end) in zip(segments, bounds, strict=True):
+        assert start - 0.01 <= segment["startTime"] < segment["endTime"] <= end + 0.01
+    starts = [s["startTime"] for s in segments]
+    assert starts == sorted(starts)
+    samples = decode(out / "a-short-test.mp3")
+    def rms(a, b):
+        part = samples[int(a * 44100):int(b * 44100)]
+        return float((part ** 2).mean() ** 0.5) if len(part) else 0.0
+    loud = [rms(s["startTime"], s["endTime"]) for s in segments]
+    assert sum(level > 0.02 for level in loud) >= 0.95 * len(loud)
+    gaps = [(a[1] + 0.05, b[0] - 0.05) for a, b in zip(cues, cues[1:]) if b[0] - a[1] > 0.5]
+    assert gaps and all(rms(a, b) < 0.2 * min(loud) + 0.01 for a, b in gaps)
+
+
 def test_transcript_and_chapters_follow_the_audio(built):
     summary, out, _ = built
     cues = vtt_cues((out / "transcript.vtt").read_text(encoding="utf-8"))

@@ -108,6 +108,12 @@ def test_the_page_follows_the_audio_and_seeks_on_a_click(published, browser):
         page.wait_for_function("(t) => Math.abs(document.querySelector('audio').currentTime - t) < 0.05", arg=start)
         page.wait_for_function("() => document.querySelector('.cue.current') !== null")
         assert page.locator(".cue.current").first.get_attribute("data-seek") == target.get_attribute("data-seek")
+        page.wait_for_function("() => document.querySelectorAll('.cue .w').length > 500")   # transcript.json
+        word = cues.nth(12).locator(".w").nth(2)
+        word.click()
+        page.wait_for_function("() => document.querySelector('.w.now') !== null")
+        assert page.locator(".w.now").first.text_content() == word.text_content()
+        assert cues.nth(12).text_content().split() == [w.text_content() for w in cues.nth(12).locator(".w").all()]
     finally:
         context.close()
 

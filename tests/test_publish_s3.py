@@ -50,9 +50,13 @@ def test_publish_serves_every_object_over_http(project):
     status, headers, page = http_get(summary["web_url"])
     assert headers["Content-Type"].startswith("text/html") and enclosure["url"].encode() in page
     item = etree.fromstring(feed).find("channel/item")
-    transcript = item.find(f"{{{PODCAST_NS}}}transcript").get("url")
+    transcript, words = (t.get("url") for t in item.findall(f"{{{PODCAST_NS}}}transcript"))
     assert http_get(transcript)[1]["Content-Type"].startswith("text/vtt")
     assert http_get(transcript)[2].startswith(b"WEBVTT")
+    assert http_get(words)[1]["Content-Type"] == "application/json"
+    assert json.loads(http_get(words)[2])["segments"][0] == {"startTime": pytest.approx(3.9, abs=0.3),
+                                                           "endTime": pytest.approx(4.3, abs=0.3), "body": "Screen"}
+    assert [t.get("type") for t in item.findall(f"{{{PODCAST_NS}}}transcript")] == ["text/vtt", "application/json"]
     chapters_url = item.find(f"{{{PODCAST_NS}}}chapters").get("url")
     assert json.loads(http_get(chapters_url)[2])["version"] == "1.2.0"
     status, headers, cover = http_get(summary["feed_url"].replace("feed.xml", "cover.jpg"))

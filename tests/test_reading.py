@@ -52,6 +52,7 @@ def test_initials_and_abbreviations_never_end_a_sentence(text):
     ("It was (barely) fine (really!).", "It was, barely, fine, really!"),
     ("“Run!” she said.", "Run! she said."),
     ("Dr. No (1962).", "Doctor No, nineteen sixty-two."),
+    ("The bullied student.", "The bulleed student."),           # espeak says "bullid", heard as "bullet"
 ])
 def test_written_to_spoken(written, said):
     assert normalize(written) == said
@@ -74,3 +75,16 @@ def test_the_opening_and_the_body_say_a_date_alike(write_issue):
     said = [c.spoken for c in build_narration(issue, ShowConfig(), Lexicon()).chunks]
     assert "April twenty-third, twenty twenty-four." in said
     assert "It came out on April twenty-third, twenty twenty-four." in said
+
+
+def test_written_words_take_their_share_of_the_spoken_ones():
+    from pipeline.transcript import Cue, time_words
+    cue = Cue(10.0, 13.0, "It won 12 awards.")
+    same = time_words(cue, [(0.0, 0.4), (0.5, 0.9), (1.0, 1.5), (1.6, 2.5)])
+    assert [(w.start, w.end, w.text) for w in same] == [(10.0, 10.4, "It"), (10.5, 10.9, "won"), (11.0, 11.5, "12"),
+                                                         (11.6, 12.5, "awards.")]
+    spelled = time_words(Cue(0.0, 4.0, "Code B074."), [(0.0, 0.5), (1.0, 1.5), (1.6, 2.0), (2.1, 2.5), (2.6, 3.0)])
+    assert [w.text for w in spelled] == ["Code", "B074."] and spelled[0].start == 0.0 and spelled[1].end == 3.0
+    assert spelled[0].end <= spelled[1].start
+    even = time_words(Cue(0.0, 2.0, "ab cd"), None)
+    assert [(w.start, w.end) for w in even] == [(0.0, 1.0), (1.0, 2.0)]

@@ -30,7 +30,7 @@ from pipeline.errors import InputError
 from pipeline.issue import Issue
 from pipeline.report import Reporter
 from pipeline.textutil import atomic_path, sha256_of, write_atomic
-from pipeline.transcript import Cue, webvtt
+from pipeline.transcript import Cue, time_words, transcript_json, webvtt
 
 INTRO_GAP, OUTRO_GAP = 0.6, 0.8
 AUDIO_VERSION = "7"        # bump when assembly changes (mastering has its own MASTERING_VERSION)
@@ -47,6 +47,7 @@ class AudioBuild:
     chunks_synthesized: int
     chunks_cached: int
     blocks_encoded: int = 0
+    words: Path | None = None          # transcript.json: every word timed
 
     def summary(self) -> dict:
         return {"mp3": str(self.mp3) if self.mp3 else None, "duration_s": round(self.duration_s, 2),
@@ -104,14 +105,15 @@ def build_episode_audio(issue: Issue, config: Config, out_dir: Path, cache_dir: 
 
     out_dir.mkdir(parents=True, exist_ok=True)
     mp3, vtt, chapters = out_dir / f"{issue.slug}.mp3", out_dir / "transcript.vtt", out_dir / "chapters.json"
+    words = out_dir / "transcript.json"
     manifest_path = out_dir / ".audio.json"
     manifest_key = _manifest_key(narration, keys, config, issue)
-    if not missing and all(p.exists() for p in (mp3, vtt, chapters)) and manifest_path.exists():
+    if not missing and all(p.exists() for p in (mp3, vtt, chapters, words)) and manifest_path.exists():
         manifest = json.loads(manifest_path.read_text())
         if manifest.get("key") == manifest_key and manifest.get("bytes") == mp3.stat().st_size:
             reporter.info(f"audio    {mp3} unchanged ({len(keys)} chunks cached)")
             return AudioBuild(mp3, vtt, chapters, manifest["duration_s"], manifest["bytes"],
-                              manifest["sha256"], 0, cached)
+                              manifest["sha256"], 0, cached, words=words)
 
     # The voice speaks on background threads while this one masters each block as soon as its
     # sentences are ready (the intro straight away).
@@ -123,6 +125,9 @@ def build_episode_audio(issue: Issue, config: Config, out_dir: Path, cache_dir: 
         join_blocks(blocks, tmp)
         write_tags(tmp, issue, config, narration.chapters, chapter_starts, duration)
     write_atomic(vtt, webvtt(cues))
+    rate = voice.sample_rate
+    write_atomic(words, transcript_json([word for cue, key in zip(cues, keys, strict=True) for word in time_words(
+        cue, [(a / rate, b / rate) for a, b in cache.words(key) or ()])]))
     write_atomic(chapters, chapters_json(narration.chapters, chapter_starts))
     size, digest = mp3.stat().st_size, sha256_of(mp3)
     manifest_path.write_text(json.dumps({"key": manifest_key, "duration_s": duration, "bytes": size,
@@ -131,7 +136,7 @@ def build_episode_audio(issue: Issue, config: Config, out_dir: Path, cache_dir: 
     reporter.info(f"audio    {mp3}  ({duration / 60:.1f} min, {size / 1e6:.1f} MB, {loudness:.1f} LUFS, "
                   f"{peak:.1f} dBTP; {len(missing)} chunks synthesised, {cached} cached; "
                   f"{encoded} of {len(blocks)} blocks encoded)")
-    return AudioBuild(mp3, vtt, chapters, duration, size, digest, len(missing), cached, encoded)
+    return AudioBuild(mp3, vtt, chapters, duration, size, digest, len(missing), cached, encoded, words)
 
 
 def master_blocks(narration: Narration, keys: list[str], speech: Synthesis, cache: SpeechCache, rate: int,

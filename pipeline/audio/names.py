@@ -193,32 +193,35 @@ def respell_names(text: str, hints: Iterable[str] = ()) -> tuple[str, list[Respe
             found.append((m.start(), m.end(), korean_phonemes(word) or "", "ko"))
         elif i in japanese:
             found.append((m.start(), m.end(), japanese_phonemes(word) or "", "ja"))
-    if not found:
-        return text, []
     changes = [Respelling(text[start:end], said, rule) for start, end, said, rule in found]
-    out, last, index = [], 0, 0
-    while index < len(found):                        # a run of names is one block of phonemes
-        start, end, said, _ = found[index]
-        phonemes = [said]
-        while index + 1 < len(found) and not text[end:found[index + 1][0]].strip():
-            index += 1
-            end = found[index][1]
-            phonemes.append(found[index][2])
-        tail = _TAIL.match(text, end)
-        assert tail is not None                      # the pattern matches the empty string
-        said = " ".join(phonemes)
-        if tail.group(1):                            # Byeong-chan's: the possessive in phonemes
-            said += _possessive(said)
-        said += tail.group(2)                        # piper drops punctuation between blocks
-        end = tail.end()
-        out.append(text[last:start] + f"[[ {said} ]]" + (" " if text[end:end + 1].isalnum() else ""))
+    out, last = [], 0
+    for start, end, said, _ in found:
+        out.append(text[last:start] + f"[[ {said} ]]")
         last = end
-        index += 1
     out.append(text[last:])
-    return "".join(out), changes
+    return close_phoneme_blocks("".join(out)), changes
 
 
-_TAIL = re.compile(r"('s|’s)?([.,;:!?]*)")
+def close_phoneme_blocks(text: str) -> str:
+    """piper phonemizes the text between `[[ ]]` blocks on its own and drops the punctuation
+    that follows a block, and with it the pause and the falling tone: "Jin-goo, Oh" ran on as
+    "ɡuːˈoʊ". So adjacent blocks become one, and a possessive and the punctuation after a
+    block move inside it, with a space after if a word follows."""
+    out, last = [], 0
+    for run in _RUN.finditer(text):
+        phonemes = " ".join(block.strip() for block in _BLOCK.findall(run.group(1)))
+        if run.group(2):                             # Byeong-chan's: the possessive in phonemes
+            phonemes += _possessive(phonemes)
+        phonemes += run.group(3)
+        out.append(text[last:run.start()] + f"[[ {phonemes} ]]"
+                   + (" " if text[run.end():run.end() + 1].isalnum() else ""))
+        last = run.end()
+    out.append(text[last:])
+    return "".join(out)
+
+
+_BLOCK = re.compile(r"\[\[([^\[\]]*)\]\]")
+_RUN = re.compile(r"((?:\[\[[^\[\]]*\]\]\s*)*\[\[[^\[\]]*\]\])('s|’s)?([.,;:!?]*)")
 
 
 def _possessive(phonemes: str) -> str:

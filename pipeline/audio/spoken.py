@@ -29,6 +29,8 @@ ABBREVIATIONS = {"Dr.": "Doctor", "Mr.": "Mister", "Mrs.": "Missus", "Ms.": "Miz
 CURRENCY = {"$": ("dollar", "cent"), "£": ("pound", "penny"), "€": ("euro", "cent"), "¥": ("yen", None),
             "₩": ("won", None)}
 KEEP_CAPS = {"I", "A", "OK", "TV"}
+# Words the voice's espeak rules misread, respelled ("bullied" → "bˈʊlɪd", heard as "bullet").
+VOICE_FIXES = {"bullied": "bulleed", "bellied": "belleed", "tallied": "talleed"}
 
 
 def cardinal(n: int) -> str:
@@ -140,6 +142,10 @@ def spell_code(code: str) -> str:
                      for group in groups if group)
 
 
+def _keep_case(written: str, said: str) -> str:
+    return said[:1].upper() + said[1:] if written[:1].isupper() else said
+
+
 def _dates(text: str, notes: list[Change] | None) -> str:
     """'April 23, 2024', 'Apr. 23rd' and '23 April 2024' with ordinals; the year follows as a year."""
     text = _sub(rf"\b({_MONTH})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?\b(?!:)",
@@ -172,6 +178,8 @@ def normalize(text: str, notes: list[Change] | None = None) -> str:
     text = re.sub(r"\[[^\[\]]{0,500}\]\([^()\s]{0,2000}\)", "", text)   # bounded: no backtracking
     text = re.sub(r"https?://\S+", "", text)
     text = _codes(text, notes)
+    text = _sub(r"\b(?:" + "|".join(VOICE_FIXES) + r")\b",
+                lambda m: _keep_case(m.group(0), VOICE_FIXES[m.group(0).lower()]), text, notes, "respell", re.I)
     for written, said in ABBREVIATIONS.items():
         text = _sub(rf"(?<![\w.]){re.escape(written)}(?=\s|$|,)", said, text, notes, "abbreviation")
     text = _dates(text, notes)

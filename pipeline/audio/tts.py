@@ -40,6 +40,7 @@ class Voice:
     digest: str
     sample_rate: int
     settings: str                       # JSON of the synthesis settings, part of the cache key
+    aligned: Path | None = None         # the same voice with its phoneme timings exposed
 
 
 def _default_model() -> Path:
@@ -73,7 +74,32 @@ def resolve_voice(model: str, cache_dir: Path, config_file: str = "publish.toml"
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise InputError.at(config_path, f"not a piper voice config: {exc}") from None
     inference = json.dumps({**settings.get("inference", {}), "v": SYNTHESIS_VERSION}, sort_keys=True)
-    return Voice(path, config_path, _digest(path, cache_dir), sample_rate, inference)
+    digest = _digest(path, cache_dir)
+    return Voice(path, config_path, digest, sample_rate, inference, aligned_model(path, digest, cache_dir))
+
+
+def aligned_model(model: Path, digest: str, cache_dir: Path) -> Path | None:
+    """The voice with the audio samples of each phoneme as a second output (piper's own patch:
+    the same weights and sound, one more tensor), written once per voice into the cache, so
+    every word of the transcript can be timed. None without the `onnx` package."""
+    target = cache_dir / "voices" / f"{digest[:24]}-aligned.onnx"
+    if target.is_file():
+        return target
+    try:
+        import onnx
+        from piper.patch_voice_with_alignment import add_alignment_output
+    except ImportError:
+        return None
+    try:
+        graph = onnx.load(str(model))
+        add_alignment_output(graph)
+    except ValueError:                  # already patched, or a model without that tensor
+        return model
+    except Exception:  # noqa: BLE001 - not a model: load_piper reports it in a clear line
+        return None
+    with atomic_path(target) as tmp:
+        onnx.save(graph, str(tmp))
+    return target
 
 
 def chunk_key(voice: Voice, text: str) -> str:
@@ -100,7 +126,20 @@ class SpeechCache:
         with wave.open(str(self.path(key)), "rb") as handle:
             return handle.getnframes()
 
-    def write(self, key: str, samples: np.ndarray, sample_rate: int) -> None:
+    def words(self, key: str) -> list[tuple[int, int]] | None:
+        """Where each spoken word starts and ends, in samples of the cached sound (None when
+        it was spoken without timings)."""
+        path = self.path(key).with_suffix(".words.json")
+        try:
+            return [(int(a), int(b)) for a, b in json.loads(path.read_text())]
+        except (OSError, ValueError, TypeError):
+            return None
+
+    def write(self, key: str, samples: np.ndarray, sample_rate: int,
+              words: list[tuple[int, int]] | None = None) -> None:
+        if words is not None:                          # before the sound: the sound marks it done
+            with atomic_path(self.path(key).with_suffix(".words.json")) as tmp:
+                tmp.write_text(json.dumps(words))
         with atomic_path(self.path(key)) as tmp, wave.open(str(tmp), "wb") as handle:
             handle.setnchannels(1)
             handle.setsampwidth(2)
@@ -108,15 +147,42 @@ class SpeechCache:
             handle.writeframes(samples.astype("<i2").tobytes())
 
 
-def trim_silence(samples: np.ndarray, rate: int) -> np.ndarray:
-    """Drop the voice's own leading and trailing silence, so the planned pauses are the pauses."""
+def trim_bounds(samples: np.ndarray, rate: int) -> tuple[int, int]:
+    """Where the voice's own leading and trailing silence ends and starts again."""
     if not len(samples):
-        return samples
+        return 0, 0
     loud = np.flatnonzero(np.abs(samples.astype(np.int32)) > max(300, int(np.abs(samples).max()) // 50))
     if not len(loud):
-        return samples[:0]
+        return 0, 0
     margin = int(TRIM_MARGIN_S * rate)
-    return samples[max(0, loud[0] - margin): loud[-1] + margin + 1]
+    return max(0, int(loud[0]) - margin), min(len(samples), int(loud[-1]) + margin + 1)
+
+
+# Phonemes that are not part of a word: piper's sentence marks, spaces and punctuation.
+NOT_WORD = frozenset("^$_ .,;:!?\"'()-—…")
+
+
+def word_spans(sentences) -> list[tuple[int, int]] | None:
+    """(start, end) samples of each spoken word, from piper's phoneme alignments of each
+    sentence it spoke; None if any sentence came without them."""
+    spans: list[tuple[int, int]] = []
+    offset = 0
+    for sentence in sentences:
+        if sentence.phoneme_alignments is None:
+            return None
+        position, start = offset, None
+        for aligned in sentence.phoneme_alignments:
+            if aligned.phoneme in NOT_WORD:
+                if start is not None:
+                    spans.append((start, position))
+                    start = None
+            elif start is None:
+                start = position
+            position += int(aligned.num_samples)
+        if start is not None:
+            spans.append((start, position))
+        offset += len(sentence.audio_int16_array)
+    return spans
 
 
 def load_piper(voice: Voice, threads: int = 1):
@@ -128,7 +194,7 @@ def load_piper(voice: Voice, threads: int = 1):
     options.inter_op_num_threads = 1
     options.enable_mem_pattern = False
     try:
-        session = onnxruntime.InferenceSession(str(voice.model), sess_options=options,
+        session = onnxruntime.InferenceSession(str(voice.aligned or voice.model), sess_options=options,
                                                providers=["CPUExecutionProvider"])
         config = PiperConfig.from_dict(json.loads(voice.config.read_text(encoding="utf-8")))
     except Exception as exc:  # noqa: BLE001 - onnxruntime raises several unrelated types
@@ -218,11 +284,16 @@ class Synthesis:
                     return
                 key, text = job
                 try:
-                    parts = [chunk.audio_int16_array for chunk in piper.synthesize(text, settings)]
+                    sentences = list(piper.synthesize(text, settings, include_alignments=voice.aligned is not None))
                 finally:
                     self._done(text)
+                parts = [sentence.audio_int16_array for sentence in sentences]
                 samples = np.concatenate(parts) if parts else np.zeros(0, dtype="<i2")
-                cache.write(key, trim_silence(samples, voice.sample_rate), voice.sample_rate)
+                start, end = trim_bounds(samples, voice.sample_rate)
+                spans = word_spans(sentences) if voice.aligned is not None else None
+                words = None if spans is None else [(max(0, a - start), max(0, min(b, end) - start))
+                                                    for a, b in spans if b > start and a < end]
+                cache.write(key, samples[start:end], voice.sample_rate, words)
                 self._ready[key].set()
                 progress.advance()
         except BaseException as exc:  # noqa: BLE001 - handed to the waiting thread as it is

@@ -29,6 +29,7 @@ class PageAudio:
     transcript_url: str | None = None
     cues: tuple[Cue, ...] = ()
     chapters: tuple[Chapter, ...] = ()
+    words_url: str | None = None        # transcript.json: the word being spoken is marked
 
 
 @dataclass(frozen=True)
