@@ -28,7 +28,7 @@ screenshots: $(STAMP)
 	$(PY) -m tests.regen_screenshots
 
 bench: $(STAMP)
-	$(PY) bench/run
+	$(PY) bench/run $(BENCH_ARGS)
 
 clean:
 	rm -rf build .publish
