@@ -18,12 +18,12 @@ from pipeline.catalog import AudioInfo, Catalog, Episode
 from pipeline.config import LANGUAGE_RE, ShowConfig
 from pipeline.issue import byline, sanitize_html
 from pipeline.links import Links
-from pipeline.textutil import shorten, xml_safe
+from pipeline.textutil import FEED_DESCRIPTION_LIMIT, shorten, xml_safe
 
 PODCAST_NS = "https://podcastindex.org/namespace/1.0"
 ITUNES_NS = "http://www.itunes.com/dtds/podcast-1.0.dtd"
 PODCAST_GUID_NAMESPACE = uuid.UUID("ead4c236-bf58-58c6-a2c6-a6b28d128cb6")
-APPLE_DESCRIPTION_LIMIT = 4000
+APPLE_DESCRIPTION_LIMIT = FEED_DESCRIPTION_LIMIT
 
 
 def xml_text(text: str) -> str:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import html as html_lib
 import re
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -18,12 +19,13 @@ from mdit_py_plugins.footnote import footnote_plugin
 
 from pipeline.errors import InputError, Problem, key_line, read_input_file
 from pipeline.rawhtml import embeds_to_links, image_sources, read_html, strip_template_tags, template_tags
-from pipeline.textutil import sha256_of, shorten, slugify, split_sentences, xml_safe
+from pipeline.textutil import FEED_DESCRIPTION_LIMIT, sha256_of, shorten, slugify, split_sentences, xml_safe
 
 MAX_BYTES = 2 * 1024 * 1024
 MAX_EPISODE = 99_999
 MAX_NESTING = 200                 # elements inside elements; real reviews stay under 20
-FRONT_MATTER_KEYS = ("title", "date", "slug", "summary", "author", "episode", "explicit", "tags", "image", "names")
+FRONT_MATTER_KEYS = ("title", "date", "slug", "summary", "author", "episode", "explicit", "tags", "image", "names",
+                     "draft")
 NAME_LANGUAGES = ("ko", "ja")       # `names:` hints for the narration's name rules (audio/names.py)
 # Jekyll, Hugo and Pelican keys that mean one of ours, and keys of theirs that shape only a site
 # (accepted and ignored). Anything else is still an error, so a typo like `sumary` never passes.
@@ -106,6 +108,7 @@ class Issue:
     warnings: tuple[Problem, ...] = ()
     images: tuple[LocalImage, ...] = ()
     image: str | None = None          # the header image: a URL, or the ref of one of `images`
+    draft: bool = False               # `draft: true` or `published: false`: never published
     names: tuple[str, ...] = ()       # languages of the names in the review, for the voice
 
     def byline(self, show_author: str) -> str:
@@ -272,7 +275,9 @@ def _blog_keys(meta: dict, ignore_keys: tuple[str, ...]) -> dict:
     """A blog post's front matter in our terms: synonyms mapped where ours is not given,
     categories added to tags, layout keys and the site's own `ignore_keys` dropped."""
     ours = {k: v for k, v in meta.items() if k not in BLOG_SYNONYMS and k not in BLOG_IGNORED
-            and k not in ignore_keys}
+            and k not in ignore_keys and k not in ("draft", "published")}
+    if meta.get("draft") is True or meta.get("published") is False:
+        ours["draft"] = True
     for key, target in BLOG_SYNONYMS.items():
         value = meta.get(key)
         if value is None:
@@ -387,6 +392,12 @@ def parse_issue(path: Path, ignore_keys: tuple[str, ...] = ()) -> Issue:
         raise InputError.at(path, "empty body: the review has no text", body_line)
     summary = meta.get("summary")
     summary = " ".join(summary.split()) if summary else _derive_summary(sections)
+    if len(html_lib.escape(summary, quote=False).encode()) > FEED_DESCRIPTION_LIMIT:
+        summary, kept = _fit_summary(summary)
+        warnings.append(Problem(str(path), f"summary is over the feed's {FEED_DESCRIPTION_LIMIT}-byte limit "
+                                "(Apple Podcasts); shortened to " + (f"its first {kept} sentences" if kept
+                                                                     else "1000 characters"),
+                                key_line(text, "summary", sep=":") or key_line(text, "description", sep=":")))
     refs = _image_refs(tokens, body_line)
     header = (meta.get("image") or "").strip() or None
     if header:
@@ -398,7 +409,20 @@ def parse_issue(path: Path, ignore_keys: tuple[str, ...] = ()) -> Issue:
         tags=tuple(str(t) for t in meta.get("tags") or ()), body_html=html,
         names=tuple([meta["names"]] if isinstance(meta.get("names"), str) else meta.get("names") or ()),
         sections=sections, footnotes=footnotes, warnings=tuple(warnings), images=images, image=header,
+        draft=bool(meta.get("draft")),
     )
+
+
+def _fit_summary(summary: str) -> tuple[str, int]:
+    """The summary's first whole sentences that fit the feed's limit (escaped, in bytes)."""
+    kept: list[str] = []
+    for sentence in split_sentences(summary):
+        if len(html_lib.escape(" ".join([*kept, sentence]), quote=False).encode()) > FEED_DESCRIPTION_LIMIT - 4:
+            break
+        kept.append(sentence)
+    if not kept:                                     # one endless sentence: cut at a word
+        return shorten(summary, FEED_DESCRIPTION_LIMIT // 4), 0
+    return " ".join(kept), len(kept)
 
 
 IMAGE_FORMATS = {"JPEG": ".jpg", "PNG": ".png", "GIF": ".gif", "WEBP": ".webp"}

@@ -58,11 +58,13 @@ class PublishReport:
     upload: UploadResult | None = None
     episode: int | None = None
     files: list[str] = field(default_factory=list)
+    skipped: str | None = None          # why nothing was published ("draft")
 
     def as_json(self) -> dict:
-        return {"slug": self.slug, "episode": self.episode, "feed_url": self.feed_url,
-                "audio_url": self.audio_url, "web_url": self.web_url, "email": self.email,
-                "audio": self.audio, "upload": self.upload.as_json() if self.upload else None}
+        found = {"slug": self.slug, "episode": self.episode, "feed_url": self.feed_url,
+                 "audio_url": self.audio_url, "web_url": self.web_url, "email": self.email,
+                 "audio": self.audio, "upload": self.upload.as_json() if self.upload else None}
+        return {**found, "skipped": self.skipped} if self.skipped else found
 
     def preview_paths(self) -> list[str]:
         return list(self.files)
@@ -123,6 +125,9 @@ def publish_issue(path: Path, config: Config, options: PublishOptions, reporter:
     issue = parse_issue(path, config.issues.ignore_keys)
     for warning in issue.warnings:
         reporter.warn(str(warning))
+    if issue.draft:
+        reporter.info(f"skipped  {path}: a draft (draft: true or published: false); not published")
+        return PublishReport(slug=issue.slug, skipped="draft")
     check_show_inputs(config)
     session = open_storage(config, dry_run=options.dry_run) if options.upload else contextlib.nullcontext(None)
     with session as storage:

@@ -73,6 +73,10 @@ def slugify(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")[:80].strip("-")
 
 
+# Apple Podcasts' limit for a description, in bytes: the feed's tightest.
+FEED_DESCRIPTION_LIMIT = 4000
+
+
 def shorten(text: str, limit: int) -> str:
     """At most `limit` characters, cut at a word boundary with an ellipsis."""
     text = " ".join(text.split())

@@ -1,4 +1,5 @@
 import datetime as dt
+import json
 
 import pytest
 
@@ -153,3 +154,25 @@ def test_a_typo_still_fails_with_a_suggestion(write_issue):
     with pytest.raises(InputError) as caught:
         parse_issue(write_issue("---\ntitle: T\nsumary: x\n---\nBody.\n"))
     assert "did you mean 'summary'" in str(caught.value)
+
+
+@pytest.mark.parametrize("key", ["draft: true", "published: false"])
+def test_a_draft_is_parsed_and_never_published(write_issue, tmp_path, key):
+    from click.testing import CliRunner
+
+    from pipeline.cli import main
+    path = write_issue(f"---\ntitle: Not yet\ndate: 2024-01-01\n{key}\n---\nText.\n")
+    assert parse_issue(path).draft
+    result = CliRunner().invoke(main, ["issue", str(path), "--no-upload", "--no-audio", "--json",
+                                       "--build-dir", str(tmp_path / "build")])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["skipped"] == "draft"
+    assert not (tmp_path / "build").exists()
+    assert not parse_issue(write_issue("---\ntitle: T\ndate: 2024-01-01\ndraft: false\n---\nText.\n")).draft
+
+
+def test_a_summary_over_the_feed_limit_is_shortened_at_a_sentence_with_a_warning(write_issue):
+    long = " ".join(f"Sentence number {n} says a little more about the show." for n in range(120))
+    issue = parse_issue(write_issue(f"---\ntitle: T\ndate: 2024-01-01\nsummary: \"{long}\"\n---\nText.\n"))
+    assert len(issue.summary.encode()) <= 4000 and issue.summary.endswith("about the show.")
+    assert any("over the feed's 4000-byte limit" in str(w) and ":4:" in str(w) for w in issue.warnings)

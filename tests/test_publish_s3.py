@@ -35,7 +35,7 @@ def summary_of(result) -> dict:
 
 def test_publish_serves_every_object_over_http(project):
     summary = summary_of(project.publish(project.issue()))
-    assert summary["upload"]["uploaded"] == 9 and summary["upload"]["skipped"] == 0
+    assert summary["upload"]["uploaded"] == 10 and summary["upload"]["skipped"] == 0
     status, headers, feed = http_get(summary["feed_url"])
     assert status == 200 and headers["Content-Type"].startswith("application/rss+xml")
     assert "max-age=300" in headers["Cache-Control"]
