@@ -261,9 +261,10 @@ def serve(config_path):
 
 @main.command()
 @ISSUE
-@click.option("--subscribers", "subscribers_path", required=True, metavar="FILE.csv",
-              type=click.Path(path_type=Path),
+@click.option("--subscribers", "subscribers_path", metavar="FILE.csv", type=click.Path(path_type=Path),
               help="CSV with an 'email' column; optional 'name' and 'status' (unsubscribed rows are skipped).")
+@click.option("--test", "test_to", metavar="ADDRESS[,ADDRESS…]",
+              help="Send only to these addresses, subject marked [Test]; not logged, needs no list.")
 @CONFIG
 @BUILD_DIR
 @click.option("--dry-run", is_flag=True, help="Count recipients and show one rendered message; send nothing.")
@@ -271,7 +272,7 @@ def serve(config_path):
 @click.option("--quiet", is_flag=True, help="Print only warnings and errors.")
 @DEBUG
 @handle_errors
-def send(issue_path, subscribers_path, config_path, build_dir, dry_run, as_json, quiet):
+def send(issue_path, subscribers_path, test_to, config_path, build_dir, dry_run, as_json, quiet):
     """Email a published issue to every subscriber, once each (safe to re-run).
 
     The unsubscribe secret comes from the environment ($PUBLISH_SECRET by default), SMTP
@@ -280,12 +281,84 @@ def send(issue_path, subscribers_path, config_path, build_dir, dry_run, as_json,
     \b
     Example:
       publish issue issues/2022-01-28-all-of-us-are-dead.md
+      publish send issues/2022-01-28-all-of-us-are-dead.md --test me@example.com
       publish send issues/2022-01-28-all-of-us-are-dead.md --subscribers subscribers.csv
     """
     from pipeline.send import SendOptions, send_issue
-    options = SendOptions(build_dir=build_dir, dry_run=dry_run)
+    test = tuple(a.strip() for a in (test_to or "").split(",") if a.strip())
+    options = SendOptions(build_dir=build_dir, dry_run=dry_run, test=test)
     result = send_issue(issue_path, subscribers_path, load_config(config_path), options,
                         Reporter(quiet=quiet or as_json))
     if dry_run and not as_json and "sample" in result:
         click.echo(result["sample"])
     emit(result, as_json)
+
+
+@main.command("unsubscribe-server")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8080, show_default=True, type=int, help="Port to listen on.")
+@CONFIG
+@DEBUG
+@handle_errors
+def unsubscribe_server(host, port, config_path):
+    """Run the unsubscribe service that [email] unsubscribe_url points at: a confirmation page
+    (a GET never unsubscribes), one-click POST (RFC 8058), and Undo. Unsubscribes are recorded
+    in the private [subscriptions] bucket that `publish send` reads.
+
+    \b
+    Example:
+      publish unsubscribe-server --port 8080
+    """
+    import uvicorn
+
+    from pipeline.mail.compose import list_identity
+    from pipeline.mail.optouts import OptOuts
+    from pipeline.mail.secret import read_secret
+    from pipeline.mail.service import create_app
+    from pipeline.remote import open_subscriptions
+    config = load_config(config_path)
+    secret = read_secret(config)
+    with open_subscriptions(config) as bucket:
+        assert bucket is not None
+        app = create_app(config, secret, OptOuts(bucket, secret, list_identity(config)))
+        click.echo(f"serving  unsubscribes at http://{host}:{port}{app.routes[0].path}  (Ctrl-C to stop)", err=True)
+        uvicorn.run(app, host=host, port=port, log_level="warning", server_header=False)
+
+
+@main.group()
+def subscribers():
+    """Look after the subscriber list.
+
+    \b
+    Example:
+      publish subscribers unsubscribed --subscribers subscribers.csv
+    """
+
+
+@subscribers.command()
+@click.option("--subscribers", "subscribers_path", required=True, metavar="FILE.csv",
+              type=click.Path(path_type=Path), help="The list `publish send` reads.")
+@CONFIG
+@JSON
+@DEBUG
+@handle_errors
+def unsubscribed(subscribers_path, config_path, as_json):
+    """List the rows of your CSV whose address unsubscribed through the link, to tidy the list.
+
+    \b
+    Example:
+      publish subscribers unsubscribed --subscribers subscribers.csv
+    """
+    from pipeline.mail.secret import read_secret
+    from pipeline.mail.subscribers import read_subscribers
+    from pipeline.send import recorded_unsubscribes
+    config = load_config(config_path)
+    optouts, recorded = recorded_unsubscribes(config, read_secret(config))
+    listed = read_subscribers(subscribers_path).active
+    gone = [s.email for s in listed if optouts is not None and optouts.key(s.email) in recorded]
+    if as_json:
+        emit({"unsubscribed": gone, "of": len(listed)}, True)
+        return
+    for address in gone:
+        click.echo(address)
+    click.echo(f"{len(gone)} of {len(listed)} addresses in {subscribers_path} unsubscribed", err=True)

@@ -70,6 +70,14 @@ class EmailConfig:
 
 
 @dataclass(frozen=True)
+class SubscriptionsConfig:
+    bucket: str = ""                   # private: who unsubscribed; default "<[storage] bucket>-subscriptions"
+
+    def bucket_for(self, storage: StorageConfig) -> str:
+        return self.bucket or f"{storage.bucket}-subscriptions"
+
+
+@dataclass(frozen=True)
 class IssuesConfig:
     ignore_keys: tuple[str, ...] = ()   # a site's own front matter keys, accepted and ignored
 
@@ -81,13 +89,14 @@ class Config:
     voice: VoiceConfig = VoiceConfig()
     email: EmailConfig = EmailConfig()
     issues: IssuesConfig = IssuesConfig()
+    subscriptions: SubscriptionsConfig = SubscriptionsConfig()
     path: Path | None = None          # the file it came from, if any
     base_dir: Path = Path(".")        # relative paths in the file are relative to this
 
 
 SECTIONS: dict[str, type] = {
     "show": ShowConfig, "storage": StorageConfig, "voice": VoiceConfig, "email": EmailConfig,
-    "issues": IssuesConfig,
+    "issues": IssuesConfig, "subscriptions": SubscriptionsConfig,
 }
 PATH_KEYS = {("show", "cover"), ("voice", "lexicon"), ("voice", "intro"), ("voice", "outro")}
 

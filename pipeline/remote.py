@@ -69,6 +69,36 @@ def wait_until_writable(bucket: Bucket, probe_key: str, timeout: float = 30) -> 
 
 
 @contextlib.contextmanager
+def open_subscriptions(config: Config, keep_running: bool = False,
+                       create: bool = True) -> Iterator[Bucket | None]:
+    """The private bucket of unsubscribes, on the same S3 as the show's files: created without
+    a public-read policy, so an anonymous request is refused. None when it does not exist and
+    `create` is off (nobody has unsubscribed through the service yet)."""
+    name, storage = config.subscriptions.bucket_for(config.storage), config.storage
+    if not uses_embedded(config):
+        bucket = Bucket(Target(name, storage.region, configured_endpoint(config),
+                               create_bucket=storage.create_bucket and create))
+        try:
+            bucket.ensure_bucket()
+        except ServiceError as exc:
+            if create or "does not exist" not in exc.what:
+                raise
+            yield None
+            return
+        yield bucket
+        return
+    server = start_embedded(config)
+    try:
+        bucket = Bucket(Target(name, storage.region, server.endpoint, server.access_key, server.secret_key,
+                               create_bucket=True))
+        wait_until_writable(bucket, ".publish-ready")
+        yield bucket
+    finally:
+        if not keep_running:
+            server.stop()
+
+
+@contextlib.contextmanager
 def open_storage(config: Config, keep_running: bool = False, dry_run: bool = False) -> Iterator[StorageSession]:
     storage = config.storage
     if not uses_embedded(config):

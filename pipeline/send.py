@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import os
 from dataclasses import dataclass
 from email.utils import parseaddr
 from functools import partial
@@ -19,12 +18,14 @@ from pipeline.issue import Issue, parse_issue
 from pipeline.mail.compose import list_identity, message_template, sender_domain, unsubscribe_url
 from pipeline.mail.delivery import RETRY_DELAYS, deliver, open_transport
 from pipeline.mail.message import MessageTemplate, Recipient
+from pipeline.mail.optouts import OptOuts
+from pipeline.mail.secret import read_secret
 from pipeline.mail.sendlog import open_send_log
 from pipeline.mail.subscribers import Subscriber, read_subscribers
 from pipeline.mail.unsubscribe import make_token, normalize_address
+from pipeline.remote import open_subscriptions
 from pipeline.report import Reporter
 
-MIN_SECRET_CHARS = 16
 MAX_REPORTED_FAILURES = 20
 
 
@@ -33,19 +34,7 @@ class SendOptions:
     build_dir: Path = Path("build")
     dry_run: bool = False
     retry_delays: tuple[float, ...] = RETRY_DELAYS
-
-
-def read_secret(config: Config) -> str:
-    name = config.email.secret_env
-    secret = os.environ.get(name, "")
-    where = str(config.path or "publish.toml")
-    if not secret:
-        raise InputError.at(where, f"the environment variable {name} is not set; it holds the key that signs "
-                            "unsubscribe links (a long random string, the same for every send)")
-    if len(secret) < MIN_SECRET_CHARS:
-        raise InputError.at(where, f"the value of {name} is too short ({len(secret)} characters); "
-                            f"use at least {MIN_SECRET_CHARS} random characters")
-    return secret
+    test: tuple[str, ...] = ()          # send only to these, marked [Test], unlogged
 
 
 def _read_json(path: Path) -> dict | None:
@@ -55,8 +44,10 @@ def _read_json(path: Path) -> dict | None:
         return None
 
 
-def load_built_template(issue: Issue, config: Config, build_dir: Path) -> MessageTemplate:
-    """The email exactly as `publish issue` built and published it; refuses a stale build."""
+def load_built_template(issue: Issue, config: Config, build_dir: Path, test: bool = False,
+                        reporter: Reporter | None = None) -> MessageTemplate:
+    """The email exactly as `publish issue` built and published it; refuses a stale build. A
+    test send also takes a build not yet published, with a warning."""
     folder = build_dir / issue.slug
     manifest = _read_json(folder / EMAIL_MANIFEST)
     published = _read_json(folder / PUBLISHED_MARK)
@@ -68,11 +59,17 @@ def load_built_template(issue: Issue, config: Config, build_dir: Path) -> Messag
         raise InputError.at(issue.source, f"changed since it was built; {run_first} so subscribers get "
                             "what listeners and readers see")
     if published is None or published.get("source_sha256") != digest:
-        raise InputError.at(issue.source, f"not published yet, so the links in the email would not work; {run_first}")
+        if not test:
+            raise InputError.at(issue.source, f"not published yet, so the links in the email would not work; "
+                                f"{run_first}")
+        if reporter is not None:
+            reporter.warn(f"{issue.source}: not published yet; the test is sent, but its links will not work "
+                          "until `publish issue` has run")
     try:
         html = (folder / "email.html").read_text(encoding="utf-8")
         text = (folder / "email.txt").read_text(encoding="utf-8")
-        return message_template(issue, config, html, text, manifest["unsubscribe_placeholder"])
+        return message_template(issue, config, html, text, manifest["unsubscribe_placeholder"],
+                                "[Test] " if test else "")
     except (OSError, KeyError, ValueError):
         raise InputError.at(folder, f"the built email is incomplete or was made with another [email] config; "
                             f"{run_first}") from None
@@ -95,14 +92,28 @@ def sample_view(raw: bytes) -> str:
     return f"{headers}\n\n{plain.get_content() if plain is not None else ''}{note}"
 
 
-def send_issue(issue_path: Path, subscribers_path: Path, config: Config, options: SendOptions,
+def recorded_unsubscribes(config: Config, secret: str) -> tuple[OptOuts | None, set[str]]:
+    """The store of unsubscribes the service records, and what it holds now."""
+    with open_subscriptions(config, create=False) as bucket:
+        if bucket is None:
+            return None, set()
+        optouts = OptOuts(bucket, secret, list_identity(config))
+        return optouts, optouts.keys()
+
+
+def send_issue(issue_path: Path, subscribers_path: Path | None, config: Config, options: SendOptions,
                reporter: Reporter) -> dict:
     issue = parse_issue(issue_path, config.issues.ignore_keys)
-    subscribers = read_subscribers(subscribers_path)
     secret = read_secret(config)
+    if options.test:
+        return send_test(issue, config, secret, options, reporter)
+    if subscribers_path is None:
+        raise InputError.at(str(issue_path), "say who receives it: --subscribers FILE.csv, or --test ADDRESS")
+    subscribers = read_subscribers(subscribers_path)
     template = load_built_template(issue, config, options.build_dir)
     domain = sender_domain(config)
     identity = list_identity(config)
+    optouts, unsubscribed = recorded_unsubscribes(config, secret)
 
     def id_for(address: str) -> str:
         return message_id(issue.slug, address, secret, domain)
@@ -117,14 +128,18 @@ def send_issue(issue_path: Path, subscribers_path: Path, config: Config, options
 
     with open_send_log(options.build_dir / issue.slug, secret) as log:
         delivered = log.delivered()
-        pending = [s for s in subscribers.active if log.key(s.email) not in delivered]
-        already_sent = len(subscribers.active) - len(pending)
+        opted_out = [s for s in subscribers.active if optouts is not None and optouts.key(s.email) in unsubscribed]
+        active = [s for s in subscribers.active if s not in opted_out]
+        pending = [s for s in active if log.key(s.email) not in delivered]
+        already_sent = len(active) - len(pending)
         result: dict[str, Any] = {
-            "slug": issue.slug, "subscribers": len(subscribers.active), "already_sent": already_sent,
-            "to_send": len(pending), "skipped": subscribers.skipped, "duplicates": subscribers.duplicates,
-            "sent": 0, "failed": 0, "failures": [], "dry_run": options.dry_run}
+            "slug": issue.slug, "subscribers": len(active), "already_sent": already_sent,
+            "to_send": len(pending), "skipped": subscribers.skipped, "unsubscribed": len(opted_out),
+            "duplicates": subscribers.duplicates, "sent": 0, "failed": 0, "failures": [],
+            "dry_run": options.dry_run}
         reporter.info(f"send     {issue.title}: {len(pending)} to send, {result['already_sent']} already sent, "
-                      f"{subscribers.skipped} unsubscribed or inactive, {subscribers.duplicates} duplicate rows")
+                      f"{len(opted_out)} unsubscribed through the link, {subscribers.skipped} unsubscribed or "
+                      f"inactive in the list, {subscribers.duplicates} duplicate rows")
         if options.dry_run:
             if pending:
                 result["sample"] = sample_view(template.render(recipient(pending[0])))
@@ -142,6 +157,37 @@ def send_issue(issue_path: Path, subscribers_path: Path, config: Config, options
     for address, _, detail in delivery.failures[:MAX_REPORTED_FAILURES]:
         reporter.warn(f"not delivered to {address}: {detail}")
     reporter.info(f"sent     {delivery.sent} in this run, {already_sent + delivery.sent} of "
-                  f"{len(subscribers.active)} in all; {len(delivery.failures)} refused"
+                  f"{len(active)} in all; {len(delivery.failures)} refused"
                   + (" (run again to retry them)" if delivery.failures else ""))
+    return result
+
+
+def send_test(issue: Issue, config: Config, secret: str, options: SendOptions, reporter: Reporter) -> dict:
+    """The message a subscriber gets (footer, headers, a real personal token), to the writer's
+    own addresses, subject marked [Test]; never logged, so the real send is unaffected."""
+    addresses = [normalize_address(a) for a in options.test]
+    bad = [a for a in addresses if "@" not in a or any(c.isspace() for c in a)]
+    if bad:
+        raise InputError.at(str(issue.source), f"--test: not an email address: {bad[0]!r}")
+    template = load_built_template(issue, config, options.build_dir, test=True, reporter=reporter)
+    identity, domain = list_identity(config), sender_domain(config)
+
+    def render_for(address: str) -> bytes:
+        url = unsubscribe_url(config.email.unsubscribe_url, address, make_token(address, secret, identity))
+        return template.render(Recipient(address, url, message_id(f"test-{issue.slug}", address, secret, domain)))
+
+    result: dict[str, Any] = {"slug": issue.slug, "test": addresses, "sent": 0, "failed": 0, "failures": [],
+                              "dry_run": options.dry_run}
+    if options.dry_run:
+        result["sample"] = sample_view(render_for(addresses[0]))
+        return result
+    failures: list[tuple[str, int | None, str]] = []
+    delivery = deliver(((a, partial(render_for, a)) for a in addresses), parseaddr(config.email.from_)[1],
+                       open_transport(config), rate=0, delays=options.retry_delays, on_sent=lambda _: None,
+                       on_failed=lambda a, c, d: failures.append((a, c, d)))
+    result["sent"], result["failed"] = delivery.sent, len(failures)
+    result["failures"] = [{"email": a, "code": c, "detail": d} for a, c, d in failures]
+    reporter.info(f"test     sent to {', '.join(addresses)} (subject marked [Test]; not logged)")
+    for address, _, detail in failures:
+        reporter.warn(f"not delivered to {address}: {detail}")
     return result

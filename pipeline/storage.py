@@ -210,6 +210,16 @@ class Bucket:
     def delete(self, key: str) -> None:
         self._call(f"delete {key}", self.client.delete_object, Bucket=self.target.bucket, Key=key)
 
+    def list_keys(self, prefix: str = "") -> list[str]:
+        keys: list[str] = []
+        paginator = self.client.get_paginator("list_objects_v2")
+        try:
+            for page in paginator.paginate(Bucket=self.target.bucket, Prefix=prefix):
+                keys += [entry["Key"] for entry in page.get("Contents", [])]
+        except (BotoCoreError, ClientError) as exc:
+            raise describe_failure(exc, self.target, "list the bucket") from None
+        return keys
+
 
 def needs_upload(item: Item, found: ObjectInfo | None) -> bool:
     if found is None or found.size != item.size:

@@ -68,7 +68,7 @@ _KO_SYLLABLE = re.compile(
 _KO_WORD = re.compile(rf"(?:{_KO_SYLLABLE.pattern})+")
 _JA_MORA = re.compile(rf"(?:(?:({_alternation(JA_CONSONANTS)})\1?)(y)?)?({_alternation(JA_VOWELS)})|(n)(?![aeiouy])")
 _JA_WORD = re.compile(rf"(?:{_JA_MORA.pattern})+")
-_RAW = re.compile(r"\[\[.*?\]\]", re.S)
+_RAW = re.compile(r"\[\[[^\[\]]*\]\]")          # no nesting: linear on "[[[[…"
 _WORD = re.compile(r"(?<![\w\[-])[A-Z][a-zāīūēō]*(?:-[A-Za-z][a-zāīūēō]*)*(?![\w-])")
 
 
@@ -154,10 +154,10 @@ def _korean_looking(word: str, hinted: bool) -> bool:
 def respell_names(text: str, hints: Iterable[str] = ()) -> tuple[str, list[Respelling]]:
     """The text with every recognised name as `[[ phonemes ]]`, and what was changed."""
     hints = set(hints)
-    pieces: list[tuple[int, int, str, str]] = []       # start, end, said, rule
+    inside = [False] * (len(text) + 1)                 # already phonemes (the lexicon's): left alone
     for raw in _RAW.finditer(text):
-        pieces.append((raw.start(), raw.end(), "", "raw"))
-    words = [m for m in _WORD.finditer(text) if not any(s <= m.start() < e for s, e, _, _ in pieces)]
+        inside[raw.start():raw.end()] = [True] * (raw.end() - raw.start())
+    words = [m for m in _WORD.finditer(text) if not inside[m.start()]]
     korean = {i for i, m in enumerate(words)
               if _korean_looking(m.group(0), "ko" in hints) and m.group(0) not in ENGLISH_AS_IS}
     def beside(i: int) -> bool:

@@ -179,9 +179,10 @@ def _list_id(config: Config) -> str:
     return f"{config.show.title} <{list_identity(config)}>"
 
 
-def message_template(issue: Issue, config: Config, html: str, text: str, placeholder_url: str) -> MessageTemplate:
+def message_template(issue: Issue, config: Config, html: str, text: str, placeholder_url: str,
+                     subject_prefix: str = "") -> MessageTemplate:
     email = config.email
-    headers = [("Subject", issue.title), ("From", email.from_)]
+    headers = [("Subject", subject_prefix + issue.title), ("From", email.from_)]
     if email.reply_to:
         headers.append(("Reply-To", email.reply_to))
     headers.append(("List-Id", _list_id(config)))

@@ -1,0 +1,202 @@
+"""The unsubscribe service as subscribers meet it: a real uvicorn process, real HTTP, real
+mail through aiosmtpd, and the unsubscribes recorded in the private bucket `publish send`
+reads."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+import html5lib
+import pytest
+from click.testing import CliRunner
+
+from pipeline.cli import main
+from tests.conftest import http_get
+from tests.smtp_server import SmtpServer, free_port
+from tests.visible import visible_text
+
+SECRET = "test-unsubscribe-secret-0123456789"
+SECOND_ISSUE = """---
+title: "The Next One"
+date: 2024-03-08
+summary: "The second issue."
+---
+A second review, shorter than the first.
+"""
+
+
+def request(url: str, data: bytes | None = None, headers: dict | None = None, method: str | None = None):
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, data=data, headers=headers or {}, method=method),
+                                    timeout=10) as answer:
+            return answer.status, answer.read().decode("utf-8", "replace"), {
+                k.lower(): v for k, v in answer.headers.items()}
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode("utf-8", "replace"), {k.lower(): v for k, v in error.headers.items()}
+
+
+def one_click(url: str, multipart: bool = False):
+    if multipart:
+        body = (b"--b0undary\r\nContent-Disposition: form-data; name=\"List-Unsubscribe\"\r\n\r\n"
+                b"One-Click\r\n--b0undary--\r\n")
+        return request(url, body, {"Content-Type": "multipart/form-data; boundary=b0undary"})
+    return request(url, b"List-Unsubscribe=One-Click", {"Content-Type": "application/x-www-form-urlencoded"})
+
+
+def form_fields(page: str) -> dict[str, str]:
+    tree = html5lib.parse(page, namespaceHTMLElements=False)
+    return {field.get("name"): field.get("value") for field in tree.iter("input")}
+
+
+@pytest.fixture
+def service(project, monkeypatch):
+    """The project published (no audio) with its unsubscribe URL on a running service."""
+    monkeypatch.setenv("PUBLISH_SECRET", SECRET)
+    monkeypatch.delenv("PUBLISH_SMTP_USER", raising=False)
+    port = free_port()
+    with SmtpServer() as smtp:
+        project.config(email={"smtp_host": "127.0.0.1", "smtp_port": smtp.port, "rate_per_second": 0,
+                              "unsubscribe_url": f"http://127.0.0.1:{port}/unsubscribe?email={{email}}&token={{token}}"})
+        server = subprocess.Popen([sys.executable, "-m", "pipeline", "unsubscribe-server", "--port", str(port),
+                                   "--config", str(project.root / "publish.toml")],
+                                  env=dict(os.environ), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            base = f"http://127.0.0.1:{port}/unsubscribe"
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    request(base)
+                    break
+                except OSError:
+                    assert server.poll() is None, server.stderr.read().decode()
+                    assert time.monotonic() < deadline, "the service did not start"
+                    time.sleep(0.2)
+            yield project, smtp, base
+        finally:
+            server.terminate()
+            server.wait(10)
+
+
+def send(project, issue: Path, *args: str):
+    result = CliRunner().invoke(main, ["send", str(issue), "--config", str(project.root / "publish.toml"),
+                                       "--build-dir", str(project.root / "build"), "--json", *args])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def test_unsubscribes_end_to_end(service):
+    project, smtp, _ = service
+    first = project.issue()
+    assert project.publish(first, "--no-audio").exit_code == 0
+    csv = project.root / "subscribers.csv"
+    csv.write_text("email,name\n" + "".join(f"reader{i}@example.com,Reader {i}\n" for i in range(20)))
+    assert send(project, first, "--subscribers", str(csv))["sent"] == 20
+    links = {m["To"].addresses[0].addr_spec: m["List-Unsubscribe"].split(",")[0].strip("<> ")
+             for m in smtp.mailbox.parsed()}
+    assert len(links) == 20
+
+    assert one_click(links["reader3@example.com"]) [:2] == (200, "")
+    assert one_click(links["reader7@example.com"], multipart=True)[:2] == (200, "")
+    status, page, headers = request(links["reader11@example.com"])          # a person clicks the footer link
+    assert status == 200 and "Unsubscribe?" in visible_text(page) and "reader11@example.com" in visible_text(page)
+    assert "no-store" in headers["cache-control"]
+    status, done, _ = request(links["reader11@example.com"], urllib.parse.urlencode(form_fields(page)).encode(),
+                              {"Content-Type": "application/x-www-form-urlencoded"})
+    assert status == 200 and "You are unsubscribed" in visible_text(done) and form_fields(done)["action"] == "undo"
+
+    second = project.issue(SECOND_ISSUE, "2024-03-08-the-next-one.md")
+    assert project.publish(second, "--no-audio").exit_code == 0
+    smtp.mailbox.messages.clear()
+    result = send(project, second, "--subscribers", str(csv))
+    assert (result["sent"], result["unsubscribed"]) == (17, 3)
+    received = {rcpt for _, rcpts, _ in smtp.mailbox.messages for rcpt in rcpts}
+    assert len(received) == 17 and not received & {"reader3@example.com", "reader7@example.com",
+                                                  "reader11@example.com"}
+    listed = CliRunner().invoke(main, ["subscribers", "unsubscribed", "--subscribers", str(csv), "--config",
+                                       str(project.root / "publish.toml"), "--json"])
+    assert json.loads(listed.stdout)["unsubscribed"] == ["reader3@example.com", "reader7@example.com",
+                                                         "reader11@example.com"]
+
+
+def test_undo_a_get_never_unsubscribes_and_the_store_is_private(service):
+    project, _, base = service
+    from pipeline.config import load_config
+    from pipeline.mail.compose import list_identity
+    from pipeline.mail.unsubscribe import make_token
+    config = load_config(project.root / "publish.toml")
+    token = make_token("undo@example.com", SECRET, list_identity(config))
+    link = f"{base}?{urllib.parse.urlencode({'email': 'undo@example.com', 'token': token})}"
+    for _ in range(3):
+        assert request(link)[0] == 200                                   # scanners and previews
+    csv = project.root / "one.csv"
+    csv.write_text("email\nundo@example.com\n")
+
+    def gone() -> list[str]:
+        out = CliRunner().invoke(main, ["subscribers", "unsubscribed", "--subscribers", str(csv), "--config",
+                                        str(project.root / "publish.toml"), "--json"])
+        return json.loads(out.stdout)["unsubscribed"]
+    assert gone() == []
+    fields = {"email": "undo@example.com", "token": token, "action": "unsubscribe"}
+    assert request(link, urllib.parse.urlencode(fields).encode())[0] == 200
+    assert gone() == ["undo@example.com"]
+    keys = project.bucket_client().client.list_objects_v2(Bucket=f"{project.bucket}-subscriptions")["Contents"]
+    assert len(keys) == 1 and "undo" not in keys[0]["Key"] and "example" not in keys[0]["Key"]
+    with pytest.raises(urllib.error.HTTPError) as refused:                # never public
+        http_get(f"{project.s3.endpoint}/{project.bucket}-subscriptions/{keys[0]['Key']}")
+    assert refused.value.code == 403
+    status, page, _ = request(link, urllib.parse.urlencode({**fields, "action": "undo"}).encode())
+    assert status == 200 and "subscribed again" in visible_text(page)
+    assert gone() == []
+
+
+def test_hostile_requests(service):
+    project, _, base = service
+    from pipeline.config import load_config
+    from pipeline.mail.compose import list_identity
+    from pipeline.mail.unsubscribe import make_token
+    identity = list_identity(load_config(project.root / "publish.toml"))
+    marked = '"><script>alert(1)</script>@example.com'
+    good = make_token(marked, SECRET, identity)
+    status, page, _ = request(f"{base}?{urllib.parse.urlencode({'email': marked, 'token': good})}")
+    assert status == 200 and "<script>" not in page and marked in visible_text(page)
+    for query in ("", "?email=a@example.com", "?email=a@example.com&token=v2.forged",
+                  f"?email=b@example.com&token={make_token('a@example.com', SECRET, identity)}",
+                  f"?email=a@example.com&token={make_token('a@example.com', 'another-secret-0123456789', identity)}"):
+        status, page, _ = request(base + query, b"List-Unsubscribe=One-Click")
+        assert status == 400 and "This link does not work" in visible_text(page), query
+    link = f"{base}?{urllib.parse.urlencode({'email': 'c@example.com', 'token': make_token('c@example.com', SECRET, identity)})}"
+    assert request(link, b"List-Unsubscribe=One-Click&x=" + b"a" * 11_000)[0] == 413
+    assert request(link, b"x" * 20_000, {"Transfer-Encoding": "chunked"})[0] in (400, 413)
+    assert request(link, b"List-Unsubscribe=One-Click", method="PUT")[0] == 405
+    assert request(link, method="DELETE")[0] == 405
+    status, _, headers = request(link + "&next=https://evil.example.com", b"action=unsubscribe")
+    assert status == 200 and "location" not in headers
+    assert request(f"{base.rsplit('/', 1)[0]}/elsewhere")[0] == 404
+
+
+def test_a_test_send_needs_no_list_and_is_not_logged(service):
+    project, smtp, _ = service
+    issue = project.issue()
+    built = CliRunner().invoke(main, ["issue", str(issue), "--no-upload", "--no-audio", "--config",
+                                      str(project.root / "publish.toml"), "--build-dir", str(project.root / "build")])
+    assert built.exit_code == 0, built.output
+    result = CliRunner().invoke(main, ["send", str(issue), "--test", "me@example.com, editor@example.com", "--config",
+                                       str(project.root / "publish.toml"), "--build-dir", str(project.root / "build")])
+    assert result.exit_code == 0, result.output
+    assert "not published yet" in result.output                     # built, not uploaded: a warning, still sent
+    messages = smtp.mailbox.parsed()
+    assert sorted(m["To"] for m in messages) == ["editor@example.com", "me@example.com"]
+    assert all(m["Subject"] == "[Test] A Short Test" for m in messages)
+    link = messages[0]["List-Unsubscribe"].split(",")[0].strip("<> ")
+    assert request(link)[0] == 200                                   # a real personal token
+    csv = project.root / "s.csv"
+    csv.write_text("email\nme@example.com\n")
+    assert project.publish(issue, "--no-audio").exit_code == 0
+    assert send(project, issue, "--subscribers", str(csv))["sent"] == 1     # the test did not count as sent
