@@ -56,6 +56,9 @@ _SLUG = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 _PREFIX = r"(?:[a-z0-9][a-z0-9._-]*/)*"
 
 
+_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+
+
 def _check_keys(episode: Episode) -> None:
     """Anyone who can write catalog.json decides what the feed and pages link to: every key
     must stay inside its own episode's folder, as publish writes them."""
@@ -74,6 +77,7 @@ def _check_keys(episode: Episode) -> None:
 @dataclass(frozen=True)
 class Catalog:
     episodes: tuple[Episode, ...] = field(default_factory=tuple)
+    podcast_guid: str = ""        # the show's podcast:guid, set at the first publish, never recomputed
 
     def find(self, slug: str) -> Episode | None:
         return next((e for e in self.episodes if e.slug == slug), None)
@@ -84,10 +88,17 @@ class Catalog:
     def upsert(self, episode: Episode) -> Catalog:
         """Replace the episode with the same slug, or add it; newest first."""
         others = [e for e in self.episodes if e.slug != episode.slug]
-        return Catalog(tuple(sorted([*others, episode], key=lambda e: (e.date, e.number), reverse=True)))
+        ordered = tuple(sorted([*others, episode], key=lambda e: (e.date, e.number), reverse=True))
+        return Catalog(ordered, self.podcast_guid)
+
+    def with_guid(self, guid: str) -> Catalog:
+        """The show's guid, kept if the catalogue has one: it identifies the podcast for good."""
+        return self if self.podcast_guid else Catalog(self.episodes, guid)
 
     def to_json(self) -> bytes:
-        data = {"version": CATALOG_VERSION, "episodes": [asdict(e) for e in self.episodes]}
+        data: dict = {"version": CATALOG_VERSION, "episodes": [asdict(e) for e in self.episodes]}
+        if self.podcast_guid:
+            data["podcast_guid"] = self.podcast_guid
         return json.dumps(data, indent=1, ensure_ascii=False, sort_keys=True).encode("utf-8") + b"\n"
 
     @staticmethod
@@ -99,7 +110,10 @@ class Catalog:
             episodes = tuple(Episode.from_json(e) for e in data["episodes"])
             for episode in episodes:
                 _check_keys(episode)
-            return Catalog(episodes)
+            guid = data.get("podcast_guid", "")
+            if guid and not (isinstance(guid, str) and _UUID.match(guid)):
+                raise ValueError(f"podcast_guid {guid!r} is not a UUID")
+            return Catalog(episodes, guid)
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise InputError.at(source, f"catalogue is damaged: {exc}") from None
 

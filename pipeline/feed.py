@@ -38,6 +38,12 @@ def podcast_guid(feed_url: str) -> str:
     return str(uuid.uuid5(PODCAST_GUID_NAMESPACE, bare))
 
 
+def show_guid(show: ShowConfig, catalog: Catalog, links: Links) -> str:
+    """[show] guid if given, else the one the catalogue keeps, else made from the feed URL (at
+    the first publish, which then keeps it, so moving the feed does not change the podcast)."""
+    return show.guid or catalog.podcast_guid or podcast_guid(links.feed_url)
+
+
 def fit_bytes(text: str, limit: int = APPLE_DESCRIPTION_LIMIT) -> str:
     """Shorten text at a word boundary until its UTF-8 form fits `limit` bytes."""
     while len(text.encode("utf-8")) > limit:
@@ -134,7 +140,7 @@ def build_feed(show: ShowConfig, catalog: Catalog, links: Links, cover_key: str,
     fg.podcast.itunes_type("episodic")
     fg.podcast.itunes_summary(fit_bytes(html.escape(xml_text(show.description), quote=False)))
     ext = fg.podcastindex
-    ext.guid = podcast_guid(links.feed_url)
+    ext.guid = show_guid(show, catalog, links)
     ext.locked_owner = show.owner_email
     ext.explicit = show.explicit
     ext.category = (show.category, show.subcategory or None)

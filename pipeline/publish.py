@@ -14,7 +14,7 @@ from pipeline.buildfolder import EMAIL_MANIFEST, PUBLISHED_MARK, AudioFiles, Bui
 from pipeline.catalog import AudioInfo, Catalog, Episode
 from pipeline.config import Config
 from pipeline.errors import InputError, Problem
-from pipeline.feed import build_feed, check_cover, validate_feed
+from pipeline.feed import build_feed, check_cover, show_guid, validate_feed
 from pipeline.issue import Issue, parse_issue
 from pipeline.links import Links
 from pipeline.mail.compose import build_email
@@ -140,6 +140,7 @@ def publish_issue(path: Path, config: Config, options: PublishOptions, reporter:
             catalog = Catalog()
         else:
             catalog = read_catalog(storage.bucket, links.layout)
+        catalog = catalog.with_guid(show_guid(config.show, catalog, links))
         episode = plan_episode(issue, catalog, links, options.force, reporter)
         summary, episode, files, write_page = build_outputs(issue, config, episode, links, options, reporter,
                                                             neighbours(catalog.upsert(episode), issue.slug, links))
@@ -265,7 +266,8 @@ def check_bucket(config: Config, reporter: Reporter) -> dict:
     """Verify what listeners get: the feed, every file it names, and the catalogue's sizes."""
     with open_storage(config) as storage:
         catalog = read_catalog(storage.bucket, storage.links.layout)
-        problems, checked = check_published_feed(storage.links.feed_url)
+        problems, checked = check_published_feed(storage.links.feed_url,
+                                                 show_guid(config.show, catalog, storage.links))
         for episode in catalog.episodes:
             if episode.audio is None:
                 continue

@@ -12,7 +12,7 @@ from pipeline.buildfolder import BuiltFiles
 from pipeline.catalog import Catalog, Episode
 from pipeline.config import Config
 from pipeline.errors import ServiceError
-from pipeline.feed import build_feed, validate_feed
+from pipeline.feed import build_feed, show_guid, validate_feed
 from pipeline.issue import Issue
 from pipeline.links import Layout, Links
 from pipeline.locking import choose_locking, object_lock
@@ -85,11 +85,11 @@ def shared_items(config: Config, layout: Layout) -> list[Item]:
     return [Item(layout.cover(cover), CONTENT_TYPES[cover.suffix.lower()], "public, max-age=86400", cover)]
 
 
-def _merge_episode(episode: Episode):
+def _merge_episode(episode: Episode, guid: str):
     """The catalogue change: upsert our episode into whatever is there now, renumbering a new
-    episode whose number a concurrent publisher took first."""
+    episode whose number a concurrent publisher took first; the show's guid kept, or set once."""
     def change(current: bytes | None) -> bytes:
-        catalog = Catalog.from_json(current) if current else Catalog()
+        catalog = (Catalog.from_json(current) if current else Catalog()).with_guid(guid)
         mine = episode
         clash = next((e for e in catalog.episodes if e.number == mine.number and e.slug != mine.slug), None)
         if clash and catalog.find(mine.slug) is None:
@@ -142,7 +142,7 @@ def publish_catalog_and_feed(bucket: Bucket, links: Links, config: Config,
     Returns {key: bytes} of what was written (nothing when both were already current), and
     the catalogue as written: a concurrent publisher may have made this episode renumber."""
     layout = links.layout
-    change = _merge_episode(episode)
+    change = _merge_episode(episode, show_guid(config.show, Catalog(), links))
     current = bucket.get(layout.catalog)
     unchanged = current is not None and change(current[0]) == current[0]
     locking = "conditional" if unchanged else choose_locking(

@@ -42,8 +42,9 @@ def check_url(url: str, length: int | None = None, kind: str | None = None, rang
     return None
 
 
-def check_published_feed(feed_url: str) -> tuple[list[str], int]:
-    """(problems, items checked): the feed fetched, validated, and every file it names fetched."""
+def check_published_feed(feed_url: str, guid: str | None = None) -> tuple[list[str], int]:
+    """(problems, items checked): the feed fetched, validated, and every file it names fetched;
+    with `guid`, the feed's podcast:guid must be it (apps know the podcast by it)."""
     try:
         xml = fetch(feed_url)
     except urllib.error.HTTPError as exc:
@@ -53,6 +54,11 @@ def check_published_feed(feed_url: str) -> tuple[list[str], int]:
     problems = [f"feed.xml: {p}" for p in validate_feed(xml)]
     if problems and any("well-formed" in p for p in problems):
         return problems, 0
+    channel = etree.fromstring(xml).find("channel")
+    found = channel.findtext(f"{{{PODCAST_NS}}}guid") if channel is not None else None
+    if guid and found != guid:
+        problems.append(f"feed.xml: podcast:guid is {found!r}, the catalogue's is {guid!r} (apps would see "
+                        "a new podcast; run `publish feed` to write it again)")
     items = etree.fromstring(xml).findall("channel/item")
     for item in items:
         enclosure = item.find("enclosure")

@@ -179,3 +179,30 @@ def test_server_dying_mid_upload_leaves_old_feed_and_rerun_completes(project, tm
         assert [e.title for e in feed.entries] == ["Second Episode", "A Short Test"]
     finally:
         server.stop()
+
+
+def test_the_podcast_guid_is_made_once_and_kept_when_the_feed_moves(project):
+    """Podcasting 2.0: podcast:guid is generated once and never changes; apps know the show by it."""
+    from lxml import etree
+
+    from pipeline.feed import PODCAST_NS
+    issue = project.issue()
+    project.config(public_url=f"{project.s3.endpoint}/{project.bucket}")
+    first = summary_of(project.publish(issue, "--no-audio"))
+    guid = etree.fromstring(http_get(first["feed_url"])[2]).findtext(f"channel/{{{PODCAST_NS}}}guid")
+    catalog = json.loads(http_get(first["feed_url"].replace("feed.xml", "catalog.json"))[2])
+    assert catalog["podcast_guid"] == guid
+    moved = project.s3.endpoint.replace("127.0.0.1", "localhost")          # the same bucket, another host
+    project.config(public_url=f"{moved}/{project.bucket}")
+    second = summary_of(project.publish(project.issue(SHORT_ISSUE.replace("A Short Test", "Another"),
+                                                      "2024-03-02-another.md"), "--no-audio"))
+    assert second["feed_url"].startswith("http://localhost")
+    assert etree.fromstring(http_get(second["feed_url"])[2]).findtext(f"channel/{{{PODCAST_NS}}}guid") == guid
+    config = str(project.root / "publish.toml")
+    assert CliRunner().invoke(main, ["check", "--config", config, "--json"]).exit_code == 0
+    feed = http_get(second["feed_url"])[2].replace(guid.encode(), b"00000000-0000-4000-8000-000000000000")
+    from pipeline.storage import Item
+    project.bucket_client().put(Item("feed.xml", "application/rss+xml", "no-cache", data=feed))
+    broken = CliRunner().invoke(main, ["check", "--config", config, "--json"])
+    assert broken.exit_code == 1
+    assert any("podcast:guid" in p and guid in p for p in json.loads(broken.stdout)["problems"])
