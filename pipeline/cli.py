@@ -15,7 +15,7 @@ import click
 from pipeline import __version__
 from pipeline.config import load_config
 from pipeline.errors import InputError, ServiceError
-from pipeline.publish import PublishOptions, check_bucket, publish_issue, rebuild_feed, serve_local
+from pipeline.publish import PublishOptions, check_bucket, publish_issue, publish_issues, rebuild_feed, serve_local
 from pipeline.report import Reporter
 
 CONFIG = click.option("--config", "config_path", type=click.Path(path_type=Path),
@@ -85,7 +85,7 @@ def handle_errors(command):
     return wrapper
 
 
-def emit(result: dict, as_json: bool) -> None:
+def emit(result: dict | list, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(result, indent=2, ensure_ascii=False))
 
@@ -119,7 +119,8 @@ def init(directory):
 
 
 @main.command()
-@ISSUE
+@click.argument("issue_paths", metavar="ISSUE.md|DIR...", nargs=-1, required=True,
+                type=click.Path(path_type=Path))
 @CONFIG
 @BUILD_DIR
 @click.option("--dry-run", is_flag=True, help="Print the plan; write nothing remote.")
@@ -130,18 +131,24 @@ def init(directory):
 @click.option("--quiet", is_flag=True, help="Print only warnings and errors.")
 @DEBUG
 @handle_errors
-def issue(issue_path, config_path, build_dir, dry_run, no_upload, no_audio, force, as_json, quiet):
-    """Build and publish one issue: email, audio, feed, upload.
+def issue(issue_paths, config_path, build_dir, dry_run, no_upload, no_audio, force, as_json, quiet):
+    """Build and publish issues: email, audio, feed, upload. Several files or a folder are
+    checked together first, then published oldest first (run it again to resume).
 
     \b
     Example:
       publish issue issues/2022-01-28-all-of-us-are-dead.md
+      publish issue issues/            # every .md in it: a blog's back catalogue
       publish issue issues/x.md --no-upload --json
     """
     options = PublishOptions(build_dir=build_dir, dry_run=dry_run, upload=not no_upload,
                              audio=not no_audio, force=force)
-    summary = publish_issue(issue_path, load_config(config_path), options, Reporter(quiet=quiet or as_json))
-    emit(summary.as_json(), as_json)
+    reporter = Reporter(quiet=quiet or as_json)
+    if len(issue_paths) == 1 and not issue_paths[0].is_dir():
+        emit(publish_issue(issue_paths[0], load_config(config_path), options, reporter).as_json(), as_json)
+        return
+    reports = publish_issues(list(issue_paths), load_config(config_path), options, reporter)
+    emit([report.as_json() for report in reports], as_json)
 
 
 @main.command()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -18,7 +19,7 @@ from pipeline.feed import build_feed, check_cover, show_guid, validate_feed
 from pipeline.issue import Issue, parse_issue
 from pipeline.links import Links
 from pipeline.mail.compose import build_email
-from pipeline.remote import open_storage, planned_links, uses_embedded
+from pipeline.remote import StorageSession, open_storage, planned_links, uses_embedded
 from pipeline.report import Reporter
 from pipeline.site.page import Neighbour, PageAudio, PageImage, build_page, read_chapters
 from pipeline.textutil import human_size, write_atomic
@@ -121,15 +122,93 @@ def local_catalog(build_dir: Path) -> Catalog:
     return Catalog.from_json(path.read_bytes(), str(path)) if path.exists() else Catalog()
 
 
-def publish_issue(path: Path, config: Config, options: PublishOptions, reporter: Reporter) -> PublishReport:
-    issue = parse_issue(path, config.issues.ignore_keys)
+def issue_files(paths: list[Path]) -> list[Path]:
+    """The issue files named, a folder standing for every .md and .txt file in it."""
+    files: list[Path] = []
+    for path in paths:
+        found = sorted(p for p in path.iterdir() if p.suffix in (".md", ".txt") and p.is_file()) \
+            if path.is_dir() else [path]
+        files += [f for f in found if f not in files]
+    return files
+
+
+def preflight(files: list[Path], config: Config) -> list[Issue]:
+    """Every issue parsed and checked before anything is synthesised or uploaded; all problems
+    at once. Returned in date order, so new episodes are numbered as they were written."""
+    problems: list[Problem] = []
+    issues: list[Issue] = []
+    for path in files:
+        try:
+            issues.append(parse_issue(path, config.issues.ignore_keys))
+        except InputError as exc:
+            problems += exc.problems
+    slugs: dict[str, Path] = {}
+    numbers: dict[int, Path] = {}
+    for issue in (i for i in issues if not i.draft):
+        if issue.slug in slugs:
+            problems.append(Problem(str(issue.source), f"slug '{issue.slug}' is also {slugs[issue.slug]}'s; "
+                                    "set another 'slug'"))
+        slugs.setdefault(issue.slug, issue.source)
+        if issue.episode is not None and issue.episode in numbers:
+            problems.append(Problem(str(issue.source), f"episode {issue.episode} is also {numbers[issue.episode]}'s"))
+        if issue.episode is not None:
+            numbers.setdefault(issue.episode, issue.source)
+    try:
+        check_show_inputs(config)
+    except InputError as exc:
+        problems += exc.problems
+    if problems:
+        raise InputError(problems)
+    return sorted(issues, key=lambda i: (i.date, i.source.name))
+
+
+def publish_issues(paths: list[Path], config: Config, options: PublishOptions,
+                   reporter: Reporter) -> list[PublishReport]:
+    """A blog's back catalogue in one run: checked first, then published oldest first over one
+    storage session. Each issue is published whole before the next, so a stopped run resumes
+    where it stopped: the published ones are unchanged and cost nothing."""
+    files = issue_files(paths)
+    if not files:
+        raise InputError.at(str(paths[0]), "no issue files (.md or .txt) here")
+    issues = preflight(files, config)
+    todo = [i for i in issues if not i.draft]
+    reports = []
+    started, total = time.monotonic(), sum(i.word_count for i in todo) or 1
+    done, minutes = 0, 0.0
+    session = open_storage(config, dry_run=options.dry_run) if options.upload else contextlib.nullcontext(None)
+    with session as storage:
+        for issue in issues:
+            report = publish_issue(issue.source, config, options, reporter, storage=storage, parsed=issue)
+            reports.append(report)
+            if issue.draft:
+                continue
+            done += issue.word_count
+            minutes += (report.audio or {}).get("duration_s", 0) / 60
+            elapsed = time.monotonic() - started
+            left = elapsed / done * (total - done) if done else 0
+            count = sum(1 for r in reports if not r.skipped)
+            reporter.info(f"progress {count} of {len(todo)} issues, {minutes:.1f} min of audio, "
+                          f"{_clock(elapsed)} elapsed, about {_clock(left)} left")
+    return reports
+
+
+def _clock(seconds: float) -> str:
+    minutes, secs = divmod(round(seconds), 60)
+    return f"{minutes}m{secs:02d}s"
+
+
+def publish_issue(path: Path, config: Config, options: PublishOptions, reporter: Reporter,
+                  storage: StorageSession | None = None, parsed: Issue | None = None) -> PublishReport:
+    """One issue; `storage` and `parsed` when a run of many already holds them."""
+    issue = parsed or parse_issue(path, config.issues.ignore_keys)
     for warning in issue.warnings:
         reporter.warn(str(warning))
     if issue.draft:
         reporter.info(f"skipped  {path}: a draft (draft: true or published: false); not published")
         return PublishReport(slug=issue.slug, skipped="draft")
     check_show_inputs(config)
-    session = open_storage(config, dry_run=options.dry_run) if options.upload else contextlib.nullcontext(None)
+    session = (contextlib.nullcontext(storage) if storage is not None or not options.upload
+               else open_storage(config, dry_run=options.dry_run))
     with session as storage:
         links = storage.links if storage else planned_links(config)
         issue = issue.with_image_urls(lambda image: links.url(links.layout.episode(issue.slug, image.name)))
