@@ -34,6 +34,7 @@ class ShowConfig:
     subcategory: str = "TV Reviews"
     explicit: bool = False
     guid: str = ""                     # podcast:guid to keep (a show moving here); else made once
+    subscribe_url: str = ""            # the newsletter's sign-up page, linked from the home page
 
 
 @dataclass(frozen=True)
@@ -176,6 +177,8 @@ def _validate(config: Config, text: str, file: str, problems: list[Problem]) -> 
         bad("show", "language", f"'{show.language}' is not a language code like en-us")
     if show.guid and not re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", show.guid):
         bad("show", "guid", "must be a lowercase UUID like ead4c236-bf58-58c6-a2c6-a6b28d128cb6")
+    if show.subscribe_url and not show.subscribe_url.startswith(("http://", "https://")):
+        bad("show", "subscribe_url", "must start with http:// or https://")
     if not show.site_url.startswith(("http://", "https://")):
         bad("show", "site_url", "must start with http:// or https://")
     if "@" not in parseaddr(show.owner_email)[1]:

@@ -21,6 +21,7 @@ from pipeline.links import Links
 from pipeline.mail.compose import build_email
 from pipeline.remote import StorageSession, open_storage, planned_links, uses_embedded
 from pipeline.report import Reporter
+from pipeline.site.home import home_url
 from pipeline.site.page import Neighbour, PageAudio, PageImage, build_page, read_chapters
 from pipeline.textutil import human_size, write_atomic
 from pipeline.transcript import read_cues
@@ -30,6 +31,7 @@ from pipeline.upload import (
     image_items,
     page_item,
     publish_feed_from_catalog,
+    publish_home_from_catalog,
     publish_to_bucket,
     read_catalog,
     shared_items,
@@ -253,6 +255,7 @@ def publish_issue(path: Path, config: Config, options: PublishOptions, reporter:
             write_atomic(options.build_dir / issue.slug / PUBLISHED_MARK, json.dumps({
                 "source_sha256": source_digest(issue.source), "web_url": summary.web_url,
                 "feed_url": links.feed_url, "at": episode.updated}, indent=2))
+        reporter.info(f"home     {home_url(links)}")
         reporter.info(f"feed     {links.feed_url}")
         return summary
 
@@ -320,7 +323,7 @@ def build_outputs(issue: Issue, config: Config, episode: Episode, links: Links,
         "unsubscribe_placeholder": email.unsubscribe_preview_url}, indent=2))
     def write_page(number: int) -> Path:
         return write_atomic(out / "index.html", build_page(issue, config, web_url, feed_url, page_audio,
-                                                           cover, number, *around))
+                                                           cover, number, *around, home_url=home_url(links)))
     files = BuiltFiles(email_html, email_text, eml, write_page(episode.number), audio_files)
     summary.email = {"html": str(email_html), "text": str(email_text), "eml": str(eml),
                      "html_bytes": email.html_bytes}
@@ -335,7 +338,9 @@ def rebuild_feed(config: Config, reporter: Reporter) -> dict:
     """Rebuild feed.xml from the bucket's catalogue and upload it if it changed."""
     with open_storage(config) as storage:
         catalog = read_catalog(storage.bucket, storage.links.layout)
-        written = publish_feed_from_catalog(storage.bucket, storage.links, config, catalog)
+        written = publish_home_from_catalog(storage.bucket, storage.links, config, catalog)
+        written.update(publish_feed_from_catalog(storage.bucket, storage.links, config, catalog))
+        reporter.info(f"home     {home_url(storage.links)}")
         reporter.info(f"feed     {storage.links.feed_url} ({len(catalog.episodes)} episodes"
                       f"{', uploaded' if written else ', unchanged'})")
         return {"feed_url": storage.links.feed_url, "episodes": len(catalog.episodes), "uploaded": written}
@@ -372,7 +377,8 @@ def serve_local(config: Config, reporter: Reporter) -> None:
         if server is None or server.process is None:
             reporter.info(f"already serving {storage.links.feed_url} (another `publish serve` runs it)")
             return
-        reporter.info(f"serving  {storage.links.feed_url}  (Ctrl-C to stop)")
+        reporter.info(f"serving  {home_url(storage.links)}  (the show's home; feed: {storage.links.feed_url}; "
+                      "Ctrl-C to stop)")
         try:
             server.process.wait()
         finally:

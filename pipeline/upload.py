@@ -17,6 +17,7 @@ from pipeline.issue import Issue
 from pipeline.links import Layout, Links
 from pipeline.locking import choose_locking, object_lock
 from pipeline.report import Reporter
+from pipeline.site.home import build_home
 from pipeline.storage import (
     CHAPTERS_TYPE,
     CONTENT_TYPES,
@@ -157,6 +158,7 @@ def publish_catalog_and_feed(bucket: Bucket, links: Links, config: Config,
             written[layout.catalog] = len(body)
         for _ in range(10):
             catalog = Catalog.from_json(body)
+            written.update(publish_home_from_catalog(bucket, links, config, catalog))    # before the feed
             written.update(publish_feed_from_catalog(bucket, links, config, catalog))
             latest = bucket.head(layout.catalog)
             if latest is None or latest.etag == etag:
@@ -166,6 +168,17 @@ def publish_catalog_and_feed(bucket: Bucket, links: Links, config: Config,
                 return written, catalog
             body, etag = found
     return written, Catalog.from_json(body)
+
+
+def publish_home_from_catalog(bucket: Bucket, links: Links, config: Config, catalog: Catalog) -> dict[str, int]:
+    """The show's home pages, 404, sitemap and robots.txt: those that changed."""
+    items = [Item(f.key, f.content_type, PAGE_CACHE, data=f.body)
+             for f in build_home(config, catalog, links, links.layout.cover(config.show.cover))]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        changed = [item for item, found in zip(items, pool.map(lambda i: bucket.head(i.key), items), strict=True)
+                   if needs_upload(item, found)]
+        list(pool.map(bucket.put, changed))
+    return {item.key: item.size for item in changed}
 
 
 def publish_feed_from_catalog(bucket: Bucket, links: Links, config: Config, catalog: Catalog) -> dict[str, int]:

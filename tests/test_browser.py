@@ -93,6 +93,31 @@ def test_what_a_reader_sees(published, browser, name, kind, width, scheme):
         context.close()
 
 
+HOME_CASES = [(width, scheme) for width in WIDTHS for scheme in SCHEMES]
+
+
+@pytest.mark.parametrize("width,scheme", HOME_CASES, ids=[f"{w}-{s}" for w, s in HOME_CASES])
+def test_the_shows_home_page(published, browser, width, scheme):
+    home = published["example"][1].split("/episodes/")[0] + "/index.html"
+    context, page = open_page(browser, home, width, scheme)
+    try:
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SHOTS / f"home-{width}-{scheme}.png"), full_page=True)
+        found = page.evaluate(MEASURE)
+        assert found["scrollWidth"] <= found["width"], "the reader must scroll sideways"
+        assert found["broken"] == [], "broken images"
+        assert found["faint"] == [], f"text under 4.5:1 contrast (lowest {found['minimum']:.2f})"
+        titles = page.locator("ol.issues h3").all_text_contents()
+        assert len(titles) == 3 and "All of Us Are Dead" in titles
+        assert page.locator("ol.issues audio").count() == 3
+        assert page.locator("#feed-url").input_value().endswith("/feed.xml")
+        for target in (page.locator("#copy-feed"), page.locator("ol.issues audio").first):
+            where = box(page, target)
+            assert where["x"] >= 0 and where["x"] + where["width"] <= width, "outside the viewport"
+    finally:
+        context.close()
+
+
 def test_the_page_follows_the_audio_and_seeks_on_a_click(published, browser):
     context, page = open_page(browser, published["example"][1], 800, "light")
     try:

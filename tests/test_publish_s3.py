@@ -35,7 +35,9 @@ def summary_of(result) -> dict:
 
 def test_publish_serves_every_object_over_http(project):
     summary = summary_of(project.publish(project.issue()))
-    assert summary["upload"]["uploaded"] == 10 and summary["upload"]["skipped"] == 0
+    # the page, email.html/.txt, MP3, two transcripts, chapters, cover, catalogue, feed, and the home:
+    # index.html, 404.html, sitemap.xml, robots.txt
+    assert summary["upload"]["uploaded"] == 14 and summary["upload"]["skipped"] == 0
     status, headers, feed = http_get(summary["feed_url"])
     assert status == 200 and headers["Content-Type"].startswith("application/rss+xml")
     assert "max-age=300" in headers["Cache-Control"]
@@ -80,8 +82,9 @@ def test_edit_uploads_only_what_changed_and_keeps_the_guid(project):
     issue.write_text(SHORT_ISSUE.replace("watch it.", "watch it tonight."), encoding="utf-8")
     second = summary_of(project.publish(issue))
     assert second["audio"]["chunks_synthesized"] == 1
-    # new MP3 (new name), transcript, chapters? (same times may differ), page, email html/text, catalogue, feed
-    assert 5 <= second["upload"]["uploaded"] <= 8
+    # new MP3 (new name), transcripts, chapters? (same times may differ), page, email html/text, catalogue,
+    # the home's index (the new duration) and sitemap (the new date), feed; never the cover, 404 or robots.txt
+    assert 5 <= second["upload"]["uploaded"] <= 11
     feed_after = feedparser.parse(http_get(second["feed_url"])[2])
     assert len(feed_after.entries) == 1
     assert feed_after.entries[0].id == feed_before.entries[0].id

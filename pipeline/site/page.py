@@ -60,7 +60,8 @@ def read_chapters(path: Path) -> tuple[Chapter, ...]:
 def build_page(issue: Issue, config: Config, web_url: str, feed_url: str,
                audio: PageAudio | None = None, cover: PageImage | None = None,
                episode: int | None = None, previous: Neighbour | None = None,
-               following: Neighbour | None = None) -> str:
+               following: Neighbour | None = None, home_url: str | None = None) -> str:
+    """The episode's page; `home_url` is the show's home page (else [show] site_url)."""
     show = config.show
     duration_text = None
     if audio:
@@ -70,7 +71,7 @@ def build_page(issue: Issue, config: Config, web_url: str, feed_url: str,
     return render(
         "page.html",
         language=show.language, title=issue.title, show_title=show.title, summary=issue.summary,
-        feed_url=feed_url, web_url=web_url, site_url=show.site_url, cover=cover, header_image=header,
+        feed_url=feed_url, web_url=web_url, site_url=home_url or show.site_url, cover=cover, header_image=header,
         audio=audio, duration_text=duration_text, date_iso=issue.date.isoformat(),
         date_text=long_date(issue.date), author=issue.byline(show.author), episode=episode,
         body_html=issue.body_html, previous=previous, following=following,
