@@ -377,9 +377,9 @@ def serve_local(config: Config, reporter: Reporter) -> None:
         if server is None or server.process is None:
             reporter.info(f"already serving {storage.links.feed_url} (another `publish serve` runs it)")
             return
-        reporter.info(f"serving  {home_url(storage.links)}  (the show's home; feed: {storage.links.feed_url}; "
-                      "Ctrl-C to stop)")
-        try:
+        try:                                 # a signal from here on stops the store too
+            reporter.info(f"serving  {home_url(storage.links)}  (the show's home; feed: {storage.links.feed_url}; "
+                          "Ctrl-C to stop)")
             server.process.wait()
         finally:
             server.stop()
