@@ -146,11 +146,3 @@ def http_get(url: str, headers: dict | None = None):
     import urllib.request
     with urllib.request.urlopen(urllib.request.Request(url, headers=headers or {}), timeout=10) as answer:
         return answer.status, dict(answer.headers), answer.read()
-
-
-def list_keys(bucket) -> list[str]:
-    """Every key in a bucket (the tool itself never lists: it reads the catalogue)."""
-    keys: list[str] = []
-    for page in bucket.client.get_paginator("list_objects_v2").paginate(Bucket=bucket.target.bucket):
-        keys += [entry["Key"] for entry in page.get("Contents", [])]
-    return keys

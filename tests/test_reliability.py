@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from pipeline.cli import main
-from tests.conftest import SHORT_ISSUE, http_get, list_keys
+from tests.conftest import SHORT_ISSUE, http_get
 from tests.fault_proxy import FaultProxy
 
 SECOND = SHORT_ISSUE.replace("A Short Test", "Second Episode").replace("2024-03-01", "2024-04-01")
@@ -126,7 +126,7 @@ def test_concurrent_publishers_both_land(project, locking):
     feed = feedparser.parse(http_get(f"{project.s3.endpoint}/{project.bucket}/feed.xml")[2])
     assert {e.title for e in feed.entries} == titles
     bucket = project.bucket_client()
-    assert not [key for key in list_keys(bucket) if key.endswith(".lock") or "probe" in key]
+    assert not [key for key in bucket.list_keys() if key.endswith(".lock") or "probe" in key]
 
 
 def test_lock_object_serialises_and_a_stale_lock_expires(project):
@@ -209,7 +209,7 @@ def test_secrets_never_appear_in_output_files_or_objects(project, monkeypatch):
     texts += [path.read_bytes() for path in project.root.rglob("*")
               if path.is_file() and ".cache" not in path.parts]
     bucket = project.bucket_client()
-    texts += [bucket.get(key)[0] for key in list_keys(bucket)]
+    texts += [bucket.get(key)[0] for key in bucket.list_keys()]
     texts += [raw for _, _, raw in smtp.mailbox.messages]
     for secret in secrets:
         leaks = [t[:200] for t in texts if secret.encode() in t]
