@@ -128,8 +128,9 @@ def send_issue(issue_path: Path, subscribers_path: Path | None, config: Config, 
 
     with open_send_log(options.build_dir / issue.slug, secret) as log:
         delivered = log.delivered()
-        opted_out = [s for s in subscribers.active if optouts is not None and optouts.key(s.email) in unsubscribed]
-        active = [s for s in subscribers.active if s not in opted_out]
+        opted_out = {s.email for s in subscribers.active
+                     if optouts is not None and optouts.key(s.email) in unsubscribed}
+        active = [s for s in subscribers.active if s.email not in opted_out]
         pending = [s for s in active if log.key(s.email) not in delivered]
         already_sent = len(active) - len(pending)
         result: dict[str, Any] = {

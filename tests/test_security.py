@@ -201,6 +201,7 @@ SLOW_INPUTS = {  # the review's small inputs that took long, each must finish or
     "a heading of brackets": "---\ntitle: T\n---\n## " + "[" * 100_000 + "\n\nText.\n",
     "a 5000-digit episode": "---\ntitle: T\nepisode: " + "9" * 5000 + "\n---\nText.\n",
     "a run of spaces": "---\ntitle: T\n---\nA" + " " * 200_000 + "b.\n",
+    "names that parse every way": "---\ntitle: T\nnames: [ko, ja]\n---\n" + "Aaaaaaaaaaaaaaaaaaaaaaaaaaaaax Aeaeaeaeaeaeaeaeaeaeaeaeaex. " * 2000 + "\n",
 }
 
 

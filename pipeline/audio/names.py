@@ -69,6 +69,9 @@ _KO_WORD = re.compile(rf"(?:{_KO_SYLLABLE.pattern})+")
 _JA_MORA = re.compile(rf"(?:(?:({_alternation(JA_CONSONANTS)})\1?)(y)?)?({_alternation(JA_VOWELS)})|(n)(?![aeiouy])")
 _JA_WORD = re.compile(rf"(?:{_JA_MORA.pattern})+")
 _RAW = re.compile(r"\[\[[^\[\]]*\]\]")          # no nesting: linear on "[[[[…"
+# A part of a name is short; a longer word is never parsed (the syllable patterns are ambiguous,
+# "aeae…" or "aaaa…", so a long word that fails at its end could backtrack for minutes).
+MAX_PART = 12
 _WORD = re.compile(r"(?<![\w\[-])[A-Z][a-zāīūēō]*(?:-[A-Za-z][a-zāīūēō]*)*(?![\w-])")
 
 
@@ -78,7 +81,7 @@ def korean_phonemes(word: str) -> str | None:
     the vowel) so the voice meets what it was trained on."""
     out: list[str] = []
     for part in word.lower().split("-"):
-        if not _KO_WORD.fullmatch(part):
+        if len(part) > MAX_PART or not _KO_WORD.fullmatch(part):
             return None
         for syllable in _KO_SYLLABLE.finditer(part):
             initial, vowel, final = syllable.groups()
@@ -96,7 +99,7 @@ def korean_phonemes(word: str) -> str | None:
 def japanese_phonemes(word: str) -> str | None:
     """'Kamado' → 'kɑːmˈɑːdoʊ' (stress near the end, as English speakers place it)."""
     text = word.lower()
-    if not _JA_WORD.fullmatch(text):
+    if len(text) > MAX_PART or not _JA_WORD.fullmatch(text):
         return None
     morae: list[tuple[str, str]] = []
     for mora in _JA_MORA.finditer(text):
@@ -138,7 +141,7 @@ def _marked(word: str) -> bool:
 def _korean_looking(word: str, hinted: bool) -> bool:
     """A hyphenated name of one-syllable parts; with the `ko` hint, also a marked single word."""
     parts = word.lower().split("-")
-    if not all(_KO_WORD.fullmatch(part) for part in parts):
+    if not all(len(part) <= MAX_PART and _KO_WORD.fullmatch(part) for part in parts):
         return False
     if len(parts) > 1:
         syllables = [_KO_SYLLABLE.findall(part) for part in parts]
@@ -172,11 +175,13 @@ def respell_names(text: str, hints: Iterable[str] = ()) -> tuple[str, list[Respe
     candidates = {i for i in range(len(words)) if i not in korean and beside(i)}
     korean |= {i for i in candidates if "-" not in words[i].group(0) and _marked(words[i].group(0))
                and any(j in candidates and adjacent(i, j) and _marked(words[j].group(0)) for j in (i - 1, i + 1))}
-    grown = True
-    while grown:                                      # surnames and short names next to a name
-        more = {i for i in candidates - korean if any(j in korean and adjacent(i, j) for j in (i - 1, i + 1))}
-        korean |= more
-        grown = bool(more)
+    queue = sorted(korean)
+    while queue:                                      # surnames and short names next to a name
+        i = queue.pop()
+        for j in (i - 1, i + 1):
+            if j in candidates and j not in korean and adjacent(i, j):
+                korean.add(j)
+                queue.append(j)
     japanese: set[int] = set()
     if "ja" in hints:                                # a run of two or more: Nezuko Kamado, Kimetsu no Yaiba
         fits = {i for i, m in enumerate(words) if i not in korean and "-" not in m.group(0)
