@@ -12,8 +12,11 @@ from __future__ import annotations
 
 import ctypes
 import hashlib
+import importlib.util
 import json
 import os
+import subprocess
+import sys
 import threading
 import wave
 from dataclasses import dataclass
@@ -81,25 +84,39 @@ def resolve_voice(model: str, cache_dir: Path, config_file: str = "publish.toml"
 def aligned_model(model: Path, digest: str, cache_dir: Path) -> Path | None:
     """The voice with the audio samples of each phoneme as a second output (piper's own patch:
     the same weights and sound, one more tensor), written once per voice into the cache, so
-    every word of the transcript can be timed. None without the `onnx` package."""
+    every word of the transcript can be timed. None without the `onnx` package. Patched in a
+    child process: loading the model into onnx costs ~120 MB that a process never gives back,
+    which would add to the synthesis peak of a cold run."""
     target = cache_dir / "voices" / f"{digest[:24]}-aligned.onnx"
     if target.is_file():
         return target
-    try:
-        import onnx
-        from piper.patch_voice_with_alignment import add_alignment_output
-    except ImportError:
+    if importlib.util.find_spec("onnx") is None:
         return None
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     try:
-        graph = onnx.load(str(model))
-        add_alignment_output(graph)
-    except ValueError:                  # already patched, or a model without that tensor
-        return model
-    except Exception:  # noqa: BLE001 - not a model: load_piper reports it in a clear line
-        return None
-    with atomic_path(target) as tmp:
-        onnx.save(graph, str(tmp))
+        done = subprocess.run([sys.executable, "-c", _PATCH, str(model), str(tmp)], capture_output=True)
+        if done.returncode == 3:          # already patched, or a model without that tensor
+            return model
+        if done.returncode != 0 or not tmp.is_file():
+            return None                   # not a model: load_piper reports it in a clear line
+        tmp.replace(target)
+    finally:
+        tmp.unlink(missing_ok=True)
     return target
+
+
+_PATCH = """
+import sys
+import onnx
+from piper.patch_voice_with_alignment import add_alignment_output
+graph = onnx.load(sys.argv[1])
+try:
+    add_alignment_output(graph)
+except ValueError:
+    sys.exit(3)
+onnx.save(graph, sys.argv[2])
+"""
 
 
 def chunk_key(voice: Voice, text: str) -> str:
