@@ -56,6 +56,15 @@ def open_page(browser, url: str, width: int, scheme: str):
     return context, page
 
 
+def readable(page) -> dict:
+    """What every page must be: no sideways scroll, no broken image, every text at 4.5:1 or better."""
+    found = page.evaluate(MEASURE)
+    assert found["scrollWidth"] <= found["width"], "the reader must scroll sideways"
+    assert found["broken"] == [], "broken images"
+    assert found["faint"] == [], f"text under 4.5:1 contrast (lowest {found['minimum']:.2f})"
+    return found
+
+
 CASES = [(name, kind, width, scheme) for name in ISSUES for kind in ("email", "page")
          for width in WIDTHS for scheme in SCHEMES]
 
@@ -67,10 +76,7 @@ def test_what_a_reader_sees(published, browser, name, kind, width, scheme):
     try:
         SHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SHOTS / f"{name}-{kind}-{width}-{scheme}.png"), full_page=True)
-        found = page.evaluate(MEASURE)
-        assert found["scrollWidth"] <= found["width"], "the reader must scroll sideways"
-        assert found["broken"] == [], "broken images"
-        assert found["faint"] == [], f"text under 4.5:1 contrast (lowest {found['minimum']:.2f})"
+        found = readable(page)
         if scheme == "dark":
             light = [r for r in found["lightRules"] if r["lum"] > 0.6 and r["bg"] < 0.1]
             assert light == [], "rules that stay near-white on the dark page"
@@ -103,10 +109,7 @@ def test_the_shows_home_page(published, browser, width, scheme):
     try:
         SHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SHOTS / f"home-{width}-{scheme}.png"), full_page=True)
-        found = page.evaluate(MEASURE)
-        assert found["scrollWidth"] <= found["width"], "the reader must scroll sideways"
-        assert found["broken"] == [], "broken images"
-        assert found["faint"] == [], f"text under 4.5:1 contrast (lowest {found['minimum']:.2f})"
+        readable(page)
         titles = page.locator("ol.issues h3").all_text_contents()
         assert len(titles) == 3 and "All of Us Are Dead" in titles
         assert page.locator("ol.issues audio").count() == 3
