@@ -200,3 +200,41 @@ def test_a_test_send_needs_no_list_and_is_not_logged(service):
     csv.write_text("email\nme@example.com\n")
     assert project.publish(issue, "--no-audio").exit_code == 0
     assert send(project, issue, "--subscribers", str(csv))["sent"] == 1     # the test did not count as sent
+
+
+def test_with_no_config_the_embedded_store_holds_the_unsubscribes(tmp_path):
+    """The zero-config path: no endpoint and no AWS credentials, so the service starts the
+    embedded SeaweedFS, and `publish subscribers unsubscribed` finds what it recorded."""
+    from pipeline.config import Config
+    from pipeline.mail.compose import list_identity
+    from pipeline.mail.unsubscribe import make_token
+    from pipeline.seaweed import free_base_port
+    port, web = free_base_port(), free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(PUBLISH_LOCAL_S3_PORT=str(port), PUBLISH_SECRET=SECRET)
+    (tmp_path / "publish.toml").write_text(
+        f'[email]\nunsubscribe_url = "http://127.0.0.1:{web}/unsubscribe?email={{email}}&token={{token}}"\n')
+    (tmp_path / "list.csv").write_text("email\nstays@example.com\nleaves@example.com\n")
+    server = subprocess.Popen([sys.executable, "-m", "pipeline", "unsubscribe-server", "--port", str(web)],
+                              cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        token = make_token("leaves@example.com", SECRET, list_identity(Config()))
+        link = f"http://127.0.0.1:{web}/unsubscribe?email=leaves@example.com&token={token}"
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                status = one_click(link)[0]
+                break
+            except OSError:
+                assert server.poll() is None, server.stderr.read().decode()
+                assert time.monotonic() < deadline, "the service did not start"
+                time.sleep(0.3)
+        assert status == 200
+        listed = subprocess.run([sys.executable, "-m", "pipeline", "subscribers", "unsubscribed", "--subscribers",
+                                 "list.csv", "--json"], cwd=tmp_path, env=env, capture_output=True, text=True,
+                                timeout=120)
+        assert listed.returncode == 0, listed.stderr
+        assert json.loads(listed.stdout)["unsubscribed"] == ["leaves@example.com"]
+    finally:
+        server.terminate()
+        server.wait(30)
