@@ -138,15 +138,21 @@ def _opening(issue: Issue, show: ShowConfig) -> list[str]:
     return lines
 
 
+def spoken_form(text: str, lexicon: Lexicon, names: tuple[str, ...] = ()) -> tuple[str, list[Change]]:
+    """What the voice is given for a written sentence or phrase (normalised, the lexicon, then the
+    name rules), and each substitution made; `publish say` uses it too."""
+    notes: list[Change] = []
+    words = lexicon.apply(normalize(text, notes), notes)
+    words, found = respell_names(words, names)
+    return words, notes + [Change(n.rule, n.written, f"[[ {n.said} ]]") for n in found]
+
+
 def build_narration(issue: Issue, show: ShowConfig, lexicon: Lexicon) -> Narration:
     chunks: list[Chunk] = []
     chapters: list[str] = []
 
     def say(shown: str, pause: float, chapter: int, spoken: str | None = None) -> None:
-        notes: list[Change] = []
-        words = lexicon.apply(normalize(spoken if spoken is not None else shown, notes), notes)
-        words, names = respell_names(words, issue.names)
-        notes += [Change(name.rule, name.written, f"[[ {name.said} ]]") for name in names]
+        words, notes = spoken_form(spoken if spoken is not None else shown, lexicon, issue.names)
         if re.search(r"[A-Za-z]", words):          # nothing to say (emoji, other scripts) → skip
             chunks.append(Chunk(shown, words, pause, chapter, tuple(notes)))
 

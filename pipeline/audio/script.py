@@ -5,10 +5,9 @@ from __future__ import annotations
 import wave
 from pathlib import Path
 
-from pipeline.audio.lexicon import Lexicon, load_lexicon
-from pipeline.audio.names import respell_names
-from pipeline.audio.narration import Narration, build_narration
-from pipeline.audio.spoken import Change, normalize
+from pipeline.audio.lexicon import load_lexicon
+from pipeline.audio.narration import Narration, build_narration, spoken_form
+from pipeline.audio.spoken import Change
 from pipeline.audio.tts import SpeechCache, Synthesis, chunk_key, resolve_voice
 from pipeline.config import Config
 from pipeline.issue import Issue
@@ -47,14 +46,6 @@ def script_json(narration: Narration) -> dict:
             "chunks": [{"shown": c.shown, "spoken": c.spoken, "pause_after": c.pause_after,
                         "chapter": c.chapter, "changes": [vars(change) for change in c.changes]}
                        for c in narration.chunks]}
-
-
-def spoken_form(text: str, lexicon: Lexicon, names: tuple[str, ...] = ()) -> tuple[str, list[Change]]:
-    """What the voice is given for a phrase: the narration's own normalising, lexicon and name rules."""
-    notes: list[Change] = []
-    words = lexicon.apply(normalize(text, notes), notes)
-    words, found = respell_names(words, names)
-    return words, notes + [Change(n.rule, n.written, f"[[ {n.said} ]]") for n in found]
 
 
 def say(text: str, config: Config, out: Path, cache_dir: Path, names: tuple[str, ...] = ()
