@@ -167,20 +167,25 @@ def preflight(files: list[Path], config: Config) -> list[Issue]:
 def publish_issues(paths: list[Path], config: Config, options: PublishOptions,
                    reporter: Reporter) -> list[PublishReport]:
     """A blog's back catalogue in one run: checked first, then published oldest first over one
-    storage session. Each issue is published whole before the next, so a stopped run resumes
-    where it stopped: the published ones are unchanged and cost nothing."""
+    storage session and one speech engine. The engine speaks every issue's sentences in order,
+    so it is on the next issue while this one is mastered and uploaded. Each issue is published
+    whole before the next, so a stopped run resumes where it stopped: the published ones are
+    unchanged and cost nothing."""
     files = issue_files(paths)
     if not files:
         raise InputError.at(str(paths[0]), "no issue files (.md or .txt) here")
     issues = preflight(files, config)
     todo = [i for i in issues if not i.draft]
+    plans = plan_run_audio(todo, config, options) if options.audio else {}
     reports = []
     started, total = time.monotonic(), sum(i.word_count for i in todo) or 1
     done, minutes = 0, 0.0
     session = open_storage(config, dry_run=options.dry_run) if options.upload else contextlib.nullcontext(None)
-    with session as storage:
+    with session as storage, run_speech(plans, options, reporter) as speech:
         for issue in issues:
-            report = publish_issue(issue.source, config, options, reporter, storage=storage, parsed=issue)
+            shared = (plans[issue.slug], speech) if speech and not issue.draft else None
+            report = publish_issue(issue.source, config, options, reporter, storage=storage, parsed=issue,
+                                   shared=shared)
             reports.append(report)
             if issue.draft:
                 continue
@@ -194,14 +199,50 @@ def publish_issues(paths: list[Path], config: Config, options: PublishOptions,
     return reports
 
 
+def plan_run_audio(issues: list[Issue], config: Config, options: PublishOptions) -> dict:
+    """Each issue's narration and chunks to speak, all problems at once (the pre-flight's audio half)."""
+    from pipeline.audio.episode import plan_audio
+    plans, problems = {}, []
+    for issue in issues:
+        try:
+            plans[issue.slug] = plan_audio(issue, config, options.build_dir / ".cache", options.force)
+        except InputError as exc:
+            problems += exc.problems
+    if problems:
+        raise InputError(problems)
+    return plans
+
+
+@contextlib.contextmanager
+def run_speech(plans: dict, options: PublishOptions, reporter: Reporter):
+    """One speech engine for every issue's missing sentences, in publishing order; stopped
+    after the sentence in hand if the run fails."""
+    jobs = [job for plan in plans.values() for job in plan.missing.items()]
+    if options.dry_run or not jobs:
+        yield None
+        return
+    from pipeline.audio.tts import SpeechCache, Synthesis
+    first = next(iter(plans.values()))
+    speech = Synthesis(first.voice, jobs, SpeechCache(options.build_dir / ".cache"),
+                       reporter.progress("synthesis", len(dict(jobs))))
+    try:
+        yield speech
+    except BaseException:
+        speech.stop()
+        raise
+    speech.join()
+
+
 def _clock(seconds: float) -> str:
     minutes, secs = divmod(round(seconds), 60)
     return f"{minutes}m{secs:02d}s"
 
 
 def publish_issue(path: Path, config: Config, options: PublishOptions, reporter: Reporter,
-                  storage: StorageSession | None = None, parsed: Issue | None = None) -> PublishReport:
-    """One issue; `storage` and `parsed` when a run of many already holds them."""
+                  storage: StorageSession | None = None, parsed: Issue | None = None,
+                  shared: tuple | None = None) -> PublishReport:
+    """One issue; `storage`, `parsed` and `shared` (its audio plan and the speech engine) when
+    a run of many already holds them."""
     issue = parsed or parse_issue(path, config.issues.ignore_keys)
     for warning in issue.warnings:
         reporter.warn(str(warning))
@@ -224,7 +265,8 @@ def publish_issue(path: Path, config: Config, options: PublishOptions, reporter:
         catalog = catalog.with_guid(show_guid(config.show, catalog, links))
         episode = plan_episode(issue, catalog, links, options.force, reporter)
         summary, episode, files, write_page = build_outputs(issue, config, episode, links, options, reporter,
-                                                            neighbours(catalog.upsert(episode), issue.slug, links))
+                                                            neighbours(catalog.upsert(episode), issue.slug, links),
+                                                            shared)
         episode = keep_unchanged_timestamp(episode, catalog.find(issue.slug))
         catalog = catalog.upsert(episode)
         feed = build_feed(config.show, catalog, links, links.layout.cover(config.show.cover))
@@ -279,7 +321,7 @@ def cover_image(config: Config, links: Links) -> PageImage:
 def build_outputs(issue: Issue, config: Config, episode: Episode, links: Links,
                   options: PublishOptions, reporter: Reporter,
                   around: tuple[Neighbour | None, Neighbour | None] = (None, None),
-                  ) -> tuple[PublishReport, Episode, BuiltFiles, Callable[[int], Path]]:
+                  shared: tuple | None = None) -> tuple[PublishReport, Episode, BuiltFiles, Callable[[int], Path]]:
     """Email, audio and web page into build/<slug>/; the episode with its audio facts; and
     how to write the page again under another episode number."""
     out = options.build_dir / issue.slug
@@ -290,7 +332,8 @@ def build_outputs(issue: Issue, config: Config, episode: Episode, links: Links,
     if options.audio:
         from pipeline.audio.episode import build_episode_audio
         built = build_episode_audio(issue, config, out, options.build_dir / ".cache",
-                                    force=options.force, dry_run=options.dry_run, reporter=reporter)
+                                    force=options.force, dry_run=options.dry_run, reporter=reporter,
+                                    shared=shared)
         summary.audio = built.summary()
         if built.mp3 and built.transcript and built.chapters and built.words:
             audio_files = AudioFiles(built.mp3, built.transcript, built.chapters, built.words)

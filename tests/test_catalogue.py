@@ -11,7 +11,7 @@ import feedparser
 from click.testing import CliRunner
 
 from pipeline.cli import main
-from tests.conftest import http_get
+from tests.conftest import ROOT, http_get
 
 
 def review(day: int, extra: str = "") -> str:
@@ -81,3 +81,142 @@ def test_a_killed_run_resumes_without_duplicates(project):
     catalog = json.loads(http_get(feed_url.replace("feed.xml", "catalog.json"))[2])
     assert sorted((e["slug"], e["number"]) for e in catalog["episodes"]) == [
         (f"review-{d}", d) for d in range(1, 6)]
+
+
+
+def test_one_speech_engine_speaks_the_whole_run(project, monkeypatch):
+    """The voice is loaded once for a run of many issues, not once per issue, and the threads'
+    progress never splits a line of the run's report."""
+    from pipeline.audio import tts
+    loads = []
+    real = tts.load_piper
+    monkeypatch.setattr(tts, "load_piper", lambda *a, **k: loads.append(1) or real(*a, **k))
+    for day in (3, 4, 5):
+        write(project, day, f"summary: Unique words for day {day} of the engine test.\n")
+    (project.root / "issues" / "2024-01-03-review-3.md").write_text(
+        review(3, "").replace("Short and sharp.", "The third day, spoken once by one engine."))
+    project.config()
+    result = project.publish(project.root / "issues")
+    assert result.exit_code == 0, result.output
+    assert sum(r["audio"]["chunks_synthesized"] for r in json.loads(result.stdout)) > 0
+    assert len(loads) == 1
+    words = ("synthesis", "upload", "audio", "email", "home", "feed", "progress", "warning:")
+    lines = [line for line in result.stderr.splitlines() if line]
+    assert all(line.startswith(words) for line in lines), result.stderr
+    assert len({line for line in lines if line.startswith("warning:")}) == sum(
+        line.startswith("warning:") for line in lines)                 # a show-wide warning said once
+
+BLOG = {
+    # file name (not in date order) -> text; two drafts among them
+    "zz-first.md": "---\ntitle: The First One\ndate: 2023-01-05\n---\n| Field | Value |\n|---|---|\n"
+                   "| Title | A History of Islamic Spain |\n| Author | W. Montgomery Watt |\n\nA short first review.\n",
+    "a-jekyll.md": "---\nlayout: post\ntitle: A Jekyll Post\ndate: 2023-03-15 09:30:00 +0100\n"
+                   "categories: [film, drama]\npermalink: /2023/03/jekyll/\nexcerpt: An excerpt from Jekyll.\n"
+                   "image: images/still.jpg\ncomments: true\n---\nIt opens on a quiet street. Then it rains.\n",
+    "b-draft.md": "---\ntitle: Not Yet\ndate: 2023-04-01\ndraft: true\n---\nUnfinished thoughts.\n",
+    "c-hugo.md": "---\ntitle: A Hugo Post\ndate: \"2023-05-20T10:00:00+02:00\"\ndescription: From Hugo.\n"
+                 "lastmod: 2023-05-21\ntoc: false\ndraft: false\ntags: [series]\n---\n"
+                 "Hugo writes dates as strings. Episode three is the best.\n",
+    "d-hidden.md": "---\ntitle: Hidden\ndate: 2023-06-11\npublished: false\n---\nNot for now.\n",
+    "e-picture.md": "---\ntitle: With A Picture\ndate: 2023-07-04\n---\n![A boy on a bicycle](images/still.jpg)\n\n"
+                    "The picture says it all.\n",
+    "f-wide.md": "---\ntitle: A Wide Table\ndate: 2023-08-09\n---\n| Film | Year | Rating |\n|---|---|---|\n"
+                 "| Rammbock | 2010 | Good |\n| Train to Busan | 2016 | Great |\n",
+    "g-last.md": "---\ntitle: The Last One\ndate: 2023-10-31\n---\nThe last review of the year. Goodbye.\n",
+}
+DATE_ORDER = ["the-first-one", "a-jekyll-post", "a-hugo-post", "with-a-picture", "a-wide-table", "the-last-one",
+              "oke-oka-a-telugu-time-travel-drama", "shelf-notes-three-histories"]
+
+
+def test_ten_issues_with_audio_killed_three_times_resume_to_one_catalogue(tmp_path, speech_cache, monkeypatch):
+    """The back catalogue's done-when: ten issues (raw HTML, Jekyll and Hugo front matter,
+    relative images, tables, two drafts) published with audio in one command to the embedded
+    store, killed mid-synthesis, mid-upload and between issues; after every kill the public
+    feed is valid and names only files that answer; the last run finishes with each episode
+    once, numbered by date, and the home page lists them all."""
+    import shutil
+
+    from pipeline.config import load_config
+    from pipeline.remote import open_storage
+    from pipeline.seaweed import free_base_port
+    from tests.test_home import links_of
+    from tests.visible import visible_text
+
+    reviews = tmp_path / "issues"
+    shutil.copytree(ROOT / "tests" / "reviews", reviews)
+    for name, text in BLOG.items():
+        (reviews / name).write_text(text)
+    (tmp_path / "build").mkdir()
+    (tmp_path / "build" / ".cache").symlink_to(speech_cache)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env["PUBLISH_LOCAL_S3_PORT"] = str(free_base_port())
+    command = [sys.executable, "-m", "pipeline", "issue", "issues/"]
+
+    def run_until(stop_at) -> None:
+        run = subprocess.Popen(command, cwd=tmp_path, env=env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                               text=True)
+        seen: list[str] = []
+        for line in run.stderr:
+            seen.append(line)
+            if stop_at(seen):
+                run.send_signal(signal.SIGTERM)
+                break
+        assert run.wait(120) == 128 + signal.SIGTERM, "".join(seen)
+
+    def check(published_before: int) -> list[dict]:
+        checked = subprocess.run([sys.executable, "-m", "pipeline", "check", "--json"], cwd=tmp_path, env=env,
+                                 capture_output=True, text=True, timeout=120)
+        result = json.loads(checked.stdout)
+        catalog = [json.loads(line) for line in _catalog_lines(tmp_path, env)]
+        if not catalog:                         # nothing public yet: no feed at all
+            assert published_before == 0 and all("HTTP" in p for p in result["problems"])
+            return catalog
+        assert result["problems"] == [] and result["items"] == len(catalog), result
+        slugs = [e["slug"] for e in catalog]
+        assert len(set(slugs)) == len(slugs) and sorted(e["number"] for e in catalog) == list(
+            range(1, len(catalog) + 1))
+        return catalog
+
+    run_until(lambda seen: seen[-1].startswith("synthesis:"))                  # speaking the first issue
+    after = check(0)
+    run_until(lambda seen: sum(line.startswith("upload: 2/") for line in seen) == 2)   # mid-upload
+    after = check(len(after))
+    run_until(lambda seen: seen[-1].startswith("progress 6 of 8"))             # between issues
+    after = check(len(after))
+    assert len(after) >= 6
+    final = subprocess.run([*command, "--json"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+    assert final.returncode == 0, final.stderr
+    reports = json.loads(final.stdout)
+    assert sorted(r["slug"] for r in reports if r.get("skipped") == "draft") == ["hidden", "not-yet"]
+    catalog = check(len(after))
+    assert [e["slug"] for e in sorted(catalog, key=lambda e: e["number"])] == DATE_ORDER
+    assert all(e["audio"] for e in catalog)
+
+    monkeypatch.chdir(tmp_path)
+    for name in [k for k in os.environ if k.startswith("AWS_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("PUBLISH_LOCAL_S3_PORT", env["PUBLISH_LOCAL_S3_PORT"])
+    with open_storage(load_config()) as storage:
+        home = storage.links.feed_url.replace("feed.xml", "index.html")
+        page = http_get(home)[2].decode()
+        text = visible_text(page)
+        for entry in catalog:
+            assert entry["title"] in text
+        host = home.split("/")[2]
+        urls = [u for u in links_of(page, home) if u.split("/")[2] == host]
+        for url in urls:
+            audio = url.endswith(".mp3")
+            assert http_get(url, {"Range": "bytes=0-99"} if audio else None)[0] == (206 if audio else 200), url
+        assert sum(u.endswith(".mp3") for u in urls) == len(DATE_ORDER)
+
+
+def _catalog_lines(root, env) -> list[str]:
+    """The public catalogue's episodes, one JSON line each, read through the embedded store."""
+    script = ("import json; from pipeline.config import load_config; from pipeline.remote import open_storage\n"
+              "from pipeline.upload import read_catalog\n"
+              "with open_storage(load_config()) as s:\n"
+              "    for e in json.loads(read_catalog(s.bucket, s.links.layout).to_json())['episodes']: print(json.dumps(e))")
+    out = subprocess.run([sys.executable, "-c", script], cwd=root, env={**env, "PYTHONPATH": str(ROOT)},
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    return out.stdout.splitlines()

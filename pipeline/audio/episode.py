@@ -24,7 +24,7 @@ from pipeline.audio.mastering import (
 )
 from pipeline.audio.narration import MAX_SCRIPT_CHARS, Narration, build_narration
 from pipeline.audio.tags import write_tags
-from pipeline.audio.tts import SpeechCache, Synthesis, chunk_key, resolve_voice
+from pipeline.audio.tts import SpeechCache, Synthesis, Voice, chunk_key, resolve_voice
 from pipeline.config import Config
 from pipeline.errors import InputError
 from pipeline.issue import Issue
@@ -81,9 +81,23 @@ def _manifest_key(narration: Narration, keys: list[str], config: Config, issue: 
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
 
 
-def build_episode_audio(issue: Issue, config: Config, out_dir: Path, cache_dir: Path, force: bool = False,
-                        dry_run: bool = False, reporter: Reporter | None = None) -> AudioBuild:
-    reporter = reporter or Reporter(quiet=True)
+@dataclass(frozen=True)
+class AudioPlan:
+    """What an issue's audio needs, known before anything is spoken: its narration, the voice,
+    each chunk's cache key and the chunks not yet in the cache."""
+    narration: Narration
+    voice: Voice
+    keys: list[str]
+    missing: dict[str, str]            # key -> text to speak
+
+    @property
+    def cached(self) -> int:
+        return len(self.keys) - len(self.missing)
+
+
+def plan_audio(issue: Issue, config: Config, cache_dir: Path, force: bool = False) -> AudioPlan:
+    """Every check that can fail before synthesis (an empty or overlong script, a missing intro
+    or voice), so a run of many issues finds them all before it speaks a word."""
     narration = build_narration(issue, config.show, load_lexicon(config.voice.lexicon))
     if not narration.chunks:
         raise InputError.at(issue.source, "nothing to narrate: the review has no readable text")
@@ -98,7 +112,18 @@ def build_episode_audio(issue: Issue, config: Config, out_dir: Path, cache_dir: 
     cache = SpeechCache(cache_dir)
     keys = [chunk_key(voice, chunk.spoken) for chunk in narration.chunks]
     missing = {k: c.spoken for k, c in zip(keys, narration.chunks) if force or not cache.has(k)}
-    cached = len(keys) - len(missing)
+    return AudioPlan(narration, voice, keys, missing)
+
+
+def build_episode_audio(issue: Issue, config: Config, out_dir: Path, cache_dir: Path, force: bool = False,
+                        dry_run: bool = False, reporter: Reporter | None = None,
+                        shared: tuple[AudioPlan, Synthesis] | None = None) -> AudioBuild:
+    """`shared`: this issue's plan and the speech engine of a run of many issues, already
+    speaking it; without it, the issue gets an engine of its own."""
+    reporter = reporter or Reporter(quiet=True)
+    plan = shared[0] if shared else plan_audio(issue, config, cache_dir, force)
+    narration, voice, keys, missing, cached = plan.narration, plan.voice, plan.keys, plan.missing, plan.cached
+    cache = SpeechCache(cache_dir)
     if dry_run:
         reporter.info(f"audio    would synthesise {len(missing)} chunks ({cached} cached)")
         return AudioBuild(None, None, None, 0.0, 0, "", len(missing), cached)
@@ -117,9 +142,14 @@ def build_episode_audio(issue: Issue, config: Config, out_dir: Path, cache_dir: 
 
     # The voice speaks on background threads while this one masters each block as soon as its
     # sentences are ready (the intro straight away).
-    speech = Synthesis(voice, list(missing.items()), cache, reporter.progress("synthesis", len(missing)))
+    speech = shared[1] if shared else Synthesis(voice, list(missing.items()), cache,
+                                                reporter.progress("synthesis", len(missing)))
     blocks, encoded = master_blocks(narration, keys, speech, cache, voice.sample_rate, config, cache_dir, force)
-    speech.join()
+    if shared:
+        for key in missing:          # a cached block needs no speech, but its words need timing
+            speech.wait(key)
+    else:
+        speech.join()
     cues, chapter_starts, duration = timeline(narration, blocks)
     with atomic_path(mp3) as tmp:
         join_blocks(blocks, tmp)

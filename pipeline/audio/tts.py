@@ -326,6 +326,14 @@ class Synthesis:
         if self._error is not None:
             raise self._error
 
+    def stop(self) -> None:
+        """Speak nothing more: each thread ends after the sentence in hand (a run that failed)."""
+        with self._room:
+            self._pending.clear()
+            self._room.notify_all()
+        for thread in self._threads:
+            thread.join()
+
     def join(self) -> None:
         for thread in self._threads:
             thread.join()
