@@ -181,7 +181,7 @@ def publish_issues(paths: list[Path], config: Config, options: PublishOptions,
     started, total = time.monotonic(), sum(i.word_count for i in todo) or 1
     done, minutes = 0, 0.0
     session = open_storage(config, dry_run=options.dry_run) if options.upload else contextlib.nullcontext(None)
-    with session as storage, run_speech(plans, options, reporter) as speech:
+    with run_speech(plans, options, reporter) as speech, session as storage:     # speaking while the store starts
         for issue in issues:
             shared = (plans[issue.slug], speech) if speech and not issue.draft else None
             report = publish_issue(issue.source, config, options, reporter, storage=storage, parsed=issue,
