@@ -22,7 +22,7 @@ from pipeline.mail.compose import build_email
 from pipeline.remote import StorageSession, open_storage, planned_links, uses_embedded
 from pipeline.report import Reporter
 from pipeline.site.home import home_url
-from pipeline.site.page import Neighbour, PageAudio, PageImage, build_page, read_chapters
+from pipeline.site.page import Neighbour, PageAudio, PageImage, build_page, neighbours, read_chapters
 from pipeline.textutil import human_size, write_atomic
 from pipeline.transcript import read_cues
 from pipeline.upload import (
@@ -300,15 +300,6 @@ def publish_issue(path: Path, config: Config, options: PublishOptions, reporter:
         reporter.info(f"home     {home_url(links)}")
         reporter.info(f"feed     {links.feed_url}")
         return summary
-
-
-def neighbours(catalog: Catalog, slug: str, links: Links) -> tuple[Neighbour | None, Neighbour | None]:
-    """The issues before and after this one, in episode order."""
-    ordered = sorted(catalog.episodes, key=lambda e: (e.number, e.date))
-    index = next(i for i, e in enumerate(ordered) if e.slug == slug)
-    def at(i: int) -> Neighbour | None:
-        return Neighbour(ordered[i].title, links.web_url(ordered[i].slug)) if 0 <= i < len(ordered) else None
-    return at(index - 1), at(index + 1)
 
 
 def cover_image(config: Config, links: Links) -> PageImage:

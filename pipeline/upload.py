@@ -18,6 +18,7 @@ from pipeline.links import Layout, Links
 from pipeline.locking import choose_locking, object_lock
 from pipeline.report import Reporter
 from pipeline.site.home import build_home
+from pipeline.site.page import neighbours, with_neighbours
 from pipeline.storage import (
     CHAPTERS_TYPE,
     CONTENT_TYPES,
@@ -159,6 +160,7 @@ def publish_catalog_and_feed(bucket: Bucket, links: Links, config: Config,
         for _ in range(10):
             catalog = Catalog.from_json(body)
             written.update(publish_home_from_catalog(bucket, links, config, catalog))    # before the feed
+            written.update(link_neighbour_pages(bucket, links, catalog, episode.slug))
             written.update(publish_feed_from_catalog(bucket, links, config, catalog))
             latest = bucket.head(layout.catalog)
             if latest is None or latest.etag == etag:
@@ -179,6 +181,25 @@ def publish_home_from_catalog(bucket: Bucket, links: Links, config: Config, cata
                    if needs_upload(item, found)]
         list(pool.map(bucket.put, changed))
     return {item.key: item.size for item in changed}
+
+
+def link_neighbour_pages(bucket: Bucket, links: Links, catalog: Catalog, slug: str) -> dict[str, int]:
+    """The published pages of the issues before and after this one, their "previous" and "next"
+    links rendered again (the page published last had no "next"); only what changed is put."""
+    ordered = sorted(catalog.episodes, key=lambda e: (e.number, e.date))
+    index = next((i for i, e in enumerate(ordered) if e.slug == slug), None)
+    if index is None:
+        return {}
+    written: dict[str, int] = {}
+    for other in ordered[max(0, index - 1):index] + ordered[index + 1:index + 2]:
+        found = bucket.get(other.page_key)
+        page = found[0].decode("utf-8", "replace") if found else None
+        updated = with_neighbours(page, *neighbours(catalog, other.slug, links)) if page else None
+        if updated is not None and updated != page:
+            item = Item(other.page_key, CONTENT_TYPES[".html"], PAGE_CACHE, data=updated.encode("utf-8"))
+            bucket.put(item)
+            written[item.key] = item.size
+    return written
 
 
 def publish_feed_from_catalog(bucket: Bucket, links: Links, config: Config, catalog: Catalog) -> dict[str, int]:

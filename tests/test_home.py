@@ -95,3 +95,21 @@ def test_the_home_page_is_published_and_every_link_answers(project):
         http_get(home.replace("index.html", "no-such-page.html"))
     except urllib.error.HTTPError as error:
         assert error.code in (403, 404)
+
+
+def test_an_earlier_page_links_to_the_issue_published_after_it(project):
+    """The page published last has no "next"; publishing the next issue adds it, and the new
+    issue's page links back, without the earlier issue being published again."""
+    first = json.loads(project.publish(project.issue(), "--no-audio").stdout)
+    other = SHORT_ISSUE.replace("A Short Test", "The Following One").replace("2024-03-01", "2024-04-02")
+    second = json.loads(project.publish(project.issue(other, "2024-04-02-following.md"), "--no-audio").stdout)
+
+    def nav(url: str) -> dict[str, tuple[str, str]]:
+        tree = html5lib.parse(http_get(url)[2].decode(), namespaceHTMLElements=False)
+        return {a.get("rel"): (a.get("href"), "".join(a.itertext()).strip())
+                for a in tree.iter("a") if a.get("rel") in ("prev", "next")}
+
+    assert nav(first["web_url"]) == {"next": (second["web_url"], "The Following One →")}
+    assert nav(second["web_url"]) == {"prev": (first["web_url"], "← A Short Test")}
+    again = json.loads(project.publish(project.issue(), "--no-audio").stdout)
+    assert again["upload"]["uploaded"] == 0          # the refreshed page is what a rebuild makes

@@ -3,11 +3,14 @@ the audio, links to the neighbouring issues, and the tags that make a shared lin
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from pipeline.catalog import Catalog
 from pipeline.config import Config
 from pipeline.issue import Issue
+from pipeline.links import Links
 from pipeline.templating import long_date, render
 from pipeline.transcript import Cue
 
@@ -76,3 +79,24 @@ def build_page(issue: Issue, config: Config, web_url: str, feed_url: str,
         date_text=long_date(issue.date), author=issue.byline(show.author), episode=episode,
         body_html=issue.body_html, previous=previous, following=following,
     )
+
+
+def neighbours(catalog: Catalog, slug: str, links: Links) -> tuple[Neighbour | None, Neighbour | None]:
+    """The issues before and after this one, in episode order."""
+    ordered = sorted(catalog.episodes, key=lambda e: (e.number, e.date))
+    index = next(i for i, e in enumerate(ordered) if e.slug == slug)
+
+    def at(i: int) -> Neighbour | None:
+        return Neighbour(ordered[i].title, links.web_url(ordered[i].slug)) if 0 <= i < len(ordered) else None
+    return at(index - 1), at(index + 1)
+
+
+NAV = re.compile(r'<nav class="issues" aria-label="More issues">.*?</nav>', re.S)
+
+
+def with_neighbours(page: str, previous: Neighbour | None, following: Neighbour | None) -> str | None:
+    """An episode's published page with its links to the issues around it rendered again: a page
+    published last has no "next" until the next issue exists. None if the page has no such links."""
+    nav = render("_nav.html", previous=previous, following=following)
+    found = NAV.search(page)
+    return page[:found.start()] + nav + page[found.end():] if found else None
