@@ -38,8 +38,10 @@ BLOG_IGNORED = frozenset({
     "hidden", "featured", "status", "lang", "translationKey", "canonical_url", "showToc", "math"})
 SLUG_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 FILE_NAME_RE = re.compile(r"^(\d{4}-\d{2}-\d{2})(?:-(.+))?$")
-DATE_TIME_RE = re.compile(r"^(\d{4}-\d{2}-\d{2})"
-                          r"(?:[T ]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s*(?:Z|UTC|[+-]\d{2}:?\d{2})?)$")
+# A date with a time after it: only the date is used, so whatever follows a well-formed time
+# (a zone, or the year again as in one of Jekyll's own posts) is ignored, as Jekyll's Ruby does.
+DATE_TIME_RE = re.compile(r"^(\d{4}-\d{2}-\d{2})[T ](?:[01]?\d|2[0-3]):[0-5]\d(?::[0-5]\d(?:\.\d+)?)?"
+                          r"(?:\s|Z|[+-]\d|$)")
 ALLOWED_TAGS = (nh3.ALLOWED_TAGS - {"center", "map", "area"}) | {"section"}
 ALLOWED_ATTRIBUTES = {
     **{tag: set(attrs) for tag, attrs in nh3.ALLOWED_ATTRIBUTES.items()},
@@ -364,6 +366,7 @@ def parse_issue(path: Path, ignore_keys: tuple[str, ...] = ()) -> Issue:
     md = _markdown()
     env: dict = {}
     tokens = md.parse(body, env)
+    _emoji_shortcodes(tokens)
     title = meta.get("title")
     if title is None and len(tokens) >= 3 and tokens[0].type == "heading_open" and tokens[0].tag == "h1":
         title = tokens[1].content
@@ -387,7 +390,9 @@ def parse_issue(path: Path, ignore_keys: tuple[str, ...] = ()) -> Issue:
     date = _parse_date(path, text, meta)
 
     sections, footnotes = _structure(tokens)
-    html = sanitize_html(md.renderer.render(tokens, md.options, env), attribute_filter=_drop_unloadable_images)
+    html = _SRCLESS_IMG.sub(lambda m: m.group(1) or "",
+                            sanitize_html(md.renderer.render(tokens, md.options, env),
+                                          attribute_filter=_drop_unloadable_images))
     if not any(s.blocks for s in sections) and not any(s.title for s in sections):
         raise InputError.at(path, "empty body: the review has no text", body_line)
     summary = meta.get("summary")
@@ -402,6 +407,10 @@ def parse_issue(path: Path, ignore_keys: tuple[str, ...] = ()) -> Issue:
     header = (meta.get("image") or "").strip() or None
     if header:
         refs.append((header, key_line(text, "image", sep=":")))
+    for ref, ref_line in refs:
+        if _is_relative(ref) and _SVG_PATH.search(ref.split("#")[0].split("?")[0]):
+            warnings.append(Problem(str(path), f"image '{ref}' is an SVG, which email clients do not show; "
+                                    "left out (use a PNG)", ref_line))
     images = _local_images(path, refs)
     return Issue(
         source=path, title=title, date=date, slug=slug, summary=summary,
@@ -411,6 +420,16 @@ def parse_issue(path: Path, ignore_keys: tuple[str, ...] = ()) -> Issue:
         sections=sections, footnotes=footnotes, warnings=tuple(warnings), images=images, image=header,
         draft=bool(meta.get("draft")),
     )
+
+
+def _emoji_shortcodes(tokens) -> None:
+    """`:tada:` as the emoji it names, in text only (never in code): blogs write them for
+    Jekyll's jemoji or Hugo's enableEmoji. The narration leaves emoji unsaid."""
+    import emoji
+    for token in tokens:
+        for child in token.children or ():
+            if child.type == "text" and ":" in child.content:
+                child.content = emoji.emojize(child.content, language="alias")
 
 
 def _fit_summary(summary: str) -> tuple[str, int]:
@@ -442,7 +461,8 @@ def _image_refs(tokens, body_line: int) -> list[tuple[str, int | None]]:
     return refs
 
 
-_IMAGE_PATH = re.compile(r"\.(?:jpe?g|png|gif|webp|svg|avif|bmp|tiff?)$", re.IGNORECASE)
+_IMAGE_PATH = re.compile(r"\.(?:jpe?g|png|gif|webp|avif|bmp|tiff?)$", re.IGNORECASE)
+_SVG_PATH = re.compile(r"\.svgz?$", re.IGNORECASE)
 
 
 def _is_relative(ref: str) -> bool:
@@ -453,6 +473,11 @@ def _is_local(ref: str) -> bool:
     """A path to an image file next to the issue (it must exist); other relative sources
     (`src=x`) name nothing a reader could load and are dropped."""
     return _is_relative(ref) and bool(_IMAGE_PATH.search(ref.split("#")[0].split("?")[0]))
+
+
+# An image whose source was dropped (an SVG, a `src=x` naming nothing) shows its alt text instead
+# of a broken frame. nh3 writes attributes double-quoted and escaped, so the text is safe as it is.
+_SRCLESS_IMG = re.compile(r'<img(?![^>]*\ssrc=)(?:[^>]*?\salt="([^"]*)")?[^>]*>')
 
 
 def _drop_unloadable_images(tag: str, attribute: str, value: str) -> str | None:

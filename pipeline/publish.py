@@ -38,6 +38,7 @@ from pipeline.upload import (
 )
 from pipeline.verify import check_published_feed
 
+ISSUE_SUFFIXES = (".md", ".markdown", ".mdown", ".mkd", ".txt")
 GUID_NAMESPACE = uuid.UUID("5b1e4c3c-8d53-4f0e-9a57-70a1b3a9e0d1")
 
 
@@ -125,10 +126,11 @@ def local_catalog(build_dir: Path) -> Catalog:
 
 
 def issue_files(paths: list[Path]) -> list[Path]:
-    """The issue files named, a folder standing for every .md and .txt file in it."""
+    """The issue files named, a folder standing for every Markdown or text file in it (Jekyll
+    names its posts .markdown as often as .md)."""
     files: list[Path] = []
     for path in paths:
-        found = sorted(p for p in path.iterdir() if p.suffix in (".md", ".txt") and p.is_file()) \
+        found = sorted(p for p in path.iterdir() if p.suffix.lower() in ISSUE_SUFFIXES and p.is_file()) \
             if path.is_dir() else [path]
         files += [f for f in found if f not in files]
     return files
@@ -173,7 +175,7 @@ def publish_issues(paths: list[Path], config: Config, options: PublishOptions,
     unchanged and cost nothing."""
     files = issue_files(paths)
     if not files:
-        raise InputError.at(str(paths[0]), "no issue files (.md or .txt) here")
+        raise InputError.at(str(paths[0]), "no issue files (.md, .markdown or .txt) here")
     issues = preflight(files, config)
     todo = [i for i in issues if not i.draft]
     plans = plan_run_audio(todo, config, options) if options.audio else {}

@@ -144,10 +144,39 @@ def test_a_blog_posts_front_matter_is_understood(write_issue):
 
 
 @pytest.mark.parametrize("written", ["2023-03-10T18:30:22Z", "2023-03-10 18:30", "2023-03-10T18:30:22+09:00",
-                                     "2023-03-10 18:30:22 -0800"])
+                                     "2023-03-10 18:30:22 -0800",
+                                     "2023-03-10 18:30:22 2023 -0800"])      # as one of Jekyll's own posts has it
 def test_dates_with_times_and_zones(write_issue, written):
     issue = parse_issue(write_issue(f"---\ntitle: T\ndate: {written}\n---\nBody.\n", "post.md"))
     assert issue.date == dt.date(2023, 3, 10)
+
+
+@pytest.mark.parametrize("written", ["2023-03-10 garbage", "2023-03-10 25:99", "2023-02-30 10:00"])
+def test_a_date_that_is_not_one_still_fails(write_issue, written):
+    with pytest.raises(InputError, match="impossible date"):
+        parse_issue(write_issue(f"---\ntitle: T\ndate: {written}\n---\nBody.\n", "post.md"))
+
+
+def test_what_jekyll_posts_write_in_their_text(write_issue):
+    """Found publishing the 102 posts of Jekyll's own blog: emoji shortcodes (jemoji) become the
+    emoji, never in code; an SVG logo, which email clients do not show, is left out with a
+    warning and its alt text kept, not a broken frame."""
+    from tests.visible import visible_text
+    issue = parse_issue(write_issue('---\ntitle: T\ndate: 2024-01-01\n---\nHappy Jekylling! :tada: '
+                                    'Use `:tada:` in code.\n\n<div><a href="https://forestry.io">'
+                                    '<img src="/img/logo.svg" alt="Forestry" /></a></div>\n'))
+    text = visible_text(issue.body_html)
+    assert "Happy Jekylling! 🎉" in text and "Use :tada: in code." in text
+    assert "<img" not in issue.body_html and "Forestry" in text
+    assert any("image '/img/logo.svg' is an SVG" in str(w) for w in issue.warnings)
+
+
+def test_a_folder_of_markdown_posts_is_a_back_catalogue(tmp_path):
+    from pipeline.publish import issue_files
+    for name in ("2024-01-01-a.markdown", "2024-01-02-b.md", "notes.json", "2024-01-03-c.MD"):
+        (tmp_path / name).write_text("x")
+    assert [p.name for p in issue_files([tmp_path])] == ["2024-01-01-a.markdown", "2024-01-02-b.md",
+                                                         "2024-01-03-c.MD"]
 
 
 def test_a_typo_still_fails_with_a_suggestion(write_issue):
