@@ -9,6 +9,7 @@ import datetime as dt
 import difflib
 import html as html_lib
 import re
+import tomllib
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -35,9 +36,11 @@ BLOG_IGNORED = frozenset({
     "layout", "permalink", "aliases", "weight", "lastmod", "last_modified_at", "modified", "toc", "toc_label",
     "toc_sticky", "comments", "share", "related", "sidebar", "menu", "type", "url", "keywords", "series",
     "redirect_from", "excerpt_separator", "sitemap", "header", "author_profile", "read_time", "classes",
-    "hidden", "featured", "status", "lang", "translationKey", "canonical_url", "showToc", "math"})
+    "hidden", "featured", "status", "lang", "translationKey", "canonical_url", "showToc", "math", "save_as",
+    "template", "translation", "publishDate", "expiryDate", "linkTitle", "headless", "isCJKLanguage", "markup",
+    "outputs", "resources", "params", "build", "cascade"})
 SLUG_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
-FILE_NAME_RE = re.compile(r"^(\d{4}-\d{2}-\d{2})(?:-(.+))?$")
+FILE_NAME_RE = re.compile(r"^(\d{4}-\d{2}-\d{2})(?:[-_ ](.+))?$")      # Pelican also writes 2012-11-30_slug
 # A date with a time after it: only the date is used, so whatever follows a well-formed time
 # (a zone, or the year again as in one of Jekyll's own posts) is ignored, as Jekyll's Ruby does.
 DATE_TIME_RE = re.compile(r"^(\d{4}-\d{2}-\d{2})[T ](?:[01]?\d|2[0-3]):[0-5]\d(?::[0-5]\d(?:\.\d+)?)?"
@@ -204,10 +207,70 @@ def read_text(path: Path) -> str:
     return xml_safe(text)
 
 
+def _front_line(text: str, key: str) -> int | None:
+    """The line of a front matter key: YAML's `key:`, Hugo's TOML `key =`, Pelican's `Key:`."""
+    return key_line(text, key, sep=":") or key_line(text, key, sep="=") or key_line(text, key.capitalize(), sep=":")
+
+
+# Pelican's Markdown metadata: `Key: value` lines before the first blank line, no fences.
+PELICAN_LINE = re.compile(r"^([A-Za-z][A-Za-z_]*):[ \t]*(.*)$")
+PELICAN_KEYS = frozenset({"title", "date", "modified", "category", "tags", "slug", "author", "authors",
+                          "summary", "lang", "status", "save_as", "url", "template", "translation", "image"})
+
+
+def _pelican_metadata(text: str) -> tuple[dict, str, int] | None:
+    """(metadata, body, body line) of a Pelican post, or None when the text does not start with
+    a block of `Key: value` lines (indented lines continue a value) naming one of Pelican's keys.
+    Keys of a site's own are kept, so they are refused or ignored as in any front matter."""
+    lines = text.split("\n")
+    meta: dict = {}
+    key = ""
+    index = len(lines)
+    for number, line in enumerate(lines):
+        if not line.strip():
+            index = number
+            break
+        found = PELICAN_LINE.match(line)
+        if found:
+            key = found.group(1).lower()
+            meta[key] = found.group(2).strip()
+        elif meta and line[:1] in " \t":                               # a value continued
+            meta[key] = f"{meta[key]} {line.strip()}".strip()
+        else:
+            return None
+    if not meta.keys() & PELICAN_KEYS:
+        return None
+    if "tags" in meta:
+        meta["tags"] = [tag.strip() for tag in meta["tags"].split(",") if tag.strip()]
+    authors = meta.pop("authors", None)
+    if authors and "author" not in meta:
+        meta["author"] = " and ".join(a.strip() for a in authors.split(",") if a.strip())
+    status = meta.pop("status", "published").lower()
+    if status in ("draft", "hidden", "skip"):
+        meta["draft"] = True
+    return {k: v for k, v in meta.items() if v != ""}, "\n".join(lines[index + 1:]), index + 2
+
+
+def _toml_front_matter(path: Path, text: str) -> tuple[dict, str, int]:
+    """Hugo's `+++` fenced TOML front matter."""
+    lines = text.split("\n")
+    end = next((i for i in range(1, len(lines)) if lines[i].rstrip() == "+++"), None)
+    if end is None:
+        raise InputError.at(path, "front matter is not closed: add a line '+++' after it", 1)
+    try:
+        meta = tomllib.loads("\n".join(lines[1:end]))
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError.at(path, f"front matter is not valid TOML: {str(exc).split(' (at line')[0]}", 1) from None
+    return _clean_values(meta), "\n".join(lines[end + 1:]), end + 2
+
+
 def _split_front_matter(path: Path, text: str) -> tuple[dict, str, int]:
-    """(front matter, body, line number where the body starts)."""
+    """(front matter, body, line number where the body starts): YAML between `---` lines
+    (Jekyll, Hugo), TOML between `+++` lines (Hugo), or Pelican's `Title:` lines."""
+    if text.startswith("+++\n"):
+        return _toml_front_matter(path, text)
     if not text.startswith("---\n") and text.rstrip("\n") != "---":
-        return {}, text, 1
+        return _pelican_metadata(text) or ({}, text, 1)
     lines = text.split("\n")
     for index in range(1, len(lines)):
         if lines[index].rstrip() in ("---", "..."):
@@ -301,28 +364,28 @@ def _check_meta(path: Path, text: str, meta: dict) -> None:
         if key not in FRONT_MATTER_KEYS:
             close = difflib.get_close_matches(str(key), FRONT_MATTER_KEYS, n=1)
             hint = f" (did you mean '{close[0]}'?)" if close else f" (known: {', '.join(FRONT_MATTER_KEYS)})"
-            raise InputError.at(path, f"unknown front matter key '{key}'{hint}", key_line(text, key, sep=":"))
+            raise InputError.at(path, f"unknown front matter key '{key}'{hint}", _front_line(text, key))
     expected = {"title": str, "slug": str, "summary": str, "author": str, "explicit": bool}
     for key, kind in expected.items():
         if meta.get(key) is not None and not isinstance(meta[key], kind):
             what = "true or false" if kind is bool else "a string (put it in quotes)"
-            raise InputError.at(path, f"'{key}' must be {what}", key_line(text, key, sep=":"))
+            raise InputError.at(path, f"'{key}' must be {what}", _front_line(text, key))
     episode = meta.get("episode")
     if episode is not None and (isinstance(episode, bool) or not isinstance(episode, int)
                                 or not 1 <= episode <= MAX_EPISODE):
         raise InputError.at(path, f"'episode' must be a whole number from 1 to {MAX_EPISODE}",
-                            key_line(text, "episode", sep=":"))
+                            _front_line(text, "episode"))
     image = meta.get("image")
     if image is not None and not isinstance(image, str):
-        raise InputError.at(path, "'image' must be a path or URL (put it in quotes)", key_line(text, "image", sep=":"))
+        raise InputError.at(path, "'image' must be a path or URL (put it in quotes)", _front_line(text, "image"))
     names = meta.get("names")
     names = [names] if isinstance(names, str) else names
     if names is not None and not (isinstance(names, list) and all(n in NAME_LANGUAGES for n in names)):
         raise InputError.at(path, f"'names' must be a list of languages from {', '.join(NAME_LANGUAGES)}, "
-                            "like [ko]", key_line(text, "names", sep=":"))
+                            "like [ko]", _front_line(text, "names"))
     tags = meta.get("tags")
     if tags is not None and not (isinstance(tags, list) and all(isinstance(t, (str, int)) for t in tags)):
-        raise InputError.at(path, "'tags' must be a list like [horror, k-drama]", key_line(text, "tags", sep=":"))
+        raise InputError.at(path, "'tags' must be a list like [horror, k-drama]", _front_line(text, "tags"))
 
 
 def _parse_date(path: Path, text: str, meta: dict) -> dt.date:
@@ -332,7 +395,7 @@ def _parse_date(path: Path, text: str, meta: dict) -> dt.date:
         value, line = match.group(1), None
         where = "in the file name"
     else:
-        line, where = key_line(text, "date", sep=":"), "in 'date'"
+        line, where = _front_line(text, "date"), "in 'date'"
     if value is None:
         raise InputError.at(path, "no date: add 'date: YYYY-MM-DD' to the front matter or name the file "
                             "YYYY-MM-DD-slug.md")
@@ -380,13 +443,18 @@ def parse_issue(path: Path, ignore_keys: tuple[str, ...] = ()) -> Issue:
         raise InputError.at(path, "no title: add 'title:' to the front matter or start with '# Title'")
     if len(title) > 300:
         raise InputError.at(path, f"title is {len(title)} characters; keep it under 300",
-                            key_line(text, "title", sep=":"))
+                            _front_line(text, "title"))
 
     from_name = slugify(file_match.group(2) or "") if file_match else slugify(path.stem)
     slug = meta.get("slug") or slugify(title) or from_name
+    if (meta.get("slug") and not SLUG_RE.match(slug) and slug.isascii() and not re.search(r"[/\\]|\.\.", slug)
+            and slugify(slug)):
+        warnings.append(Problem(str(path), f"slug '{slug}' is published as '{slugify(slug)}' (lowercase a-z, "
+                                "0-9 and single hyphens)", _front_line(text, "slug")))
+        slug = slugify(slug)                # a blog's "mountain-lion-10.8"; never a path
     if not SLUG_RE.match(slug) or len(slug) > 80:
         raise InputError.at(path, f"slug '{slug}' must be lowercase a-z, 0-9 and single hyphens (at most 80)",
-                            key_line(text, "slug", sep=":"))
+                            _front_line(text, "slug"))
     date = _parse_date(path, text, meta)
 
     sections, footnotes = _structure(tokens)
@@ -402,11 +470,11 @@ def parse_issue(path: Path, ignore_keys: tuple[str, ...] = ()) -> Issue:
         warnings.append(Problem(str(path), f"summary is over the feed's {FEED_DESCRIPTION_LIMIT}-byte limit "
                                 "(Apple Podcasts); shortened to " + (f"its first {kept} sentences" if kept
                                                                      else "1000 characters"),
-                                key_line(text, "summary", sep=":") or key_line(text, "description", sep=":")))
+                                _front_line(text, "summary") or _front_line(text, "description")))
     refs = _image_refs(tokens, body_line)
     header = (meta.get("image") or "").strip() or None
     if header:
-        refs.append((header, key_line(text, "image", sep=":")))
+        refs.append((header, _front_line(text, "image")))
     for ref, ref_line in refs:
         if _is_relative(ref) and _SVG_PATH.search(ref.split("#")[0].split("?")[0]):
             warnings.append(Problem(str(path), f"image '{ref}' is an SVG, which email clients do not show; "

@@ -179,6 +179,47 @@ def test_a_folder_of_markdown_posts_is_a_back_catalogue(tmp_path):
                                                          "2024-01-03-c.MD"]
 
 
+def test_hugo_toml_front_matter(write_issue):
+    issue = parse_issue(write_issue('+++\ntitle = "A Hugo Post"\ndate = 2023-05-20T10:00:00+02:00\ndraft = false\n'
+                                    'tags = ["film", "drama"]\ndescription = "From TOML."\nweight = 3\n'
+                                    '[params]\nmood = "good"\n+++\nThe body.\n', "post.md"))
+    assert (issue.title, issue.date, issue.tags, issue.summary, issue.draft) == (
+        "A Hugo Post", dt.date(2023, 5, 20), ("film", "drama"), "From TOML.", False)
+    with pytest.raises(InputError, match=r"post.md:3: unknown front matter key 'sumary'"):
+        parse_issue(write_issue('+++\ntitle = "T"\nsumary = "x"\n+++\nBody.\n', "post.md"))
+    with pytest.raises(InputError, match="not valid TOML"):
+        parse_issue(write_issue('+++\ntitle = \n+++\nBody.\n', "post.md"))
+
+
+def test_pelican_metadata(write_issue):
+    """Pelican's own sample and test posts: `Key: value` lines, a value continued on indented
+    lines, comma-separated tags and authors, `Status: draft`."""
+    issue = parse_issue(write_issue(
+        "Title: My super title\nDate: 2010-12-03 10:20\nModified: 2010-12-05 19:30\nCategory: Python\n"
+        "Tags: pelican, publishing\nSlug: my-super-post\nAuthors: Alexis Metaireau, Conan Doyle\n"
+        "Summary:\n    Short version for index\n    and feeds\n\nThis is the content of my super blog post.\n",
+        "post.md"))
+    assert (issue.title, issue.date, issue.slug, issue.author, issue.summary) == (
+        "My super title", dt.date(2010, 12, 3), "my-super-post", "Alexis Metaireau and Conan Doyle",
+        "Short version for index and feeds")
+    assert set(issue.tags) == {"pelican", "publishing", "Python"}
+    assert "Title" not in issue.body_html and "content of my super blog post" in issue.body_html
+    assert parse_issue(write_issue("Title: T\nDate: 2010-12-03\nStatus: draft\n\nBody.\n", "d.md")).draft
+    plain = parse_issue(write_issue("---\ntitle: T\ndate: 2024-01-01\n---\nNote: a body that starts so.\n"))
+    assert "Note: a body that starts so." in plain.body_html
+    body_only = parse_issue(write_issue("Note: not metadata\n\nMore.\n", "2024-01-01-n.md"))
+    assert "Note: not metadata" in body_only.body_html
+
+
+def test_a_blogs_slug_is_made_a_safe_one_with_a_warning(write_issue):
+    issue = parse_issue(write_issue("---\ntitle: T\ndate: 2024-01-01\nslug: Mountain-Lion-10.8\n---\nBody.\n"))
+    assert issue.slug == "mountain-lion-10-8"
+    assert any("published as 'mountain-lion-10-8'" in str(w) for w in issue.warnings)
+    for path_like in ("../../evil", "a/b", "a\\\\b"):
+        with pytest.raises(InputError, match="must be lowercase"):
+            parse_issue(write_issue(f"---\ntitle: T\ndate: 2024-01-01\nslug: '{path_like}'\n---\nBody.\n"))
+
+
 def test_a_typo_still_fails_with_a_suggestion(write_issue):
     with pytest.raises(InputError) as caught:
         parse_issue(write_issue("---\ntitle: T\nsumary: x\n---\nBody.\n"))
