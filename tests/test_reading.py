@@ -1,4 +1,6 @@
 """Real-world Markdown read as a person reads it aloud: each rule written → spoken."""
+import re
+
 import pytest
 
 from pipeline.audio.lexicon import Lexicon
@@ -53,9 +55,23 @@ def test_initials_and_abbreviations_never_end_a_sentence(text):
     ("“Run!” she said.", "Run! she said."),
     ("Dr. No (1962).", "Doctor No, nineteen sixty-two."),
     ("The bullied student.", "The bulleed student."),           # espeak says "bullid", heard as "bullet"
+    ("Poor Cheong-san.", "Pore Cheong-san."),                    # the voice says "purr", heard as "purred"
 ])
 def test_written_to_spoken(written, said):
     assert normalize(written) == said
+
+
+def test_a_sentence_in_brackets_is_not_stopped_twice(write_issue):
+    """The example's "(He is not a fan of this.)" closes a paragraph: no stop after the bracket
+    in the transcript, none doubled in what the voice is given."""
+    issue = parse_issue(write_issue("---\ntitle: T\ndate: 2024-01-01\n---\nShe names it after him. "
+                                    "(He is not a fan of this.)\n\n- “A quoted item!”\n- (an aside)\n"))
+    chunks = build_narration(issue, ShowConfig(), Lexicon()).chunks
+    shown = {c.shown: c.spoken for c in chunks}
+    assert shown["(He is not a fan of this.)"] == "He is not a fan of this."
+    assert shown["“A quoted item!”"] == "A quoted item!"
+    assert shown["(an aside)."] == "an aside."
+    assert not any(".." in c.spoken or re.search(r"[.!?][”’\")\]]+\.", c.shown) for c in chunks)
 
 
 def test_raw_html_headings_breaks_and_entities(write_issue):

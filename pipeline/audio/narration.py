@@ -78,7 +78,7 @@ def _block_sentences(block: Block) -> list[str]:
     if block.kind == "image":
         text = f"Image: {text}." if text.strip() else ""
     text = " ".join(text.split())
-    if text and text[-1] not in ".!?:;,":
+    if text and not _ends_with(text, ".!?:;,"):
         text += "."                                # list items and lines broken by <br> are sentences
     return [part for sentence in split_sentences(text) for part in _split_long(sentence)]
 
@@ -87,8 +87,15 @@ def _cells(row: Block) -> list[str]:
     return [" ".join(cell.split()) for cell in "".join(s.text for s in row.spans).split(" | ")]
 
 
+def _ends_with(text: str, marks: str) -> bool:
+    """Whether the text ends in one of `marks`, inside any closing brackets and quotes: "(He is
+    not a fan of this.)" is a whole sentence, and a stop after it would be said twice."""
+    stripped = text.rstrip(")]}’”\"'»")
+    return bool(stripped) and stripped[-1] in marks
+
+
 def _sentence(text: str) -> str:
-    return text if not text or text[-1] in ".!?" else text + "."
+    return text if not text or _ends_with(text, ".!?") else text + "."
 
 
 def _table_sentences(rows: list[Block]) -> list[list[str]]:

@@ -29,8 +29,10 @@ ABBREVIATIONS = {"Dr.": "Doctor", "Mr.": "Mister", "Mrs.": "Missus", "Ms.": "Miz
 CURRENCY = {"$": ("dollar", "cent"), "£": ("pound", "penny"), "€": ("euro", "cent"), "¥": ("yen", None),
             "₩": ("won", None)}
 KEEP_CAPS = {"I", "A", "OK", "TV"}
-# Words the voice's espeak rules misread, respelled ("bullied" → "bˈʊlɪd", heard as "bullet").
-VOICE_FIXES = {"bullied": "bulleed", "bellied": "belleed", "tallied": "talleed"}
+# Words the voice's espeak rules misread, respelled ("bullied" → "bˈʊlɪd", heard as "bullet";
+# "poor" → "pˈʊɹ", which this voice says as "purr": heard "purred" twice in the example).
+VOICE_FIXES = {"bullied": "bulleed", "bellied": "belleed", "tallied": "talleed", "poor": "pore",
+               "poorer": "porer", "poorest": "porest", "poorly": "porely"}
 
 
 def cardinal(n: int) -> str:
