@@ -150,12 +150,15 @@ def start_local_s3(data_dir: Path, port: int, access_key: str, secret_key: str,
     log.close()
     server = LocalS3(endpoint, access_key, secret_key, data_dir, process)
     deadline = time.monotonic() + timeout
-    while not s3_answers(endpoint):
-        if process.poll() is not None or time.monotonic() > deadline:
-            server.stop()
-            raise ServiceError("the local S3 server did not start",
-                               f"see {log_path or data_dir / 'server.log'}")
-        time.sleep(0.1)
+    try:
+        while not s3_answers(endpoint):
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise ServiceError("the local S3 server did not start",
+                                   f"see {log_path or data_dir / 'server.log'}")
+            time.sleep(0.1)
+    except BaseException:           # not started, or Ctrl-C / SIGTERM while starting: never left running
+        server.stop()
+        raise
     pid_file.write_text(json.dumps({"pid": process.pid, "port": port}))
     return server
 

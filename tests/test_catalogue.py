@@ -166,6 +166,7 @@ def test_ten_issues_with_audio_killed_three_times_resume_to_one_catalogue(tmp_pa
     def check(published_before: int) -> list[dict]:
         checked = subprocess.run([sys.executable, "-m", "pipeline", "check", "--json"], cwd=tmp_path, env=env,
                                  capture_output=True, text=True, timeout=120)
+        assert checked.stdout, checked.stderr
         result = json.loads(checked.stdout)
         catalog = [json.loads(line) for line in _catalog_lines(tmp_path, env)]
         if not catalog:                         # nothing public yet: no feed at all

@@ -209,3 +209,27 @@ def test_the_podcast_guid_is_made_once_and_kept_when_the_feed_moves(project):
     broken = CliRunner().invoke(main, ["check", "--config", config, "--json"])
     assert broken.exit_code == 1
     assert any("podcast:guid" in p and guid in p for p in json.loads(broken.stdout)["problems"])
+
+
+def test_a_stop_while_the_embedded_store_starts_leaves_no_server_running(tmp_path, monkeypatch):
+    """Ctrl-C or SIGTERM (which the CLI turns into the same) while `weed` is starting: it is
+    stopped, not left holding its ports for the next command to trip over."""
+    import subprocess
+
+    from pipeline import seaweed
+    started = []
+    real_popen = subprocess.Popen
+
+    def popen(*args, **kwargs):
+        started.append(real_popen(*args, **kwargs))
+        return started[-1]
+
+    def interrupted(endpoint):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(seaweed.subprocess, "Popen", popen)
+    monkeypatch.setattr(seaweed, "s3_answers", interrupted)
+    port = seaweed.free_base_port()
+    with pytest.raises(KeyboardInterrupt):
+        seaweed.start_local_s3(tmp_path / "s3", port, "access-key", "secret-key-0123456789")
+    assert len(started) == 1 and started[0].poll() is not None          # the server was stopped
+    assert seaweed.port_is_free(port)
