@@ -18,7 +18,7 @@ from pipeline.links import Layout, Links
 from pipeline.locking import choose_locking, object_lock
 from pipeline.report import Reporter
 from pipeline.site.home import build_home
-from pipeline.site.page import neighbours, with_neighbours
+from pipeline.site.page import neighbour_episodes, neighbours, with_neighbours
 from pipeline.storage import (
     CHAPTERS_TYPE,
     CONTENT_TYPES,
@@ -186,12 +186,8 @@ def publish_home_from_catalog(bucket: Bucket, links: Links, config: Config, cata
 def link_neighbour_pages(bucket: Bucket, links: Links, catalog: Catalog, slug: str) -> dict[str, int]:
     """The published pages of the issues before and after this one, their "previous" and "next"
     links rendered again (the page published last had no "next"); only what changed is put."""
-    ordered = sorted(catalog.episodes, key=lambda e: (e.number, e.date))
-    index = next((i for i, e in enumerate(ordered) if e.slug == slug), None)
-    if index is None:
-        return {}
     written: dict[str, int] = {}
-    for other in ordered[max(0, index - 1):index] + ordered[index + 1:index + 2]:
+    for other in (e for e in neighbour_episodes(catalog, slug) if e is not None):
         found = bucket.get(other.page_key)
         page = found[0].decode("utf-8", "replace") if found else None
         updated = with_neighbours(page, *neighbours(catalog, other.slug, links)) if page else None

@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline.catalog import Catalog
+from pipeline.catalog import Catalog, Episode
 from pipeline.config import Config
 from pipeline.issue import Issue
 from pipeline.links import Links
@@ -81,14 +81,22 @@ def build_page(issue: Issue, config: Config, web_url: str, feed_url: str,
     )
 
 
-def neighbours(catalog: Catalog, slug: str, links: Links) -> tuple[Neighbour | None, Neighbour | None]:
-    """The issues before and after this one, in episode order."""
+def neighbour_episodes(catalog: Catalog, slug: str) -> tuple[Episode | None, Episode | None]:
+    """The episodes before and after this one, in episode order (None at either end, or both
+    when the slug is not in the catalogue)."""
     ordered = sorted(catalog.episodes, key=lambda e: (e.number, e.date))
-    index = next(i for i, e in enumerate(ordered) if e.slug == slug)
+    index = next((i for i, e in enumerate(ordered) if e.slug == slug), None)
+    if index is None:
+        return None, None
+    return (ordered[index - 1] if index else None), (ordered[index + 1] if index + 1 < len(ordered) else None)
 
-    def at(i: int) -> Neighbour | None:
-        return Neighbour(ordered[i].title, links.web_url(ordered[i].slug)) if 0 <= i < len(ordered) else None
-    return at(index - 1), at(index + 1)
+
+def neighbours(catalog: Catalog, slug: str, links: Links) -> tuple[Neighbour | None, Neighbour | None]:
+    """The issues before and after this one, as the page links to them."""
+    def link(episode: Episode | None) -> Neighbour | None:
+        return Neighbour(episode.title, links.web_url(episode.slug)) if episode else None
+    before, after = neighbour_episodes(catalog, slug)
+    return link(before), link(after)
 
 
 NAV = re.compile(r'<nav class="issues" aria-label="More issues">.*?</nav>', re.S)
