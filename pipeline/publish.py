@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pipeline.buildfolder import EMAIL_MANIFEST, PUBLISHED_MARK, AudioFiles, BuiltFiles, source_digest
 from pipeline.catalog import AudioInfo, Catalog, Episode
@@ -37,6 +38,10 @@ from pipeline.upload import (
     shared_items,
 )
 from pipeline.verify import check_published_feed
+
+if TYPE_CHECKING:                  # the audio stack is imported only when audio is made
+    from pipeline.audio.episode import AudioPlan
+    from pipeline.audio.tts import Synthesis
 
 ISSUE_SUFFIXES = (".md", ".markdown", ".mdown", ".mkd", ".txt")
 GUID_NAMESPACE = uuid.UUID("5b1e4c3c-8d53-4f0e-9a57-70a1b3a9e0d1")
@@ -201,7 +206,7 @@ def publish_issues(paths: list[Path], config: Config, options: PublishOptions,
     return reports
 
 
-def plan_run_audio(issues: list[Issue], config: Config, options: PublishOptions) -> dict:
+def plan_run_audio(issues: list[Issue], config: Config, options: PublishOptions) -> dict[str, AudioPlan]:
     """Each issue's narration and chunks to speak, all problems at once (the pre-flight's audio half)."""
     from pipeline.audio.episode import plan_audio
     plans, problems = {}, []
@@ -216,7 +221,7 @@ def plan_run_audio(issues: list[Issue], config: Config, options: PublishOptions)
 
 
 @contextlib.contextmanager
-def run_speech(plans: dict, options: PublishOptions, reporter: Reporter):
+def run_speech(plans: dict[str, AudioPlan], options: PublishOptions, reporter: Reporter):
     """One speech engine for every issue's missing sentences, in publishing order; stopped
     after the sentence in hand if the run fails."""
     jobs = [job for plan in plans.values() for job in plan.missing.items()]
@@ -242,7 +247,7 @@ def _clock(seconds: float) -> str:
 
 def publish_issue(path: Path, config: Config, options: PublishOptions, reporter: Reporter,
                   storage: StorageSession | None = None, parsed: Issue | None = None,
-                  shared: tuple | None = None) -> PublishReport:
+                  shared: tuple[AudioPlan, Synthesis] | None = None) -> PublishReport:
     """One issue; `storage`, `parsed` and `shared` (its audio plan and the speech engine) when
     a run of many already holds them."""
     issue = parsed or parse_issue(path, config.issues.ignore_keys)
@@ -314,7 +319,8 @@ def cover_image(config: Config, links: Links) -> PageImage:
 def build_outputs(issue: Issue, config: Config, episode: Episode, links: Links,
                   options: PublishOptions, reporter: Reporter,
                   around: tuple[Neighbour | None, Neighbour | None] = (None, None),
-                  shared: tuple | None = None) -> tuple[PublishReport, Episode, BuiltFiles, Callable[[int], Path]]:
+                  shared: tuple[AudioPlan, Synthesis] | None = None,
+                  ) -> tuple[PublishReport, Episode, BuiltFiles, Callable[[int], Path]]:
     """Email, audio and web page into build/<slug>/; the episode with its audio facts; and
     how to write the page again under another episode number."""
     out = options.build_dir / issue.slug
