@@ -121,7 +121,19 @@ def test_the_shows_home_page(published, browser, width, scheme):
         context.close()
 
 
+# An MP3 seek lands on a frame boundary (26 ms): some browsers land before the time asked for.
+# The page must mark what was clicked all the same, so the test's audio lands 20 ms early.
+EARLY_SEEK = """() => {
+  const own = Object.getOwnPropertyDescriptor(HTMLMediaElement.prototype, 'currentTime');
+  Object.defineProperty(HTMLMediaElement.prototype, 'currentTime', {configurable: true,
+    get() { return own.get.call(this); }, set(t) { own.set.call(this, Math.max(0, t - 0.02)); }});
+}"""
+
+
 def test_the_page_follows_the_audio_and_seeks_on_a_click(published, browser):
+    """A click on a sentence or a word of the transcript seeks there and marks what was
+    clicked, every time: each wait is for the exact state asserted, never for "something
+    marked" (the mark from the click before already satisfies that)."""
     context, page = open_page(browser, published["example"][1], 800, "light")
     try:
         page.locator(".transcript summary").click()
@@ -129,18 +141,26 @@ def test_the_page_follows_the_audio_and_seeks_on_a_click(published, browser):
         assert cues.count() > 50
         chapters = page.locator(".chapters li")
         assert chapters.count() == 0 or chapters.count() >= 2
-        target = cues.nth(10)
-        start = float(target.get_attribute("data-seek"))
         page.evaluate("() => { HTMLMediaElement.prototype.play = function () { return Promise.resolve(); }; }")
-        target.click()
-        page.wait_for_function("(t) => Math.abs(document.querySelector('audio').currentTime - t) < 0.05", arg=start)
-        page.wait_for_function("() => document.querySelector('.cue.current') !== null")
-        assert page.locator(".cue.current").first.get_attribute("data-seek") == target.get_attribute("data-seek")
-        page.wait_for_function("() => document.querySelectorAll('.cue .w').length > 500")   # transcript.json
-        word = cues.nth(12).locator(".w").nth(2)
-        word.click()
-        page.wait_for_function("() => document.querySelector('.w.now') !== null")
-        assert page.locator(".w.now").first.text_content() == word.text_content()
+        page.evaluate(EARLY_SEEK)
+        for n in (10, 3, 25):
+            target = cues.nth(n)
+            start = float(target.get_attribute("data-seek"))
+            target.click()
+            page.wait_for_function("(t) => Math.abs(document.querySelector('audio').currentTime - t) < 0.1",
+                                   arg=start, timeout=10_000)
+            page.wait_for_function("(el) => el.classList.contains('current') && "
+                                   "document.querySelectorAll('.cue.current').length === 1",
+                                   arg=target.element_handle(), timeout=10_000)
+        page.wait_for_function("() => document.querySelectorAll('.cue .w').length > 500", timeout=10_000)
+        # The first word of a sentence (its start is the end of the word before: a seek that lands
+        # a frame early must still mark it), words inside sentences, and back again.
+        for n, w in ((12, 2), (12, 0), (20, 0), (20, 3), (12, 2), (30, 0), (5, 1), (31, 0)):
+            word = cues.nth(n).locator(".w").nth(w)
+            word.click()
+            page.wait_for_function("(el) => el.classList.contains('now') && "
+                                   "document.querySelectorAll('.w.now').length === 1",
+                                   arg=word.element_handle(), timeout=10_000)
         assert cues.nth(12).text_content().split() == [w.text_content() for w in cues.nth(12).locator(".w").all()]
     finally:
         context.close()

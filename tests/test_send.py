@@ -209,10 +209,13 @@ def test_killed_mid_send_then_rerun_delivers_everyone_once(published, smtp, sig)
     project.config(email={"smtp_host": "127.0.0.1", "smtp_port": smtp.port, "rate_per_second": 40})
     csv_path = subscribers_csv(project, [f"reader{i}@example.com,," for i in range(60)])
     env = {**os.environ, "PUBLISH_SECRET": SECRET}
-    process = _send_subprocess(project, issue, csv_path, env)
     # Stop it as it starts the 21st message: the 20th is accepted and, by then, logged. (Killed
-    # between the server's 250 and its log write, a sender would send that one again.)
-    smtp.mailbox.on_mail = lambda accepted: accepted == 20 and process.send_signal(sig)
+    # between the server's 250 and its log write, a sender would send that one again.) The hook
+    # is in place before the sender starts, whatever the machine's speed.
+    started: list[subprocess.Popen] = []
+    smtp.mailbox.on_mail = lambda accepted: accepted == 20 and started[0].send_signal(sig)
+    process = _send_subprocess(project, issue, csv_path, env)
+    started.append(process)
     process.communicate(timeout=60)
     assert process.returncode == (-9 if sig == signal.SIGKILL else 130)
     smtp.mailbox.on_mail = None
