@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 from pipeline.errors import InputError
 
@@ -78,6 +78,7 @@ def _check_keys(episode: Episode) -> None:
 class Catalog:
     episodes: tuple[Episode, ...] = field(default_factory=tuple)
     podcast_guid: str = ""        # the show's podcast:guid, set at the first publish, never recomputed
+    list_id: str = ""             # the subscriber list's id (a UUID; its store is private), set once
 
     def find(self, slug: str) -> Episode | None:
         return next((e for e in self.episodes if e.slug == slug), None)
@@ -89,16 +90,22 @@ class Catalog:
         """Replace the episode with the same slug, or add it; newest first."""
         others = [e for e in self.episodes if e.slug != episode.slug]
         ordered = tuple(sorted([*others, episode], key=lambda e: (e.date, e.number), reverse=True))
-        return Catalog(ordered, self.podcast_guid)
+        return replace(self, episodes=ordered)
 
     def with_guid(self, guid: str) -> Catalog:
         """The show's guid, kept if the catalogue has one: it identifies the podcast for good."""
-        return self if self.podcast_guid else Catalog(self.episodes, guid)
+        return self if self.podcast_guid else replace(self, podcast_guid=guid)
+
+    def with_list_id(self, list_id: str) -> Catalog:
+        """The subscriber list this show sends to, kept once set: a store that is not this one is refused."""
+        return self if self.list_id else replace(self, list_id=list_id)
 
     def to_json(self) -> bytes:
         data: dict = {"version": CATALOG_VERSION, "episodes": [asdict(e) for e in self.episodes]}
         if self.podcast_guid:
             data["podcast_guid"] = self.podcast_guid
+        if self.list_id:
+            data["list_id"] = self.list_id
         return json.dumps(data, indent=1, ensure_ascii=False, sort_keys=True).encode("utf-8") + b"\n"
 
     @staticmethod
@@ -110,10 +117,11 @@ class Catalog:
             episodes = tuple(Episode.from_json(e) for e in data["episodes"])
             for episode in episodes:
                 _check_keys(episode)
-            guid = data.get("podcast_guid", "")
-            if guid and not (isinstance(guid, str) and _UUID.match(guid)):
-                raise ValueError(f"podcast_guid {guid!r} is not a UUID")
-            return Catalog(episodes, guid)
+            guid, list_id = data.get("podcast_guid", ""), data.get("list_id", "")
+            for name, value in (("podcast_guid", guid), ("list_id", list_id)):
+                if value and not (isinstance(value, str) and _UUID.match(value)):
+                    raise ValueError(f"{name} {value!r} is not a UUID")
+            return Catalog(episodes, guid, list_id)
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise InputError.at(source, f"catalogue is damaged: {exc}") from None
 

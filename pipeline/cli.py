@@ -316,20 +316,16 @@ def unsubscribe_server(host, port, config_path):
     Example:
       publish unsubscribe-server --port 8080
     """
-    import uvicorn
-
-    from pipeline.mail.compose import list_identity
-    from pipeline.mail.optouts import OptOuts
-    from pipeline.mail.secret import read_secret
-    from pipeline.mail.service import create_app
-    from pipeline.remote import open_subscriptions
+    from pipeline.mail.liststore import open_list
+    from pipeline.mail.secret import read_secrets
+    from pipeline.mail.service import STORE_ATTEMPTS, STORE_TIMEOUT_S, create_app, run
     config = load_config(config_path)
-    secret = read_secret(config)
-    with open_subscriptions(config) as bucket:
-        assert bucket is not None
-        app = create_app(config, secret, OptOuts(bucket, secret, list_identity(config)))
+    secrets = read_secrets(config)
+    with open_list(config, secrets, timeout_s=STORE_TIMEOUT_S, attempts=STORE_ATTEMPTS) as store:
+        assert store is not None
+        app = create_app(config, secrets, store)
         click.echo(f"serving  unsubscribes at http://{host}:{port}{app.routes[0].path}  (Ctrl-C to stop)", err=True)
-        uvicorn.run(app, host=host, port=port, log_level="warning", server_header=False)
+        run(app, host, port)
 
 
 @main.group()
@@ -356,13 +352,14 @@ def unsubscribed(subscribers_path, config_path, as_json):
     Example:
       publish subscribers unsubscribed --subscribers subscribers.csv
     """
-    from pipeline.mail.secret import read_secret
+    from pipeline.mail.liststore import open_list
+    from pipeline.mail.secret import read_secrets
     from pipeline.mail.subscribers import read_subscribers
-    from pipeline.send import recorded_unsubscribes
     config = load_config(config_path)
-    optouts, recorded = recorded_unsubscribes(config, read_secret(config))
     listed = read_subscribers(subscribers_path).active
-    gone = [s.email for s in listed if optouts is not None and optouts.key(s.email) in recorded]
+    with open_list(config, read_secrets(config), create=False) as store:
+        recorded = store.recorded() if store is not None else ()
+        gone = [s.email for s in listed if s.email in recorded]
     if as_json:
         emit({"unsubscribed": gone, "of": len(listed)}, True)
         return

@@ -205,6 +205,8 @@ def _validate(config: Config, text: str, file: str, problems: list[Problem]) -> 
         bad("email", "transport", "must be \"smtp\" or \"ses\"")
     if email.rate_per_second < 0:
         bad("email", "rate_per_second", "must be 0 (no limit) or more")
+    if config.subscriptions.bucket_for(config.storage) == config.storage.bucket:
+        bad("subscriptions", "bucket", "must not be the public [storage] bucket: the list is private")
 
 
 def find_config(explicit: Path | None) -> Path | None:

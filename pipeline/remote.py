@@ -10,9 +10,9 @@ from pathlib import Path
 
 from pipeline.config import Config
 from pipeline.errors import ServiceError
-from pipeline.links import Links, make_links
+from pipeline.links import Layout, Links, make_links
 from pipeline.seaweed import LocalS3, embedded_port, local_credentials, start_local_s3
-from pipeline.storage import Bucket, Item, Target
+from pipeline.storage import TIMEOUT_S, Bucket, Item, Target
 
 
 @dataclass
@@ -68,31 +68,43 @@ def wait_until_writable(bucket: Bucket, probe_key: str, timeout: float = 30) -> 
         time.sleep(0.25)
 
 
+@dataclass
+class ListBuckets:
+    private: Bucket | None        # None: it does not exist and was not to be created
+    public: Bucket                # the show's own, for its catalogue
+    layout: Layout
+
+
 @contextlib.contextmanager
-def open_subscriptions(config: Config, keep_running: bool = False,
-                       create: bool = True) -> Iterator[Bucket | None]:
-    """The private bucket of unsubscribes, on the same S3 as the show's files: created without
-    a public-read policy, so an anonymous request is refused. None when it does not exist and
-    `create` is off (nobody has unsubscribed through the service yet)."""
+def open_subscriptions(config: Config, keep_running: bool = False, create: bool = True,
+                       timeout_s: float = TIMEOUT_S, attempts: int = 4) -> Iterator[ListBuckets]:
+    """The private bucket of the subscriber list, on the same S3 as the show's files (whose
+    catalogue names the list): created without a public-read policy, so an anonymous request
+    is refused. Its `private` is None when it does not exist and `create` is off."""
     name, storage = config.subscriptions.bucket_for(config.storage), config.storage
+    layout = Layout(storage.prefix)
     if not uses_embedded(config):
-        bucket = Bucket(Target(name, storage.region, configured_endpoint(config),
-                               create_bucket=storage.create_bucket and create))
+        endpoint = configured_endpoint(config)
+        bucket = Bucket(Target(name, storage.region, endpoint, create_bucket=storage.create_bucket and create),
+                        timeout_s, attempts)
+        public = Bucket(Target(storage.bucket, storage.region, endpoint))
         try:
             bucket.ensure_bucket()
         except ServiceError as exc:
             if create or "does not exist" not in exc.what:
                 raise
-            yield None
+            yield ListBuckets(None, public, layout)
             return
-        yield bucket
+        yield ListBuckets(bucket, public, layout)
         return
     server = start_embedded(config)
     try:
         bucket = Bucket(Target(name, storage.region, server.endpoint, server.access_key, server.secret_key,
-                               create_bucket=True))
+                               create_bucket=True), timeout_s, attempts)
+        public = Bucket(Target(storage.bucket, storage.region, server.endpoint, server.access_key,
+                               server.secret_key))
         wait_until_writable(bucket, ".publish-ready")
-        yield bucket
+        yield ListBuckets(bucket, public, layout)
     finally:
         if not keep_running:
             server.stop()

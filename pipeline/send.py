@@ -17,13 +17,12 @@ from pipeline.errors import InputError
 from pipeline.issue import Issue, parse_issue
 from pipeline.mail.compose import list_identity, message_template, sender_domain, unsubscribe_url
 from pipeline.mail.delivery import RETRY_DELAYS, deliver, open_transport
+from pipeline.mail.liststore import ListStore, Recorded, open_list
 from pipeline.mail.message import MessageTemplate, Recipient
-from pipeline.mail.optouts import OptOuts
-from pipeline.mail.secret import read_secret
+from pipeline.mail.secret import read_secret, read_secrets
 from pipeline.mail.sendlog import open_send_log
-from pipeline.mail.subscribers import Subscriber, read_subscribers
+from pipeline.mail.subscribers import Subscriber, SubscriberList, read_subscribers
 from pipeline.mail.unsubscribe import make_token, normalize_address
-from pipeline.remote import open_subscriptions
 from pipeline.report import Reporter
 
 MAX_REPORTED_FAILURES = 20
@@ -92,15 +91,6 @@ def sample_view(raw: bytes) -> str:
     return f"{headers}\n\n{plain.get_content() if plain is not None else ''}{note}"
 
 
-def recorded_unsubscribes(config: Config, secret: str) -> tuple[OptOuts | None, set[str]]:
-    """The store of unsubscribes the service records, and what it holds now."""
-    with open_subscriptions(config, create=False) as bucket:
-        if bucket is None:
-            return None, set()
-        optouts = OptOuts(bucket, secret, list_identity(config))
-        return optouts, optouts.keys()
-
-
 def send_issue(issue_path: Path, subscribers_path: Path | None, config: Config, options: SendOptions,
                reporter: Reporter) -> dict:
     issue = parse_issue(issue_path, config.issues.ignore_keys)
@@ -111,15 +101,25 @@ def send_issue(issue_path: Path, subscribers_path: Path | None, config: Config, 
         raise InputError.at(str(issue_path), "say who receives it: --subscribers FILE.csv, or --test ADDRESS")
     subscribers = read_subscribers(subscribers_path)
     template = load_built_template(issue, config, options.build_dir)
+    with open_list(config, read_secrets(config), create=not options.dry_run) as store:
+        if store is None:                   # a dry run before the first send: the list is not made yet
+            return _send_to_list(issue, subscribers, template, None, secret, config, options, reporter)
+        if not options.dry_run:
+            store.remember_identity(list_identity(config))
+        return _send_to_list(issue, subscribers, template, store, secret, config, options, reporter)
+
+
+def _send_to_list(issue: Issue, subscribers: SubscriberList, template: MessageTemplate, store: ListStore | None,
+                  secret: str, config: Config, options: SendOptions, reporter: Reporter) -> dict:
     domain = sender_domain(config)
-    identity = list_identity(config)
-    optouts, unsubscribed = recorded_unsubscribes(config, secret)
+    unsubscribed: Recorded | tuple[()] = store.recorded() if store is not None else ()
+    list_id = store.info.list_id if store is not None else "(made at the first send)"
 
     def id_for(address: str) -> str:
         return message_id(issue.slug, address, secret, domain)
 
     def recipient(subscriber: Subscriber) -> Recipient:
-        token = make_token(subscriber.email, secret, identity)
+        token = make_token(subscriber.email, secret, list_id)
         url = unsubscribe_url(config.email.unsubscribe_url, subscriber.email, token)
         return Recipient(subscriber.email, url, id_for(subscriber.email), subscriber.name)
 
@@ -128,14 +128,14 @@ def send_issue(issue_path: Path, subscribers_path: Path | None, config: Config, 
 
     with open_send_log(options.build_dir / issue.slug, secret) as log:
         delivered = log.delivered()
-        opted_out = {s.email for s in subscribers.active
-                     if optouts is not None and optouts.key(s.email) in unsubscribed}
+        opted_out = {s.email for s in subscribers.active if s.email in unsubscribed}
         active = [s for s in subscribers.active if s.email not in opted_out]
         pending = [s for s in active if log.key(s.email) not in delivered]
         already_sent = len(active) - len(pending)
         result: dict[str, Any] = {
             "slug": issue.slug, "subscribers": len(active), "already_sent": already_sent,
             "to_send": len(pending), "skipped": subscribers.skipped, "unsubscribed": len(opted_out),
+            "optouts_read": len(unsubscribed), "list_id": list_id,
             "duplicates": subscribers.duplicates, "sent": 0, "failed": 0, "failures": [],
             "dry_run": options.dry_run}
         reporter.info(f"send     {issue.title}: {len(pending)} to send, {result['already_sent']} already sent, "

@@ -106,11 +106,11 @@ def describe_failure(exc: Exception, target: Target, action: str) -> ServiceErro
 
 
 class Bucket:
-    def __init__(self, target: Target, timeout_s: float = TIMEOUT_S):
+    def __init__(self, target: Target, timeout_s: float = TIMEOUT_S, attempts: int = 4):
         self.target = target
         config = BotoConfig(
             region_name=target.region,
-            retries={"mode": "standard", "max_attempts": 4},
+            retries={"mode": "standard", "max_attempts": attempts},
             connect_timeout=min(5.0, timeout_s), read_timeout=timeout_s,
             s3={"addressing_style": "path"} if target.endpoint_url else {},
             request_checksum_calculation="when_required", response_checksum_validation="when_required",
@@ -206,6 +206,21 @@ class Bucket:
             raise describe_failure(exc, self.target, f"upload {item.key}") from None
         except BotoCoreError as exc:
             raise describe_failure(exc, self.target, f"upload {item.key}") from None
+
+    def anonymous_can_read(self, key: str) -> bool:
+        """Whether a request with no credentials gets `key`: for a private bucket, it must not."""
+        from botocore import UNSIGNED
+        config = BotoConfig(signature_version=UNSIGNED, region_name=self.target.region, connect_timeout=5,
+                            read_timeout=10, retries={"mode": "standard", "max_attempts": 2},
+                            s3={"addressing_style": "path"} if self.target.endpoint_url else {})
+        client = boto3.session.Session().client("s3", endpoint_url=self.target.endpoint_url or None, config=config)
+        try:
+            client.get_object(Bucket=self.target.bucket, Key=key)["Body"].close()
+            return True
+        except ClientError:
+            return False
+        except BotoCoreError as exc:
+            raise describe_failure(exc, self.target, f"check that {key} is private") from None
 
     def delete(self, key: str) -> None:
         self._call(f"delete {key}", self.client.delete_object, Bucket=self.target.bucket, Key=key)

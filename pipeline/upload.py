@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -136,6 +137,36 @@ def publish_to_bucket(bucket: Bucket, links: Links, config: Config, episode: Epi
     return UploadResult(len(pending) + len(written), skipped + unchanged, total + sum(written.values()), number)
 
 
+@contextlib.contextmanager
+def catalog_update(bucket: Bucket, config: Config, layout: Layout,
+                   change: Callable[[bytes | None], bytes]) -> Iterator[Callable[[], tuple[bytes, str, bool]]]:
+    """The one way catalog.json is changed: conditionally, or under a lock object where the
+    server ignores conditions. Yields the update to call (it returns body, ETag, changed)."""
+    current = bucket.get(layout.catalog)
+    unchanged = current is not None and change(current[0]) == current[0]
+    locking = "conditional" if unchanged else choose_locking(
+        bucket, config.storage.locking, layout.key(".publish-probe"))
+    guard = (contextlib.nullcontext() if locking == "conditional"
+             else object_lock(bucket, layout.catalog + ".lock"))
+    with guard:
+        yield lambda: update_with_retry(bucket, layout.catalog, change, CONTENT_TYPES[".json"],
+                                        conditional=locking == "conditional")
+
+
+def record_list_id(bucket: Bucket, config: Config, layout: Layout, list_id: str) -> str:
+    """Keep the subscriber list's id in the catalogue (once); returns the id the catalogue has."""
+    def change(current: bytes | None) -> bytes:
+        if current is None:
+            raise ServiceError(f"storage: {layout.catalog} vanished while the list id was recorded",
+                               "run the same command again")
+        return Catalog.from_json(current).with_list_id(list_id).to_json()
+    if bucket.get(layout.catalog) is None:
+        return ""                        # nothing published yet: the first publish keeps what the store says
+    with catalog_update(bucket, config, layout, change) as update:
+        body, _, _ = update()
+    return Catalog.from_json(body).list_id
+
+
 def publish_catalog_and_feed(bucket: Bucket, links: Links, config: Config,
                              episode: Episode) -> tuple[dict[str, int], Catalog]:
     """Write the catalogue (conditionally, or under a lock object where the server ignores
@@ -145,16 +176,9 @@ def publish_catalog_and_feed(bucket: Bucket, links: Links, config: Config,
     the catalogue as written: a concurrent publisher may have made this episode renumber."""
     layout = links.layout
     change = _merge_episode(episode, show_guid(config.show, Catalog(), links))
-    current = bucket.get(layout.catalog)
-    unchanged = current is not None and change(current[0]) == current[0]
-    locking = "conditional" if unchanged else choose_locking(
-        bucket, config.storage.locking, layout.key(".publish-probe"))
-    guard = (contextlib.nullcontext() if locking == "conditional"
-             else object_lock(bucket, layout.catalog + ".lock"))
     written: dict[str, int] = {}
-    with guard:
-        body, etag, changed = update_with_retry(bucket, layout.catalog, change,
-                                                CONTENT_TYPES[".json"], conditional=locking == "conditional")
+    with catalog_update(bucket, config, layout, change) as update:
+        body, etag, changed = update()
         if changed:
             written[layout.catalog] = len(body)
         for _ in range(10):

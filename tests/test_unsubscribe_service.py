@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -144,14 +145,22 @@ def test_undo_a_get_never_unsubscribes_and_the_store_is_private(service):
         return json.loads(out.stdout)["unsubscribed"]
     assert gone() == []
     fields = {"email": "undo@example.com", "token": token, "action": "unsubscribe"}
-    assert request(link, urllib.parse.urlencode(fields).encode())[0] == 200
+    status, confirmed, _ = request(link, urllib.parse.urlencode(fields).encode())
+    assert status == 200
     assert gone() == ["undo@example.com"]
-    keys = project.bucket_client().client.list_objects_v2(Bucket=f"{project.bucket}-subscriptions")["Contents"]
-    assert len(keys) == 1 and "undo" not in keys[0]["Key"] and "example" not in keys[0]["Key"]
-    with pytest.raises(urllib.error.HTTPError) as refused:                # never public
-        http_get(f"{project.s3.endpoint}/{project.bucket}-subscriptions/{keys[0]['Key']}")
-    assert refused.value.code == 403
+    listed = project.bucket_client().client.list_objects_v2(Bucket=f"{project.bucket}-subscriptions")["Contents"]
+    keys = [k["Key"] for k in listed if k["Key"] != "list.json"]
+    assert len(keys) == 1 and "undo" not in keys[0] and "example" not in keys[0]
+    for key in (keys[0], "list.json"):                                    # never public
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            http_get(f"{project.s3.endpoint}/{project.bucket}-subscriptions/{key}")
+        assert refused.value.code == 403
+    # The footer's token (in every forwarded copy) cannot re-subscribe anyone: only the page's Undo can.
     status, page, _ = request(link, urllib.parse.urlencode({**fields, "action": "undo"}).encode())
+    assert status == 400 and gone() == ["undo@example.com"]
+    undo = form_fields(confirmed)
+    assert undo["action"] == "undo" and undo["token"] != token
+    status, page, _ = request(link, urllib.parse.urlencode(undo).encode())
     assert status == 200 and "subscribed again" in visible_text(page)
     assert gone() == []
 
@@ -238,3 +247,108 @@ def test_with_no_config_the_embedded_store_holds_the_unsubscribes(tmp_path):
     finally:
         server.terminate()
         server.wait(30)
+
+
+def _start_service(project, port: int, env: dict) -> subprocess.Popen:
+    server = subprocess.Popen([sys.executable, "-m", "pipeline", "unsubscribe-server", "--port", str(port),
+                               "--config", str(project.root / "publish.toml")], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            request(f"http://127.0.0.1:{port}/unsubscribe")
+            return server
+        except OSError:
+            assert server.poll() is None, server.stderr.read().decode()
+            assert time.monotonic() < deadline, "the service did not start"
+            time.sleep(0.2)
+
+
+def _dry_run(project, issue: Path, csv: Path, expect: int = 0):
+    result = CliRunner().invoke(main, ["send", str(issue), "--config", str(project.root / "publish.toml"),
+                                       "--build-dir", str(project.root / "build"), "--json", "--dry-run",
+                                       "--subscribers", str(csv)])
+    assert result.exit_code == expect, result.output
+    return json.loads(result.stdout) if expect == 0 else result.stderr
+
+
+def test_an_unsubscribe_outlives_a_new_title_from_domain_and_secret(service, monkeypatch):
+    """Security 2, finding 1: each change after an unsubscribe used to make send forget it
+    ({'to_send': 2, 'unsubscribed': 0}) and the links in inboxes stop verifying."""
+    project, smtp, _ = service
+    issue = project.issue()
+    assert project.publish(issue, "--no-audio").exit_code == 0
+    csv = project.root / "subscribers.csv"
+    csv.write_text("email\nleaves@example.com\nlater@example.com\n")
+    assert send(project, issue, "--subscribers", str(csv))["sent"] == 2
+    links = {m["To"].addresses[0].addr_spec: m["List-Unsubscribe"].split(",")[0].strip("<> ")
+             for m in smtp.mailbox.parsed()}
+    assert one_click(links["leaves@example.com"])[0] == 200
+    config = project.root / "publish.toml"
+    before = _dry_run(project, issue, csv)
+    assert (before["to_send"], before["unsubscribed"]) == (0, 1)      # 'later' already has this issue
+    second = project.issue(SECOND_ISSUE, "2024-03-08-the-next-one.md")
+    assert project.publish(second, "--no-audio").exit_code == 0
+    changes = [("retitle", lambda text: text.replace("[show]\n", '[show]\ntitle = "Screen Reviews Weekly"\n')),
+               ("From domain", lambda text: text.replace("[email]\n", '[email]\nfrom = "News <news@other.example>"\n'))]
+    for what, change in changes:
+        config.write_text(change(config.read_text()))
+        after = _dry_run(project, second, csv)
+        assert (after["to_send"], after["unsubscribed"]) == (1, 1), what
+        assert after["optouts_read"] == 1
+    old_secret = SECRET
+    monkeypatch.setenv("PUBLISH_SECRET", "a-brand-new-secret-0123456789")
+    assert _dry_run(project, second, csv)["unsubscribed"] == 1                # names do not use the secret
+    monkeypatch.setenv("PUBLISH_SECRET_PREVIOUS", old_secret)
+    result = send(project, second, "--subscribers", str(csv))
+    assert (result["sent"], result["unsubscribed"]) == (1, 1)
+    # A link from the first issue, sent under the old title, domain and secret, still works.
+    port = free_port()
+    config.write_text(re.sub(r"127\.0\.0\.1:\d+/unsubscribe", f"127.0.0.1:{port}/unsubscribe", config.read_text()))
+    server = _start_service(project, port, dict(os.environ))
+    try:
+        old_link = re.sub(r"127\.0\.0\.1:\d+/", f"127.0.0.1:{port}/", links["later@example.com"])
+        assert one_click(old_link)[0] == 200
+    finally:
+        server.terminate()
+        server.wait(10)
+    assert _dry_run(project, second, csv)["unsubscribed"] == 2
+    # A misspelt private bucket is refused, not read as "nobody unsubscribed".
+    config.write_text(config.read_text() + '\n[subscriptions]\nbucket = "typo-subscriptions"\n')
+    refused = _dry_run(project, second, csv, expect=2)
+    assert "holds no subscriber list" in refused and "typo-subscriptions" in refused
+
+
+def test_the_private_bucket_cannot_be_the_public_one(project):
+    """Finding 12: the show's public bucket as [subscriptions] bucket made every record public."""
+    from pipeline.config import load_config
+    from pipeline.errors import InputError
+    config = project.config()
+    config.write_text(config.read_text() + f'\n[subscriptions]\nbucket = "{project.bucket}"\n')
+    with pytest.raises(InputError) as refused:
+        load_config(config)
+    assert "must not be the public [storage] bucket" in str(refused.value)
+
+
+def test_unsubscribes_recorded_under_the_first_scheme_still_count(service):
+    """Records the service wrote before the list had its own store (named by the secret and the
+    show's identity) are read, and carried over to names that last."""
+    import hashlib
+    import hmac
+
+    from pipeline.config import load_config
+    from pipeline.mail.compose import list_identity
+    from pipeline.storage import Bucket, Item, Target
+    project, _, _ = service
+    issue = project.issue()
+    assert project.publish(issue, "--no-audio").exit_code == 0
+    identity = list_identity(load_config(project.root / "publish.toml"))
+    name = hmac.new(SECRET.encode(), f"optout\0{identity}\0old@example.com".encode(), hashlib.sha256).hexdigest()[:40]
+    private = Bucket(Target(f"{project.bucket}-subscriptions", "us-east-1", project.s3.endpoint,
+                            project.s3.access_key, project.s3.secret_key))
+    private.put(Item(f"unsubscribed/{name}", "application/json", "no-store", data=b'{"unsubscribed_at": "x"}'))
+    csv = project.root / "subscribers.csv"
+    csv.write_text("email\nold@example.com\nstays@example.com\n")
+    result = send(project, issue, "--subscribers", str(csv))
+    assert (result["sent"], result["unsubscribed"]) == (1, 1)
+    assert any(k.startswith("subscribers/") for k in private.list_keys())

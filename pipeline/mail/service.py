@@ -1,17 +1,30 @@
 """The unsubscribe service: the page and the one-click endpoint that the footer link and the
 List-Unsubscribe header point at (RFC 8058), as an ASGI app (Starlette).
 
-A GET never unsubscribes (mail scanners and link previews follow links): it shows a page
-that asks for one click. A POST with `List-Unsubscribe=One-Click` (a mail client's button)
-or from that page records the unsubscribe in the private bucket `publish send` reads; "Undo"
-removes it. The token is checked in constant time; nothing is recorded for a bad one.
+A GET (or HEAD) never unsubscribes (mail scanners and link previews follow links): it shows a
+page that asks for one click. A POST with `List-Unsubscribe=One-Click` (a mail client's button)
+or from that page records the unsubscribe in the list's private store (mail/liststore.py),
+which `publish send` reads. "Undo" takes a token of its own, made on the confirmation page and
+valid for an hour: the footer's token cannot re-subscribe anyone. Tokens are checked in
+constant time against the current and earlier secrets and every id the list has had.
+
+When the store cannot be reached, an unsubscribe is written to a local journal (fsync'd) and
+answered as done; the journal is replayed into the store as soon as it answers again. Slow
+clients are dropped: a request's head must arrive within HEAD_TIMEOUT_S of the connection, its
+body within BODY_TIMEOUT_S.
 
     publish unsubscribe-server --port 8080             # runs it with uvicorn
     PUBLISH_CONFIG=publish.toml uvicorn --factory pipeline.mail.service:from_environment
 """
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import json
 import os
+import threading
+import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -20,24 +33,37 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.routing import Route
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from pipeline.config import Config, load_config
-from pipeline.mail.compose import list_identity
-from pipeline.mail.optouts import OptOuts
-from pipeline.mail.secret import read_secret
-from pipeline.mail.unsubscribe import verify
-from pipeline.remote import open_subscriptions
+from pipeline.errors import ServiceError
+from pipeline.mail.liststore import ListStore, open_list
+from pipeline.mail.secret import read_secrets
+from pipeline.mail.unsubscribe import make_undo_token, verify_any, verify_undo
 from pipeline.templating import render
 
 MAX_BODY = 10 * 1024          # a one-click POST is 26 bytes; the page's form a few hundred
+HEAD_TIMEOUT_S = 10.0         # from the connection (or the last answer) to a request's whole head
+BODY_TIMEOUT_S = 10.0
+KEEP_ALIVE_S = 5
+CONCURRENCY = 512             # open connections at most; beyond, uvicorn answers 503
+REPLAY_EVERY_S = 5.0
+# A store that does not answer is given up on in seconds (then the journal takes the
+# unsubscribe), not after boto's default minutes.
+STORE_TIMEOUT_S, STORE_ATTEMPTS = 3.0, 2
+HEADERS = {"Cache-Control": "no-store", "X-Frame-Options": "DENY", "Referrer-Policy": "no-referrer",
+           "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'"}
 
 
 class TooLarge(Exception):
     pass
 
 
-async def _form(request: Request) -> dict[str, str]:
-    """The body's fields (urlencoded or multipart), read at most MAX_BODY bytes."""
+class TooSlow(Exception):
+    pass
+
+
+async def _body(request: Request) -> bytes:
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > MAX_BODY:
         raise TooLarge
@@ -46,67 +72,218 @@ async def _form(request: Request) -> dict[str, str]:
         body += chunk
         if len(body) > MAX_BODY:
             raise TooLarge
+    return body
+
+
+async def _form(request: Request) -> dict[str, str]:
+    """The body's fields, read at most MAX_BODY bytes in at most BODY_TIMEOUT_S. Multipart is
+    parsed as such; any other body as urlencoded, whatever type it declares: RFC 8058's
+    `List-Unsubscribe=One-Click` must count even with no or a wrong Content-Type."""
+    try:
+        body = await asyncio.wait_for(_body(request), BODY_TIMEOUT_S)
+    except TimeoutError:
+        raise TooSlow from None
     if not body:
         return {}
+    multipart = request.headers.get("content-type", "").lower().startswith("multipart/form-data")
+    scope = request.scope if multipart else {**request.scope, "headers": [
+        (k, v) for k, v in request.scope["headers"] if k != b"content-type"] + [
+        (b"content-type", b"application/x-www-form-urlencoded")]}
 
     async def replay() -> dict:
         return {"type": "http.request", "body": body, "more_body": False}
-    form = await Request(request.scope, replay).form(max_files=0, max_fields=20)
+    form = await Request(scope, replay).form(max_files=0, max_fields=20)
     return {key: value for key, value in form.items() if isinstance(value, str)}
 
 
-def create_app(config: Config, secret: str, optouts: OptOuts) -> Starlette:
+class Journal:
+    """Unsubscribes accepted while the store was down: one JSON line each, fsync'd before the
+    answer, replayed into the store in order. A replay first renames the journal aside, so an
+    unsubscribe written meanwhile goes to a new journal and is never dropped with the old one."""
+
+    def __init__(self, path: Path):
+        self.path, self.replaying = path, path.with_name(path.name + ".replaying")
+        self._lock = threading.Lock()
+
+    def append(self, address: str) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        line = json.dumps({"unsubscribe": address, "at": int(time.time())}) + "\n"
+        with self._lock:
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+            try:
+                os.write(fd, line.encode("utf-8"))
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+
+    @staticmethod
+    def _read(path: Path) -> list[str]:
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except FileNotFoundError:
+            return []
+        found = []
+        for line in lines:
+            with contextlib.suppress(ValueError, AttributeError, TypeError, KeyError):
+                found.append(str(json.loads(line)["unsubscribe"]))
+        return found
+
+    def pending(self) -> list[str]:
+        return self._read(self.replaying) + self._read(self.path)
+
+    def replay(self, store: ListStore) -> int:
+        """Write every journalled unsubscribe to the store; a failure leaves them for next time."""
+        with self._lock:
+            if not self.replaying.exists():
+                if not self.path.exists():
+                    return 0
+                os.replace(self.path, self.replaying)
+            pending = self._read(self.replaying)
+        for address in pending:
+            store.add(address)
+        self.replaying.unlink(missing_ok=True)
+        return len(pending)
+
+
+def create_app(config: Config, secrets: tuple[str, ...], store: ListStore, journal: Journal | None = None) -> Starlette:
     path = urlsplit(config.email.unsubscribe_url).path or "/unsubscribe"
-    identity = list_identity(config)
     show = config.show
+    journal = journal or Journal(config.base_dir / ".publish" / "unsubscribe-journal.jsonl")
 
     def page(status: int, heading: str, message: str, address: str = "", token: str = "",
-             action: str = "", button: str = "") -> HTMLResponse:
+             action: str = "", button: str = "", headers: dict | None = None) -> HTMLResponse:
         html = render("unsubscribe.html", language=show.language, show_title=show.title, site_url=show.site_url,
                       heading=heading, message=message, address=address, token=token, action=action,
                       button=button)
-        return HTMLResponse(html, status, headers={"Cache-Control": "no-store", "X-Frame-Options": "DENY",
-                                                   "Content-Security-Policy": "default-src 'none'; "
-                                                   "style-src 'unsafe-inline'; form-action 'self'"})
+        return HTMLResponse(html, status, headers={**HEADERS, **(headers or {})})
 
     def invalid() -> HTMLResponse:
         return page(400, "This link does not work",
                     "It may have been cut short by your mail program. Use the unsubscribe link in the "
                     "newsletter's footer, or reply to the newsletter and we will take you off the list.")
 
+    def unavailable() -> HTMLResponse:
+        return page(503, "Please try again in a minute",
+                    "We could not record this just now. Nothing has changed yet; the same link will work "
+                    "again shortly.", headers={"Retry-After": "60"})
+
+    async def record(address: str) -> bool:
+        """The unsubscribe, in the store or, while it does not answer, in the journal."""
+        try:
+            await run_in_threadpool(store.add, address)
+            return True
+        except ServiceError:
+            try:
+                await run_in_threadpool(journal.append, address)
+                return True
+            except OSError:
+                return False
+
     async def unsubscribe(request: Request) -> Response:
         try:
             form = await _form(request) if request.method == "POST" else {}
         except TooLarge:
-            return PlainTextResponse("request too large", 413)
+            return PlainTextResponse("request too large", 413, headers=HEADERS)
+        except TooSlow:
+            return PlainTextResponse("request body too slow", 408, headers=HEADERS)
         address = form.get("email") or request.query_params.get("email", "")
         token = form.get("token") or request.query_params.get("token", "")
-        if not address or not verify(address, token, secret, list_id=identity):
+        if not address:
             return invalid()
-        if request.method == "GET":
-            return page(200, "Unsubscribe?", f"You will get no more emails from {show.title}.",
-                        address, token, "unsubscribe", "Unsubscribe")
-        if form.get("List-Unsubscribe") == "One-Click":
-            await run_in_threadpool(optouts.add, address)
-            return Response(status_code=200)
         if form.get("action") == "undo":
-            await run_in_threadpool(optouts.remove, address)
+            if not verify_undo(address, token, secrets[0], store.info.list_id, time.time()):
+                return page(400, "This Undo has expired",
+                            "Undo works for an hour after unsubscribing. To subscribe again, reply to any "
+                            "issue of the newsletter.")
+            try:
+                await run_in_threadpool(store.remove, address)
+            except ServiceError:
+                return unavailable()
             return page(200, "You are subscribed again", f"Welcome back: the next issue of {show.title} will "
                         "reach you as before.", address)
-        if form.get("action") != "unsubscribe":
+        if not verify_any(address, token, secrets, store.list_ids):
             return invalid()
-        await run_in_threadpool(optouts.add, address)
+        if request.method in ("GET", "HEAD"):
+            return page(200, "Unsubscribe?", f"You will get no more emails from {show.title}.",
+                        address, token, "unsubscribe", "Unsubscribe")
+        one_click = form.get("List-Unsubscribe") == "One-Click"
+        if not one_click and form.get("action") != "unsubscribe":
+            return invalid()
+        if not await record(address):
+            return unavailable()
+        if one_click:
+            return Response(status_code=200, headers=HEADERS)
+        undo = make_undo_token(address, secrets[0], store.info.list_id, time.time())
         return page(200, "You are unsubscribed", f"You will get no more emails from {show.title}. "
-                    "Clicked by mistake?", address, token, "undo", "Undo")
+                    "Clicked by mistake?", address, undo, "undo", "Undo")
 
-    return Starlette(routes=[Route(path, unsubscribe, methods=["GET", "POST"])])
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        async def replay_forever() -> None:
+            while True:
+                if journal.path.exists() or journal.replaying.exists():
+                    with contextlib.suppress(ServiceError, OSError):
+                        await run_in_threadpool(journal.replay, store)
+                await asyncio.sleep(REPLAY_EVERY_S)
+        task = asyncio.create_task(replay_forever())
+        try:
+            yield
+        finally:
+            task.cancel()
+
+    return Starlette(routes=[Route(path, unsubscribe, methods=["GET", "HEAD", "POST"])], lifespan=lifespan)
+
+
+class GuardedH11Protocol(H11Protocol):
+    """uvicorn's HTTP/1.1 protocol with a deadline for each request's head: a client that
+    connects and then sends its headers slowly, or not at all, is dropped after HEAD_TIMEOUT_S
+    (uvicorn alone waits for ever, and enough such clients use up the process's files)."""
+
+    _head_timer: asyncio.TimerHandle | None = None
+
+    def _arm(self) -> None:
+        if self._head_timer is None:
+            self._head_timer = self.loop.call_later(HEAD_TIMEOUT_S, self._drop)
+
+    def _disarm(self) -> None:
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+            self._head_timer = None
+
+    def _drop(self) -> None:
+        self._head_timer = None
+        if not self.transport.is_closing():
+            self.transport.close()
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._arm()
+
+    def data_received(self, data: bytes) -> None:
+        before = self.cycle
+        super().data_received(data)
+        if self.cycle is not before:
+            self._disarm()                  # a whole head arrived: the body has its own deadline
+        elif self.cycle is None or self.cycle.response_complete:
+            self._arm()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
+        super().connection_lost(exc)
+
+
+def run(app: Starlette, host: str, port: int) -> None:
+    import uvicorn
+    uvicorn.run(app, host=host, port=port, log_level="warning", server_header=False, http=GuardedH11Protocol,
+                limit_concurrency=CONCURRENCY, timeout_keep_alive=KEEP_ALIVE_S, lifespan="on")
 
 
 def from_environment() -> Starlette:
     """For any ASGI host: the config from PUBLISH_CONFIG (else ./publish.toml) and the secret
     from the variable it names. The private bucket must be reachable (a configured S3)."""
     config = load_config(Path(os.environ["PUBLISH_CONFIG"]) if os.environ.get("PUBLISH_CONFIG") else None)
-    secret = read_secret(config)
-    bucket = open_subscriptions(config, keep_running=True).__enter__()     # for the process's life
-    assert bucket is not None
-    return create_app(config, secret, OptOuts(bucket, secret, list_identity(config)))
+    secrets = read_secrets(config)
+    store = open_list(config, secrets, keep_running=True, timeout_s=STORE_TIMEOUT_S,
+                      attempts=STORE_ATTEMPTS).__enter__()     # for the process's life
+    assert store is not None
+    return create_app(config, secrets, store)

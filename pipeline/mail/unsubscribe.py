@@ -14,14 +14,21 @@ shows it). Answer both GET (a person clicking the footer link) and POST with the
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import hashlib
 import hmac
+from collections.abc import Iterable
 
 # Versioned, so a change of scheme still verifies the links already in inboxes. v1 signed the
 # address alone, so two shows sharing a secret accepted each other's links; v2 adds the list.
 _V1 = b"publish-unsubscribe-v1\x00"
 _V2 = b"publish-unsubscribe-v2\x00"
 V2_PREFIX = "v2."
+# v1 tokens name no list, so any list that shares the secret would accept them: they stop
+# verifying on this day (v2 has been in every footer since 2026-11).
+V1_ACCEPTED_UNTIL = dt.date(2027, 6, 1)
+_UNDO = b"publish-undo-v1\x00"
+UNDO_VALID_S = 3600
 
 
 def normalize_address(email: str) -> str:
@@ -61,5 +68,42 @@ def verify(email: str, token: str, secret: str | bytes, list_id: str | None = No
         else:
             expected = make_token(email, secret)
         return hmac.compare_digest(expected.encode("ascii"), token.encode("utf-8"))
+    except (UnicodeError, TypeError, ValueError):
+        return False
+
+
+def verify_any(email: str, token: str, secrets: Iterable[str], list_ids: Iterable[str],
+               today: dt.date | None = None) -> bool:
+    """`verify` against each secret (the current one and those it replaced) and each id the list
+    has had (its own id, then every earlier identity), so neither a rotated secret nor a
+    retitled show breaks the links already in inboxes. Every pair is tried, whatever matches."""
+    ids = tuple(list_ids)
+    if not isinstance(token, str) or not token.strip().startswith(V2_PREFIX):
+        if (today or dt.datetime.now(dt.UTC).date()) >= V1_ACCEPTED_UNTIL:
+            return False
+        return any([verify(email, token, secret) for secret in secrets])
+    return any([verify(email, token, secret, list_id) for secret in secrets for list_id in ids])
+
+
+def make_undo_token(email: str, secret: str, list_id: str, now: float) -> str:
+    """What the confirmation page's Undo carries: bound to this unsubscribe's time and valid for
+    an hour, unlike the footer's token, which anyone holding a forwarded issue has."""
+    until = int(now) + UNDO_VALID_S
+    message = _UNDO + f"{list_id}\0{until}\0".encode() + normalize_address(email).encode("utf-8")
+    return f"u1.{until}.{_digest(secret, message)}"
+
+
+def verify_undo(email: str, token: str, secret: str, list_id: str, now: float) -> bool:
+    if not isinstance(email, str) or not isinstance(token, str):
+        return False
+    parts = token.strip().split(".")
+    if len(parts) != 3 or parts[0] != "u1" or not parts[1].isdigit() or len(parts[1]) > 12:
+        return False
+    until = int(parts[1])
+    if not now <= until <= now + UNDO_VALID_S:
+        return False
+    try:
+        expected = make_undo_token(email, secret, list_id, until - UNDO_VALID_S)
+        return hmac.compare_digest(expected.encode("ascii"), token.strip().encode("utf-8"))
     except (UnicodeError, TypeError, ValueError):
         return False
