@@ -3,9 +3,13 @@ mail through aiosmtpd, and the unsubscribes recorded in the private bucket `publ
 reads."""
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
+import resource
+import selectors
+import socket
 import subprocess
 import sys
 import time
@@ -65,9 +69,10 @@ def service(project, monkeypatch):
     with SmtpServer() as smtp:
         project.config(email={"smtp_host": "127.0.0.1", "smtp_port": smtp.port, "rate_per_second": 0,
                               "unsubscribe_url": f"http://127.0.0.1:{port}/unsubscribe?email={{email}}&token={{token}}"})
+        log = project.root / "service.log"              # a file: a pipe nobody reads can fill and stop it
         server = subprocess.Popen([sys.executable, "-m", "pipeline", "unsubscribe-server", "--port", str(port),
                                    "--config", str(project.root / "publish.toml")],
-                                  env=dict(os.environ), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                                  env=dict(os.environ), stdout=subprocess.DEVNULL, stderr=log.open("wb"))
         try:
             base = f"http://127.0.0.1:{port}/unsubscribe"
             deadline = time.monotonic() + 60
@@ -76,7 +81,7 @@ def service(project, monkeypatch):
                     request(base)
                     break
                 except OSError:
-                    assert server.poll() is None, server.stderr.read().decode()
+                    assert server.poll() is None, log.read_text()
                     assert time.monotonic() < deadline, "the service did not start"
                     time.sleep(0.2)
             yield project, smtp, base
@@ -188,6 +193,14 @@ def test_hostile_requests(service):
     status, _, headers = request(link + "&next=https://evil.example.com", b"action=unsubscribe")
     assert status == 200 and "location" not in headers
     assert request(f"{base.rsplit('/', 1)[0]}/elsewhere")[0] == 404
+    # Finding 14: RFC 8058's body counts whatever type is declared; HEAD is a GET without a body;
+    # the URL (address and token) is never sent on as a referrer.
+    for i, declared in enumerate(({}, {"Content-Type": "text/plain"})):
+        address = f"typeless{i}@example.com"
+        one = f"{base}?{urllib.parse.urlencode({'email': address, 'token': make_token(address, SECRET, identity)})}"
+        assert request(one, b"List-Unsubscribe=One-Click", declared)[0] == 200, declared
+    status, _, headers = request(link, method="HEAD")
+    assert status == 200 and headers["referrer-policy"] == "no-referrer"
 
 
 def test_a_test_send_needs_no_list_and_is_not_logged(service):
@@ -249,17 +262,22 @@ def test_with_no_config_the_embedded_store_holds_the_unsubscribes(tmp_path):
         server.wait(30)
 
 
-def _start_service(project, port: int, env: dict) -> subprocess.Popen:
+def _start_service(project, port: int, env: dict, files: int | None = None) -> subprocess.Popen:
+    def limit_files():
+        if files is not None:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (files, files))
+    # Its log goes to a file: a pipe nobody reads fills up and stops the service mid-test.
+    log = project.root / f"service-{port}.log"
     server = subprocess.Popen([sys.executable, "-m", "pipeline", "unsubscribe-server", "--port", str(port),
                                "--config", str(project.root / "publish.toml")], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                              stdout=subprocess.DEVNULL, stderr=log.open("wb"), preexec_fn=limit_files)
     deadline = time.monotonic() + 60
     while True:
         try:
             request(f"http://127.0.0.1:{port}/unsubscribe")
             return server
         except OSError:
-            assert server.poll() is None, server.stderr.read().decode()
+            assert server.poll() is None, log.read_text()
             assert time.monotonic() < deadline, "the service did not start"
             time.sleep(0.2)
 
@@ -352,3 +370,64 @@ def test_unsubscribes_recorded_under_the_first_scheme_still_count(service):
     result = send(project, issue, "--subscribers", str(csv))
     assert (result["sent"], result["unsubscribed"]) == (1, 1)
     assert any(k.startswith("subscribers/") for k in private.list_keys())
+
+
+def test_slow_clients_are_dropped_and_real_clicks_still_answer(service):
+    """Finding 2: a head sent halfway, or a body a byte at a time, held a connection for ever;
+    1,100 of them used up a file limit of 1,024 and a real one-click went unanswered."""
+    project, smtp, _ = service
+    issue = project.issue()
+    assert project.publish(issue, "--no-audio").exit_code == 0
+    csv = project.root / "subscribers.csv"
+    csv.write_text("email\n" + "".join(f"r{i}@example.com\n" for i in range(5)))
+    assert send(project, issue, "--subscribers", str(csv))["sent"] == 5
+    links = [m["List-Unsubscribe"].split(",")[0].strip("<> ") for m in smtp.mailbox.parsed()]
+    port = free_port()
+    config = project.root / "publish.toml"
+    config.write_text(re.sub(r"127\.0\.0\.1:\d+/unsubscribe", f"127.0.0.1:{port}/unsubscribe", config.read_text()))
+    links = [re.sub(r"127\.0\.0\.1:\d+/", f"127.0.0.1:{port}/", link) for link in links]
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, 4096)), hard))
+    server = _start_service(project, port, dict(os.environ), files=1024)
+    held: list[socket.socket] = []
+    try:
+        for _ in range(1100):
+            client = socket.socket()
+            client.setblocking(False)
+            client.connect_ex(("127.0.0.1", port))
+            held.append(client)
+        time.sleep(1)
+        for client in held:
+            with contextlib.suppress(OSError):
+                client.send(b"POST /unsubscribe HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+        slow_body = socket.create_connection(("127.0.0.1", port), timeout=30)
+        slow_body.sendall(b"POST /unsubscribe HTTP/1.1\r\nHost: x\r\nContent-Length: 26\r\n\r\nL")
+        deadline = time.monotonic() + 30
+        watch = selectors.DefaultSelector()          # epoll: these descriptors are past select()'s 1,024
+        for client in held:
+            watch.register(client, selectors.EVENT_READ)
+        open_ones = set(held)
+        while open_ones and time.monotonic() < deadline:
+            for key, _ in watch.select(1):
+                client = key.fileobj
+                with contextlib.suppress(OSError):
+                    if client.recv(1024):
+                        continue
+                watch.unregister(client)
+                open_ones.discard(client)
+        watch.close()
+        assert not open_ones, f"{len(open_ones)} of 1,100 half-sent requests still held after 30 s"
+        answer = slow_body.recv(1024)                   # answered (408) within its body deadline, not held
+        assert answer.startswith(b"HTTP/1.1 408") or answer == b"", answer
+        for link in links:
+            started = time.monotonic()
+            assert one_click(link)[0] == 200
+            assert time.monotonic() - started < 3
+        assert server.poll() is None
+    finally:
+        for client in held:
+            client.close()
+        with contextlib.suppress(NameError):
+            slow_body.close()
+        server.terminate()
+        server.wait(10)

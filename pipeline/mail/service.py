@@ -275,7 +275,8 @@ class GuardedH11Protocol(H11Protocol):
 def run(app: Starlette, host: str, port: int) -> None:
     import uvicorn
     uvicorn.run(app, host=host, port=port, log_level="warning", server_header=False, http=GuardedH11Protocol,
-                limit_concurrency=CONCURRENCY, timeout_keep_alive=KEEP_ALIVE_S, lifespan="on")
+                limit_concurrency=CONCURRENCY, timeout_keep_alive=KEEP_ALIVE_S, timeout_graceful_shutdown=5,
+                lifespan="on")
 
 
 def from_environment() -> Starlette:
