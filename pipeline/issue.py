@@ -10,6 +10,7 @@ import difflib
 import html as html_lib
 import re
 import tomllib
+from collections import Counter
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -319,14 +320,26 @@ _VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "me
 
 def _check_nesting(path: Path, body: str, body_line: int) -> None:
     """Refuse HTML nested deeper than MAX_NESTING before a parser or sanitiser sees it: their
-    cost grows with depth (100,000 nested <div> ran for minutes). One linear scan."""
-    depth = 0
+    cost grows with depth (100,000 nested <div> ran for minutes). One linear scan that counts
+    as HTML does: a self-closed non-void tag (`<div/>`) opens, and only a close that matches an
+    open tag closes (up to it); any other close (`</x>`) is ignored."""
+    stack: list[str] = []
+    open_names: Counter[str] = Counter()
     for match in _TAG.finditer(body):
-        closing, name, self_closing = match.group(1), match.group(2).lower(), match.group(3)
-        if name in _VOID or self_closing:
+        closing, name = match.group(1), match.group(2).lower()
+        if name in _VOID:
             continue
-        depth = max(0, depth - 1) if closing else depth + 1
-        if depth > MAX_NESTING:
+        if closing:
+            if open_names[name]:
+                while stack:
+                    top = stack.pop()
+                    open_names[top] -= 1
+                    if top == name:
+                        break
+            continue
+        stack.append(name)
+        open_names[name] += 1
+        if len(stack) > MAX_NESTING:
             line = body_line + body.count("\n", 0, match.start())
             raise InputError.at(path, f"HTML nested more than {MAX_NESTING} levels deep; simplify the markup", line)
 

@@ -198,6 +198,8 @@ SLOW_INPUTS = {  # the review's small inputs that took long, each must finish or
                      + "".join(f"{chr(98 + i)}: &{chr(98 + i)} [{','.join(['*' + chr(97 + i)] * 9)}]\n"
                                for i in range(8)) + "title: T\n---\nBody.\n"),
     "nested divs": "---\ntitle: T\n---\n" + "<div>" * 100_000 + "text" + "</div>" * 100_000 + "\n",
+    "self-closed divs": "---\ntitle: T\n---\n<p>x</p>\n" + "<div/>" * 10_000 + "\n",     # HTML opens each
+    "divs closed by other names": "---\ntitle: T\n---\n<p>x</p>\n" + "<div></x>" * 10_000 + "\n",
     "Dr. A repeated": "---\ntitle: T\n---\n" + "Dr. A " * 10_000 + "\n",
     "a heading of brackets": "---\ntitle: T\n---\n## " + "[" * 100_000 + "\n\nText.\n",
     "a 5000-digit episode": "---\ntitle: T\nepisode: " + "9" * 5000 + "\n---\nText.\n",
