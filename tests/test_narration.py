@@ -93,3 +93,19 @@ def test_opening_names_the_show_author_when_the_issue_names_none(write_issue):
     same = [c.spoken for c in build_narration(issue, ShowConfig(title="Jane Roe", author="Jane Roe"),
                                               Lexicon()).chunks]
     assert "A review by Jane Roe." not in same                 # the show's name is not said twice
+
+
+@pytest.mark.parametrize("body", [
+    "## " + "A long heading " * 7_000 + "\n\nText.\n",                         # 100,000 characters
+    "| Verdict | Notes |\n|---|---|\n| good | " + "word " * 20_000 + "|\n",   # one table row
+    "## " + "9" * 5_000 + "\n\nText.\n",                                       # a number past int()'s 4,300 digits
+    "Costs $" + "9" * 5_000 + " and the " + "1" * 30 + "th time.\n",
+])
+def test_no_kind_of_block_hands_the_voice_more_than_it_can_take(write_issue, body):
+    """Security 2, findings 5 and 9: headings and table rows skipped the split (piper's memory
+    grows with a chunk: 2,560 characters took 2.9 GB), and 5,000 digits were an internal error."""
+    from pipeline.audio.narration import MAX_SPOKEN_CHARS
+    issue = parse_issue(write_issue("---\ntitle: Long\ndate: 2024-03-01\n---\n" + body))
+    narration = build_narration(issue, ShowConfig(), Lexicon())
+    assert narration.chunks and max(len(c.spoken) for c in narration.chunks) <= MAX_SPOKEN_CHARS
+    assert max(len(c.shown) for c in narration.chunks) <= MAX_CHUNK_CHARS

@@ -20,6 +20,7 @@ SENTENCE_PAUSE = 0.35
 PARAGRAPH_PAUSE = 0.8
 SECTION_PAUSE = 1.5
 MAX_CHUNK_CHARS = 320
+MAX_SPOKEN_CHARS = 2 * MAX_CHUNK_CHARS       # what the voice is handed at most (piper: ~0.6 GB at 640)
 # At about 15 characters a second, 3 hours of speech is ~160,000 characters of script.
 MAX_SCRIPT_CHARS = 160_000
 # A two-column table headed by these (or by nothing) is a list of labels and values.
@@ -158,10 +159,26 @@ def build_narration(issue: Issue, show: ShowConfig, lexicon: Lexicon) -> Narrati
     chunks: list[Chunk] = []
     chapters: list[str] = []
 
-    def say(shown: str, pause: float, chapter: int, spoken: str | None = None) -> None:
+    def bounded(shown: str, pause: float, chapter: int, spoken: str | None) -> None:
+        """One chunk, or more where the spoken form outgrows MAX_SPOKEN_CHARS (numbers said as
+        words grow): the voice's memory grows with what it is handed, whatever the block."""
         words, notes = spoken_form(spoken if spoken is not None else shown, lexicon, issue.names)
+        if len(words) > MAX_SPOKEN_CHARS and spoken is None and " " in shown.strip():
+            middle = shown.rfind(" ", 0, len(shown) // 2 + 1)
+            middle = middle if middle > 0 else shown.find(" ", len(shown) // 2)
+            bounded(shown[:middle].strip(), SENTENCE_PAUSE, chapter, None)
+            bounded(shown[middle:].strip(), pause, chapter, None)
+            return
+        if len(words) > MAX_SPOKEN_CHARS:          # one enormous word: said in part
+            words = words[:MAX_SPOKEN_CHARS].rsplit(" ", 1)[0]
         if re.search(r"[A-Za-z]", words):          # nothing to say (emoji, other scripts) → skip
             chunks.append(Chunk(shown, words, pause, chapter, tuple(notes)))
+
+    def say(shown: str, pause: float, chapter: int, spoken: str | None = None) -> None:
+        """Every kind of text (headings, table rows, the opening) in pieces the voice can take."""
+        pieces = _split_long(shown) if spoken is None else [shown]
+        for index, piece in enumerate(pieces):
+            bounded(piece, pause if index == len(pieces) - 1 else SENTENCE_PAUSE, chapter, spoken)
 
     chapters.append(issue.title)
     opening = _opening(issue, show)

@@ -74,13 +74,22 @@ def year(n: int) -> str:
     return f"{cardinal(high)} {'oh ' + ONES[low] if low < 10 else cardinal(low)}"
 
 
+MAX_DIGITS = 15               # beyond, a number is read digit by digit, as a person reads a long code
+
+
+def _whole(digits: str) -> str:
+    if len(digits.lstrip("0")) > MAX_DIGITS:
+        return " ".join(DIGIT_WORDS[int(d)] for d in digits)
+    return cardinal(int(digits or 0))
+
+
 def _number(text: str) -> str:
     """A written number (commas, decimals) as words."""
     text = text.replace(",", "")
     if "." in text:
         whole, frac = text.split(".", 1)
-        return f"{cardinal(int(whole or 0))} point {' '.join(ONES[int(d)] for d in frac)}"
-    return cardinal(int(text))
+        return f"{_whole(whole)} point {' '.join(ONES[int(d)] for d in frac)}"
+    return _whole(text)
 
 
 def _money(match: re.Match) -> str:
@@ -89,7 +98,7 @@ def _money(match: re.Match) -> str:
     if scale:
         return f"{_number(amount)} {scale} {unit}s"
     whole, _, cents = amount.partition(".")
-    words = f"{cardinal(int(whole))} {unit}{'' if int(whole) == 1 or unit in ('yen', 'won') else 's'}"
+    words = f"{_whole(whole)} {unit}{'' if whole.lstrip('0') == '1' or unit in ('yen', 'won') else 's'}"
     if cents and sub and int(cents.ljust(2, "0")[:2]):
         value = int(cents.ljust(2, "0")[:2])
         plural = "pence" if sub == "penny" else sub + "s"
@@ -189,7 +198,7 @@ def normalize(text: str, notes: list[Change] | None = None) -> str:
                 notes, "money")
     text = _sub(r"\b(\d{1,2}):(\d{2})\s?([ap]\.?m\.?)?(?![\w.])", _time, text, notes, "time", re.I)
     text = _sub(r"(\d+(?:\.\d+)?)\s?%", lambda m: f"{_number(m.group(1))} percent", text, notes, "number")
-    text = _sub(r"\b(\d+)(st|nd|rd|th)\b", lambda m: ordinal(int(m.group(1))), text, notes, "number")
+    text = _sub(r"\b(\d{1,15})(st|nd|rd|th)\b", lambda m: ordinal(int(m.group(1))), text, notes, "number")
     text = _sub(r"\b(1[1-9]\d\d|20\d\d)s\b", lambda m: year(int(m.group(1))).replace("y", "ies")
                 if year(int(m.group(1))).endswith("ty") else year(int(m.group(1))) + "s", text, notes, "number")
     text = _sub(r"(?<![\d.,])(1[1-9]\d\d|20\d\d)(?!\d|[.,]\d)", lambda m: year(int(m.group(1))), text,
