@@ -8,10 +8,11 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import html as html_lib
+import io
 import re
 import tomllib
 from collections import Counter
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import nh3
@@ -95,6 +96,7 @@ class LocalImage:
     ref: str
     path: Path
     name: str
+    data: bytes = field(default=b"", repr=False, compare=False)   # the bytes checked: what is published
 
 
 @dataclass(frozen=True)
@@ -527,6 +529,7 @@ def _fit_summary(summary: str) -> tuple[str, int]:
 
 IMAGE_FORMATS = {"JPEG": ".jpg", "PNG": ".png", "GIF": ".gif", "WEBP": ".webp"}
 MAX_IMAGE_BYTES = 10 * 1024 * 1024
+MAX_IMAGE_PIXELS = 40_000_000          # 8000×5000; more is a decompression bomb, not a photograph
 
 
 def _image_refs(tokens, body_line: int) -> list[tuple[str, int | None]]:
@@ -567,33 +570,50 @@ def _drop_unloadable_images(tag: str, attribute: str, value: str) -> str | None:
     return value
 
 
+def site_root(path: Path) -> Path:
+    """The folder an issue's images must stay in: the folder the command runs in when the issue
+    is inside it (a show's or a blog's own folder), else the issue's own folder."""
+    here, folder = Path.cwd().resolve(), path.parent.resolve()
+    return here if folder.is_relative_to(here) else folder
+
+
 def _local_images(path: Path, refs: list[tuple[str, int | None]]) -> tuple[LocalImage, ...]:
     """Images named by a path, resolved against the issue's folder (a site-absolute '/x.jpg'
-    against the nearest folder above that has it), each checked to be a real image."""
+    against the nearest folder above that has it), each checked to be a real image inside the
+    site's folder (no '..' or link out of it) and of bounded size; its checked bytes are kept."""
     from PIL import Image, UnidentifiedImageError
+    root = site_root(path)
     found: dict[str, LocalImage] = {}
     for ref, line in refs:
         if not _is_local(ref) or ref in found:
             continue
         relative = ref.split("#")[0].split("?")[0].lstrip("/")
-        bases = [path.parent, *path.parent.parents][: 4 if ref.startswith("/") else 1]
+        folder = path.parent.resolve()
+        bases = [b for b in [folder, *folder.parents][: 4 if ref.startswith("/") else 1] if b.is_relative_to(root)]
         file = next((b / relative for b in bases if (b / relative).is_file()), None)
         if file is None:
-            raise InputError.at(path, f"image '{ref}' not found (looked in {bases[0]}/)", line)
+            raise InputError.at(path, f"image '{ref}' not found (looked in {folder}/)", line)
+        if not file.resolve().is_relative_to(root):
+            raise InputError.at(path, f"image '{ref}' is outside the site's folder {root}/ (through '..' or a "
+                                "link); copy it into the site", line)
         try:
-            size = file.stat().st_size
-            if size > MAX_IMAGE_BYTES:
-                raise InputError.at(path, f"image '{ref}' is {size / 1e6:.0f} MB; at most 10 MB", line)
-            with Image.open(file) as picture:
+            data = read_input_file(file, "image", MAX_IMAGE_BYTES)
+            with Image.open(io.BytesIO(data)) as picture:
                 extension = IMAGE_FORMATS.get(picture.format or "")
-            data = file.read_bytes()
+                width, height = picture.size
+        except Image.DecompressionBombError:
+            raise InputError.at(path, f"image '{ref}' declares more pixels than any photograph (a decompression "
+                                f"bomb); at most {MAX_IMAGE_PIXELS // 1_000_000} megapixels", line) from None
         except (UnidentifiedImageError, OSError):
-            extension = None
+            extension, width, height = None, 0, 0
         if extension is None:
             raise InputError.at(path, f"image '{ref}' is not a JPEG, PNG, GIF or WebP image", line)
+        if width * height > MAX_IMAGE_PIXELS:
+            raise InputError.at(path, f"image '{ref}' is too large to show ({width}×{height} pixels); at most "
+                                f"{MAX_IMAGE_PIXELS // 1_000_000} megapixels", line)
         stem = slugify(Path(relative).stem) or "image"
         digest = sha256_of(data)[:10]
-        found[ref] = LocalImage(ref, file, f"images/{stem[:40]}-{digest}{extension}")
+        found[ref] = LocalImage(ref, file, f"images/{stem[:40]}-{digest}{extension}", data)
     return tuple(found.values())
 
 

@@ -353,7 +353,7 @@ def build_outputs(issue: Issue, config: Config, episode: Episode, links: Links,
                                links.url(audio_info.words_key) if audio_info.words_key else None)
     minutes = max(1, round(audio_info.duration_s / 60)) if audio_info else None
     for image in issue.images:
-        write_atomic(out / image.name, image.path.read_bytes())
+        write_atomic(out / image.name, image.data)
     cover = cover_image(config, links)
     header = (issue.image, issue.title) if issue.image else None
     email = build_email(issue, config, web_url, feed_url, audio_minutes=minutes, cover_url=cover.url, image=header)

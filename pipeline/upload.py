@@ -80,7 +80,7 @@ def episode_items(episode: Episode, files: BuiltFiles, layout: Layout) -> list[I
 def image_items(issue: Issue, layout: Layout) -> list[Item]:
     """The review's own images, named by their content, so they can be cached for good."""
     return [Item(layout.episode(issue.slug, image.name), CONTENT_TYPES[Path(image.name).suffix], IMMUTABLE,
-                 image.path) for image in issue.images]
+                 data=image.data) for image in issue.images]            # the bytes that were checked
 
 
 def shared_items(config: Config, layout: Layout) -> list[Item]:

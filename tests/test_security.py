@@ -330,3 +330,38 @@ def test_the_old_import_path_of_verify_still_works():
     from pipeline.unsubscribe import verify
     assert verify("a@example.com", make_token("a@example.com", "s" * 20, "l.example.com"), "s" * 20,
                   list_id="l.example.com")
+
+
+def _png_header(width: int, height: int) -> bytes:
+    """A PNG that declares its size and holds one empty row: what an image bomb looks like to a reader."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + chunk(b"IEND", b""))
+
+
+@pytest.mark.parametrize("ref,expected", [
+    ("../../private/x.png", "outside the site's folder"),
+    ("/../../private/x.png", "outside the site's folder"),
+    ("linked.png", "outside"),
+    ("bomb.png", "decompression bomb"),
+    ("huge.png", "13000×13000 pixels"),
+])
+def test_images_stay_in_the_site_and_are_bounded(tmp_path, ref, expected):
+    """Security 2, finding 7: images from outside the site (through '..' or a link) were
+    published, and a 30000×30000 PNG was an internal error."""
+    private, show = tmp_path / "private", tmp_path / "show"
+    (show / "issues").mkdir(parents=True)
+    private.mkdir()
+    (private / "x.png").write_bytes(_png_header(10, 10))
+    (show / "issues" / "linked.png").symlink_to(private / "x.png")
+    (show / "issues" / "bomb.png").write_bytes(_png_header(30000, 30000))
+    (show / "issues" / "huge.png").write_bytes(_png_header(13000, 13000))
+    (show / "issues" / "2024-03-01-pictures.md").write_text(f"---\ntitle: Pictures\n---\nText.\n\n![x]({ref})\n")
+    run = _publish(show, "issues/2024-03-01-pictures.md")
+    assert run.returncode == 2, run.stderr
+    assert run.stderr.count("error:") == 1 and expected in run.stderr, run.stderr
+    assert "internal error" not in run.stderr and not (show / "build").exists()
