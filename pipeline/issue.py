@@ -401,6 +401,13 @@ def _check_meta(path: Path, text: str, meta: dict) -> None:
     tags = meta.get("tags")
     if tags is not None and not (isinstance(tags, list) and all(isinstance(t, (str, int)) for t in tags)):
         raise InputError.at(path, "'tags' must be a list like [horror, k-drama]", _front_line(text, "tags"))
+    if tags and len(tags) > MAX_TAGS:
+        raise InputError.at(path, f"{len(tags)} tags; at most {MAX_TAGS} (each becomes a page of the show's home)",
+                            _front_line(text, "tags"))
+    long_tag = next((str(t) for t in tags or () if len(str(t)) > MAX_TAG_CHARS), None)
+    if long_tag is not None:
+        raise InputError.at(path, f"tag '{long_tag[:40]}…' is {len(long_tag)} characters; at most {MAX_TAG_CHARS}",
+                            _front_line(text, "tags"))
 
 
 def _parse_date(path: Path, text: str, meta: dict) -> dt.date:
@@ -529,6 +536,7 @@ def _fit_summary(summary: str) -> tuple[str, int]:
 
 IMAGE_FORMATS = {"JPEG": ".jpg", "PNG": ".png", "GIF": ".gif", "WEBP": ".webp"}
 MAX_IMAGE_BYTES = 10 * 1024 * 1024
+MAX_TAGS, MAX_TAG_CHARS = 20, 50
 MAX_IMAGE_PIXELS = 40_000_000          # 8000×5000; more is a decompression bomb, not a photograph
 
 

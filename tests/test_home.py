@@ -8,6 +8,7 @@ import urllib.error
 from urllib.parse import urljoin
 
 import html5lib
+import pytest
 
 from pipeline.catalog import AudioInfo, Catalog, Episode
 from pipeline.config import Config
@@ -113,3 +114,26 @@ def test_an_earlier_page_links_to_the_issue_published_after_it(project):
     assert nav(second["web_url"]) == {"prev": (first["web_url"], "← A Short Test")}
     again = json.loads(project.publish(project.issue(), "--no-audio").stdout)
     assert again["upload"]["uploaded"] == 0          # the refreshed page is what a rebuild makes
+
+
+def test_every_page_lists_only_the_most_used_tags():
+    """Security 2, finding 8: every tag page listed every tag, so a publish cost tags²."""
+    from pipeline.site.home import SHOWN_TAGS
+    many = [episode(n, tags=(f"tag {n}", "common")) for n in range(1, 121)]
+    files = build_home(Config(), Catalog(tuple(many)), LINKS, "pod/cover.jpg")
+    pages = [f for f in files if f.key.endswith("index.html")]
+    for page in pages:
+        nav = page.body.decode().split('<div class="tags">', 1)[1].split("</div>", 1)[0]
+        assert nav.count("<a ") == SHOWN_TAGS, page.key
+    assert '/tags/common/' in pages[0].body.decode()
+    assert len([p for p in pages if "/tags/" in p.key]) > 120           # every tag still has its page
+
+
+def test_tags_per_issue_and_their_length_are_bounded(write_issue):
+    from pipeline.errors import InputError
+    from pipeline.issue import parse_issue
+    for tags, said in (([f"t{i}" for i in range(21)], "21 tags; at most 20"), (["x" * 51], "at most 50")):
+        path = write_issue(f"---\ntitle: T\ndate: 2024-03-01\ntags: {tags}\n---\nText.\n")
+        with pytest.raises(InputError) as refused:
+            parse_issue(path)
+        assert said in str(refused.value)

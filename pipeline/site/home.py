@@ -15,6 +15,7 @@ from pipeline.templating import long_date, render
 from pipeline.textutil import slugify
 
 PER_PAGE = 50
+SHOWN_TAGS = 30             # the most used tags, on every page
 
 
 @dataclass(frozen=True)
@@ -84,7 +85,10 @@ def build_home(config: Config, catalog: Catalog, links: Links, cover_key: str) -
             slug = slugify(tag)
             if slug:
                 by_tag.setdefault(slug, (tag, []))[1].append(episode)
-    tags = sorted(((name, links.url(layout.key("tags", slug, "index.html"))) for slug, (name, _) in by_tag.items()),
+    # Every page shows the most used tags only: listing every tag on every tag page made each
+    # publish cost the square of the tags in the catalogue.
+    used = sorted(by_tag.items(), key=lambda item: (-len(item[1][1]), item[1][0].lower()))[:SHOWN_TAGS]
+    tags = sorted(((name, links.url(layout.key("tags", slug, "index.html"))) for slug, (name, _) in used),
                   key=lambda t: t[0].lower())
     files: list[HomeFile] = []
 
