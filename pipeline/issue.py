@@ -226,7 +226,7 @@ def _pelican_metadata(text: str) -> tuple[dict, str, int] | None:
     a block of `Key: value` lines (indented lines continue a value) naming one of Pelican's keys.
     Keys of a site's own are kept, so they are refused or ignored as in any front matter."""
     lines = text.split("\n")
-    meta: dict = {}
+    parts: dict[str, list[str]] = {}             # joined once at the end: concatenating each line was quadratic
     key = ""
     index = len(lines)
     for number, line in enumerate(lines):
@@ -236,13 +236,14 @@ def _pelican_metadata(text: str) -> tuple[dict, str, int] | None:
         found = PELICAN_LINE.match(line)
         if found:
             key = found.group(1).lower()
-            meta[key] = found.group(2).strip()
-        elif meta and line[:1] in " \t":                               # a value continued
-            meta[key] = f"{meta[key]} {line.strip()}".strip()
+            parts[key] = [found.group(2).strip()]
+        elif parts and line[:1] in " \t":                              # a value continued
+            parts[key].append(line.strip())
         else:
             return None
-    if not meta.keys() & PELICAN_KEYS:
+    if not parts.keys() & PELICAN_KEYS:
         return None
+    meta: dict = {k: " ".join(p for p in v if p) for k, v in parts.items()}
     if "tags" in meta:
         meta["tags"] = [tag.strip() for tag in meta["tags"].split(",") if tag.strip()]
     authors = meta.pop("authors", None)
@@ -261,10 +262,14 @@ def _toml_front_matter(path: Path, text: str) -> tuple[dict, str, int]:
     if end is None:
         raise InputError.at(path, "front matter is not closed: add a line '+++' after it", 1)
     try:
-        meta = tomllib.loads("\n".join(lines[1:end]))
+        meta = _clean_values(tomllib.loads("\n".join(lines[1:end])))
     except tomllib.TOMLDecodeError as exc:
         raise InputError.at(path, f"front matter is not valid TOML: {str(exc).split(' (at line')[0]}", 1) from None
-    return _clean_values(meta), "\n".join(lines[end + 1:]), end + 2
+    except ValueError:              # an integer of thousands of digits
+        raise InputError.at(path, "front matter has a number too long to be one (over 4300 digits)", 2) from None
+    except RecursionError:
+        raise InputError.at(path, "front matter is nested too deeply", 2) from None
+    return meta, "\n".join(lines[end + 1:]), end + 2
 
 
 def _split_front_matter(path: Path, text: str) -> tuple[dict, str, int]:
@@ -287,6 +292,8 @@ def _split_front_matter(path: Path, text: str) -> tuple[dict, str, int]:
         raise InputError.at(path, exc.message, exc.line) from None
     except ValueError:              # an integer of thousands of digits
         raise InputError.at(path, "front matter has a number too long to be one (over 4300 digits)", 2) from None
+    except RecursionError:
+        raise InputError.at(path, "front matter is nested too deeply", 2) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 2 if mark else 1
@@ -301,6 +308,8 @@ def _split_front_matter(path: Path, text: str) -> tuple[dict, str, int]:
     except UnicodeError:
         raise InputError.at(path, "front matter has a \\u escape that is not a character (a lone surrogate)",
                             2) from None
+    except RecursionError:
+        raise InputError.at(path, "front matter is nested too deeply", 2) from None
     return meta, "\n".join(lines[index + 1:]), index + 2
 
 

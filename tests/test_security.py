@@ -203,6 +203,11 @@ SLOW_INPUTS = {  # the review's small inputs that took long, each must finish or
     "Dr. A repeated": "---\ntitle: T\n---\n" + "Dr. A " * 10_000 + "\n",
     "a heading of brackets": "---\ntitle: T\n---\n## " + "[" * 100_000 + "\n\nText.\n",
     "a 5000-digit episode": "---\ntitle: T\nepisode: " + "9" * 5000 + "\n---\nText.\n",
+    "a 5000-digit Hugo episode": "+++\ntitle = \"T\"\nepisode = " + "9" * 5000 + "\n+++\nText.\n",
+    "YAML nested 5000 deep": "---\ntitle: T\nx: " + "[" * 5000 + "]" * 5000 + "\n---\nText.\n",
+    "TOML nested 5000 deep": "+++\ntitle = \"T\"\nx = " + "[" * 5000 + "]" * 5000 + "\n+++\nText.\n",
+    "a heading of 5000 digits": "---\ntitle: T\n---\n## " + "9" * 5000 + "\n\nText.\n",
+    "Pelican continuation lines": "Title: T\nDate: 2024-03-01\nSummary: a\n" + "  more words\n" * 140_000 + "\nText.\n",
     "a run of spaces": "---\ntitle: T\n---\nA" + " " * 200_000 + "b.\n",
     "names that parse every way": "---\ntitle: T\nnames: [ko, ja]\n---\n" + "Aaaaaaaaaaaaaaaaaaaaaaaaaaaaax Aeaeaeaeaeaeaeaeaeaeaeaeaex. " * 2000 + "\n",
 }
