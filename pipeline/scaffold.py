@@ -3,6 +3,7 @@ explained, a sample issue, and the default cover, stings and lexicon to replace.
 from __future__ import annotations
 
 import datetime as dt
+import os
 from importlib import resources
 from pathlib import Path
 
@@ -21,10 +22,17 @@ def init_show(directory: Path, today: dt.date | None = None) -> list[Path]:
             (package / "init" / "sample-issue.md").read_text("utf-8").replace("{date}", day).encode("utf-8"),
         **{directory / "audio" / name: (package / "assets" / name).read_bytes() for name in ASSETS},
     }
+    linked = [folder for folder in (directory, directory / "issues", directory / "audio") if folder.is_symlink()]
+    if linked:
+        raise InputError([Problem(str(folder), f"is a link (to {folder.resolve()}); publish init writes only into "
+                                  "real folders of the show, so that nothing lands elsewhere") for folder in linked])
     existing = [path for path in files if path.exists() or path.is_symlink()]
     if existing:
         raise InputError([Problem(str(path), "already exists; publish init never overwrites") for path in existing])
     for path, data in files.items():
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
+        # Created, never opened if something is there (a link put in place meanwhile included).
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
     return list(files)

@@ -370,3 +370,17 @@ def test_images_stay_in_the_site_and_are_bounded(tmp_path, ref, expected):
     assert run.returncode == 2, run.stderr
     assert run.stderr.count("error:") == 1 and expected in run.stderr, run.stderr
     assert "internal error" not in run.stderr and not (show / "build").exists()
+
+
+@pytest.mark.parametrize("linked", ["audio", "issues"])
+def test_init_writes_nothing_through_a_linked_folder(tmp_path, linked):
+    """Security 2, finding 11: with show/audio or show/issues a link elsewhere, `publish init`
+    wrote the cover, stings, lexicon or welcome issue outside the show."""
+    elsewhere, show = tmp_path / "elsewhere", tmp_path / "show"
+    elsewhere.mkdir()
+    show.mkdir()
+    (show / linked).symlink_to(elsewhere)
+    run = subprocess.run([sys.executable, "-m", "pipeline", "init", str(show)], capture_output=True, text=True,
+                         timeout=60)
+    assert run.returncode == 2 and "is a link" in run.stderr, run.stderr
+    assert list(elsewhere.iterdir()) == [] and not (show / "publish.toml").exists()
