@@ -59,6 +59,28 @@ _PREFIX = r"(?:[a-z0-9][a-z0-9._-]*/)*"
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 
+_TEXT_FIELDS = ("slug", "guid", "title", "date", "summary", "content_html", "author", "page_key", "first_published",
+                "updated", "source")
+
+
+def _check_types(episode: Episode) -> None:
+    """Every later home page, feed and sitemap is built from these: a number as a tag or a date
+    that is no date would break them all, so the catalogue is refused where it is read."""
+    for name in _TEXT_FIELDS:
+        if not isinstance(getattr(episode, name), str):
+            raise ValueError(f"episode field {name!r} is not text")
+    if not all(isinstance(tag, str) for tag in episode.tags) or not isinstance(episode.explicit, bool):
+        raise ValueError(f"episode '{episode.slug}' has a tag that is not text, or explicit is not true/false")
+    dt.date.fromisoformat(episode.date)
+    for stamp in (episode.first_published, episode.updated):
+        if stamp:
+            dt.datetime.fromisoformat(stamp)
+    audio = episode.audio
+    if audio is not None and not (isinstance(audio.bytes, int) and isinstance(audio.duration_s, (int, float))
+                                  and all(isinstance(k, str) for k in (audio.key, audio.sha256))):
+        raise ValueError(f"episode '{episode.slug}' has audio fields of the wrong type")
+
+
 def _check_keys(episode: Episode) -> None:
     """Anyone who can write catalog.json decides what the feed and pages link to: every key
     must stay inside its own episode's folder, as publish writes them."""
@@ -116,6 +138,7 @@ class Catalog:
                 raise ValueError(f"unsupported catalogue version {data.get('version')!r}")
             episodes = tuple(Episode.from_json(e) for e in data["episodes"])
             for episode in episodes:
+                _check_types(episode)
                 _check_keys(episode)
             guid, list_id = data.get("podcast_guid", ""), data.get("list_id", "")
             for name, value in (("podcast_guid", guid), ("list_id", list_id)):

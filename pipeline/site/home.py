@@ -121,6 +121,6 @@ def sitemap(files: list[HomeFile], episodes: list[Episode], links: Links) -> byt
     latest = max(((e.updated or e.date)[:10] for e in episodes), default="2000-01-01")
     urls = [(links.url(f.key), latest) for f in files if f.key.endswith("index.html")]
     urls += [(links.url(e.page_key), (e.updated or e.date)[:10]) for e in episodes]
-    body = "".join(f"<url><loc>{xml_escape(url)}</loc><lastmod>{day}</lastmod></url>" for url, day in urls)
+    body = "".join(f"<url><loc>{xml_escape(url)}</loc><lastmod>{xml_escape(day)}</lastmod></url>" for url, day in urls)
     return ('<?xml version="1.0" encoding="UTF-8"?>\n<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
             f"{body}</urlset>\n").encode()
