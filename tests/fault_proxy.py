@@ -13,8 +13,9 @@ from urllib.parse import urlsplit
 # Where in request number `at` the fault strikes:
 #   kill-before: the request never reaches the server; kill-after: the server applied it, the
 #   client never hears; kill-mid-body: half an upload sent; server-down: from `at` on, every
-#   connection is dropped (the server died).
-MODES = ("kill-before", "kill-after", "kill-mid-body", "server-down")
+#   connection is dropped (the server died); frozen: from `at` on, requests hang until `thaw()`
+#   (a server stopped with SIGSTOP), then are dropped.
+MODES = ("kill-before", "kill-after", "kill-mid-body", "server-down", "frozen")
 
 
 @dataclass
@@ -32,6 +33,7 @@ class FaultProxy:
         self.fault = Fault()
         self.count = 0
         self.lock = threading.Lock()
+        self.thawed = threading.Event()
         proxy = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -46,7 +48,10 @@ class FaultProxy:
                     number = proxy.count
                 fault = proxy.fault
                 fault.log.append(f"{number} {self.command} {self.path.split('?')[0]}")
-                strike = fault.at == number or (fault.mode == "server-down" and 0 < fault.at <= number)
+                strike = fault.at == number or (fault.mode in ("server-down", "frozen") and 0 < fault.at <= number)
+                if strike and fault.mode == "frozen":
+                    proxy.thawed.wait(120)
+                    return self.drop()
                 length = int(self.headers.get("Content-Length") or 0)
                 if strike and fault.mode == "kill-mid-body" and length > 1:
                     self.rfile.read(length // 2)
@@ -97,13 +102,20 @@ class FaultProxy:
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     def arm(self, at: int, mode: str, victim_pid: int | None = None) -> None:
+        self.thawed.clear()
         self.fault = Fault(at, mode, victim_pid)
         self.count = 0
+
+    def thaw(self) -> None:
+        """Back to passing every request through; requests held while frozen are dropped."""
+        self.fault = Fault()
+        self.thawed.set()
 
     def __enter__(self):
         self.thread.start()
         return self
 
     def __exit__(self, *exc):
+        self.thawed.set()
         self.server.shutdown()
         self.server.server_close()

@@ -431,3 +431,54 @@ def test_slow_clients_are_dropped_and_real_clicks_still_answer(service):
             slow_body.close()
         server.terminate()
         server.wait(10)
+
+
+def test_a_frozen_store_answers_in_seconds_and_loses_no_unsubscribe(service):
+    """Finding 3: with the store frozen (SIGSTOP) an answer took 156 s, as a bare 500. Now the
+    unsubscribe is kept in a local journal, answered at once, and replayed when the store answers."""
+    from tests.fault_proxy import FaultProxy
+    project, smtp, _ = service
+    issue = project.issue()
+    assert project.publish(issue, "--no-audio").exit_code == 0
+    csv = project.root / "subscribers.csv"
+    csv.write_text("email\nfrozen@example.com\nstays@example.com\n")
+    assert send(project, issue, "--subscribers", str(csv))["sent"] == 2
+    link = next(m["List-Unsubscribe"].split(",")[0].strip("<> ") for m in smtp.mailbox.parsed()
+                if m["To"].addresses[0].addr_spec == "frozen@example.com")
+    port = free_port()
+    config = project.root / "publish.toml"
+    with FaultProxy(project.s3.endpoint) as proxy:
+        through = project.root / "service" / "publish.toml"      # the service reaches the store through the proxy
+        through.parent.mkdir()
+        text = config.read_text().replace(project.s3.endpoint, proxy.endpoint)
+        through.write_text(re.sub(r"127\.0\.0\.1:\d+/unsubscribe", f"127.0.0.1:{port}/unsubscribe", text))
+        server = subprocess.Popen([sys.executable, "-m", "pipeline", "unsubscribe-server", "--port", str(port),
+                                   "--config", str(through)], env=dict(os.environ), stdout=subprocess.DEVNULL,
+                                  stderr=(project.root / "frozen.log").open("wb"))
+        try:
+            base = f"http://127.0.0.1:{port}/unsubscribe"
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    request(base)
+                    break
+                except OSError:
+                    assert server.poll() is None and time.monotonic() < deadline, (project.root / "frozen.log").read_text()
+                    time.sleep(0.2)
+            link = re.sub(r"127\.0\.0\.1:\d+/", f"127.0.0.1:{port}/", link)
+            proxy.arm(1, "frozen")
+            started = time.monotonic()
+            assert one_click(link)[0] == 200
+            assert time.monotonic() - started < 15
+            journal = through.parent / ".publish" / "unsubscribe-journal.jsonl"
+            assert journal.exists()
+            assert _dry_run(project, issue, csv)["unsubscribed"] == 0        # not in the store yet
+            proxy.thaw()
+            deadline = time.monotonic() + 30
+            while _dry_run(project, issue, csv)["unsubscribed"] == 0:
+                assert time.monotonic() < deadline, "the journal was not replayed"
+                time.sleep(1)
+            assert not journal.exists()
+        finally:
+            server.terminate()
+            server.wait(15)
