@@ -319,11 +319,13 @@ def unsubscribe_server(host, port, config_path):
     from pipeline.mail.liststore import open_list
     from pipeline.mail.secret import read_secrets
     from pipeline.mail.service import STORE_ATTEMPTS, STORE_TIMEOUT_S, create_app, run
+    from pipeline.remote import start_embedded, uses_embedded
     config = load_config(config_path)
     secrets = read_secrets(config)
     with open_list(config, secrets, timeout_s=STORE_TIMEOUT_S, attempts=STORE_ATTEMPTS) as store:
         assert store is not None
-        app = create_app(config, secrets, store)
+        app = create_app(config, secrets, store,
+                         restart_store=(lambda: start_embedded(config)) if uses_embedded(config) else None)
         click.echo(f"serving  unsubscribes at http://{host}:{port}{app.routes[0].path}  (Ctrl-C to stop)", err=True)
         run(app, host, port)
 

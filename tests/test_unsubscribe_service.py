@@ -9,6 +9,7 @@ import os
 import re
 import resource
 import selectors
+import signal
 import socket
 import subprocess
 import sys
@@ -482,3 +483,59 @@ def test_a_frozen_store_answers_in_seconds_and_loses_no_unsubscribe(service):
         finally:
             server.terminate()
             server.wait(15)
+
+
+def test_the_service_restarts_the_embedded_store_when_its_owner_exits(tmp_path):
+    """Finding 3: the service joined the store `publish serve` had started; when that exited,
+    every one-click answered 500 while the service kept listening."""
+    from pipeline.config import Config
+    from pipeline.mail.compose import list_identity
+    from pipeline.mail.unsubscribe import make_token
+    from pipeline.seaweed import free_base_port
+    port, web = free_base_port(), free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(PUBLISH_LOCAL_S3_PORT=str(port), PUBLISH_SECRET=SECRET)
+    (tmp_path / "publish.toml").write_text(
+        f'[email]\nunsubscribe_url = "http://127.0.0.1:{web}/unsubscribe?email={{email}}&token={{token}}"\n')
+    (tmp_path / "list.csv").write_text("email\nstays@example.com\nleaves@example.com\n")
+    serve = subprocess.Popen([sys.executable, "-m", "pipeline", "serve"], cwd=tmp_path, env=env,
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    record = tmp_path / ".publish" / "s3" / "data" / "server.json"
+    deadline = time.monotonic() + 60
+    while not record.exists():
+        assert time.monotonic() < deadline and serve.poll() is None
+        time.sleep(0.1)
+    assert "serving" in serve.stdout.readline()
+    log = tmp_path / "service.log"
+    server = subprocess.Popen([sys.executable, "-m", "pipeline", "unsubscribe-server", "--port", str(web)],
+                              cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=log.open("wb"))
+    try:
+        token = make_token("leaves@example.com", SECRET, list_identity(Config()))
+        link = f"http://127.0.0.1:{web}/unsubscribe?email=leaves@example.com&token={token}"
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                request(link)
+                break
+            except OSError:
+                assert server.poll() is None and time.monotonic() < deadline, log.read_text()
+                time.sleep(0.3)
+        serve.send_signal(signal.SIGTERM)                       # the store's owner goes, and the store with it
+        serve.wait(30)
+        started = time.monotonic()
+        assert one_click(link)[0] == 200
+        assert time.monotonic() - started < 15
+        journal = tmp_path / ".publish" / "unsubscribe-journal.jsonl"
+        deadline = time.monotonic() + 60
+        while journal.exists() or journal.with_name(journal.name + ".replaying").exists():
+            assert time.monotonic() < deadline, "the store was not restarted and the journal not replayed"
+            time.sleep(0.5)
+        listed = subprocess.run([sys.executable, "-m", "pipeline", "subscribers", "unsubscribed", "--subscribers",
+                                 "list.csv", "--json"], cwd=tmp_path, env=env, capture_output=True, text=True,
+                                timeout=120)
+        assert json.loads(listed.stdout)["unsubscribed"] == ["leaves@example.com"], listed.stderr
+    finally:
+        server.terminate()
+        server.wait(30)
+        if serve.poll() is None:
+            serve.kill()

@@ -24,8 +24,9 @@ import json
 import os
 import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from starlette.applications import Starlette
@@ -145,7 +146,11 @@ class Journal:
         return len(pending)
 
 
-def create_app(config: Config, secrets: tuple[str, ...], store: ListStore, journal: Journal | None = None) -> Starlette:
+def create_app(config: Config, secrets: tuple[str, ...], store: ListStore, journal: Journal | None = None,
+               restart_store: Callable[[], Any] | None = None) -> Starlette:
+    """The service's app. `restart_store` starts the embedded store again when it has gone (it
+    was another command's, which exited): called while journalled unsubscribes wait for it;
+    what it returns is stopped when the service stops."""
     path = urlsplit(config.email.unsubscribe_url).path or "/unsubscribe"
     show = config.show
     journal = journal or Journal(config.base_dir / ".publish" / "unsubscribe-journal.jsonl")
@@ -219,17 +224,25 @@ def create_app(config: Config, secrets: tuple[str, ...], store: ListStore, journ
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        started: list[Any] = []
+
         async def replay_forever() -> None:
             while True:
                 if journal.path.exists() or journal.replaying.exists():
-                    with contextlib.suppress(ServiceError, OSError):
+                    try:
                         await run_in_threadpool(journal.replay, store)
+                    except (ServiceError, OSError):
+                        if restart_store is not None:
+                            with contextlib.suppress(ServiceError, OSError):
+                                started.append(await run_in_threadpool(restart_store))
                 await asyncio.sleep(REPLAY_EVERY_S)
         task = asyncio.create_task(replay_forever())
         try:
             yield
         finally:
             task.cancel()
+            for server in started:
+                await run_in_threadpool(server.stop)
 
     return Starlette(routes=[Route(path, unsubscribe, methods=["GET", "HEAD", "POST"])], lifespan=lifespan)
 
