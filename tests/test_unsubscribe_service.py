@@ -526,6 +526,7 @@ def test_the_service_restarts_the_embedded_store_when_its_owner_exits(tmp_path):
         assert one_click(link)[0] == 200
         assert time.monotonic() - started < 15
         journal = tmp_path / ".publish" / "unsubscribe-journal.jsonl"
+        assert journal.exists(), "the store was still there: the proof did not happen"
         deadline = time.monotonic() + 60
         while journal.exists() or journal.with_name(journal.name + ".replaying").exists():
             assert time.monotonic() < deadline, "the store was not restarted and the journal not replayed"
