@@ -126,11 +126,11 @@ def _send_to_list(issue: Issue, subscribers: SubscriberList, template: MessageTe
     def render_for(subscriber: Subscriber) -> bytes:
         return template.render(recipient(subscriber))
 
-    with open_send_log(options.build_dir / issue.slug, secret) as log:
+    with open_send_log(options.build_dir / issue.slug, secret, store.earlier_secrets if store else ()) as log:
         delivered = log.delivered()
         opted_out = {s.email for s in subscribers.active if s.email in unsubscribed}
         active = [s for s in subscribers.active if s.email not in opted_out]
-        pending = [s for s in active if log.key(s.email) not in delivered]
+        pending = [s for s in active if not log.sent_to(s.email, delivered)]
         already_sent = len(active) - len(pending)
         result: dict[str, Any] = {
             "slug": issue.slug, "subscribers": len(active), "already_sent": already_sent,

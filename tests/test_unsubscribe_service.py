@@ -321,6 +321,11 @@ def test_an_unsubscribe_outlives_a_new_title_from_domain_and_secret(service, mon
     monkeypatch.setenv("PUBLISH_SECRET_PREVIOUS", old_secret)
     result = send(project, second, "--subscribers", str(csv))
     assert (result["sent"], result["unsubscribed"]) == (1, 1)
+    # Rotated again: the send log still knows who has this issue (its keys used the secret).
+    monkeypatch.setenv("PUBLISH_SECRET", "a-third-secret-0123456789")
+    monkeypatch.setenv("PUBLISH_SECRET_PREVIOUS", f"a-brand-new-secret-0123456789,{old_secret}")
+    again = _dry_run(project, second, csv)
+    assert (again["to_send"], again["already_sent"], again["unsubscribed"]) == (0, 1, 1)
     # A link from the first issue, sent under the old title, domain and secret, still works.
     port = free_port()
     config.write_text(re.sub(r"127\.0\.0\.1:\d+/unsubscribe", f"127.0.0.1:{port}/unsubscribe", config.read_text()))

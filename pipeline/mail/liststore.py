@@ -81,6 +81,10 @@ class ListStore:
         self.bucket, self.info, self._secrets = bucket, info, tuple(secrets)
 
     @property
+    def earlier_secrets(self) -> tuple[str, ...]:
+        return self._secrets[1:]
+
+    @property
     def list_ids(self) -> tuple[str, ...]:
         """What an unsubscribe token may be bound to: the list's id, then every identity it had."""
         return (self.info.list_id, *self.info.identities)

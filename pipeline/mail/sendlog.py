@@ -37,21 +37,26 @@ _ADDRESS = re.compile(r"[^\s<>@\"']{1,200}@[^\s<>@\"']{1,255}")
 
 
 class SendLog:
-    def __init__(self, connection: sqlite3.Connection, secret: str):
+    def __init__(self, connection: sqlite3.Connection, secret: str, earlier: tuple[str, ...] = ()):
         self.db = connection
         self.secret = secret.encode("utf-8")
+        self.earlier = tuple(e.encode("utf-8") for e in earlier)      # secrets it replaced: their keys still count
         # Logs written before the key came from the secret keep their stored salt, so what
         # they record stays readable; new logs store nothing that would make a guess cheap.
         row = self.db.execute("SELECT value FROM meta WHERE key = 'salt'").fetchone()
         self.salt = row[0] if row else None
 
-    def key(self, address: str) -> str:
+    def key(self, address: str, secret: bytes | None = None) -> str:
         """The address as the log stores it: an HMAC keyed by the unsubscribe secret, so
         checking whether someone is on the list needs the secret, not one SHA-256."""
         if self.salt is not None:
             return hashlib.sha256(f"{self.salt}:{normalize_address(address)}".encode()).hexdigest()
-        return hmac.new(self.secret, b"publish-sendlog-v2\x00" + normalize_address(address).encode("utf-8"),
+        return hmac.new(secret or self.secret, b"publish-sendlog-v2\x00" + normalize_address(address).encode("utf-8"),
                         hashlib.sha256).hexdigest()
+
+    def sent_to(self, address: str, delivered: set[str]) -> bool:
+        """Whether `delivered` holds the address, logged under this secret or one it replaced."""
+        return any(self.key(address, secret) in delivered for secret in (self.secret, *self.earlier))
 
     def delivered(self) -> set[str]:
         return {row[0] for row in self.db.execute("SELECT recipient FROM deliveries WHERE status = 'sent'")}
@@ -65,7 +70,7 @@ class SendLog:
 
 
 @contextlib.contextmanager
-def open_send_log(folder: Path, secret: str):
+def open_send_log(folder: Path, secret: str, earlier: tuple[str, ...] = ()):
     """The log, held under an exclusive lock: two `publish send` runs of one issue at once
     would otherwise both send to everyone not yet logged."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -85,7 +90,7 @@ def open_send_log(folder: Path, secret: str):
             connection.execute("PRAGMA synchronous=NORMAL")
             connection.executescript(SCHEMA)
             os.chmod(folder / "send.sqlite", 0o600)
-            yield SendLog(connection, secret)
+            yield SendLog(connection, secret, earlier)
         except sqlite3.DatabaseError as exc:
             raise InputError.at(folder / "send.sqlite", f"the send log is damaged ({exc}); "
                                 "move it away only if you know who has received this issue") from None
