@@ -101,6 +101,19 @@ CASES = [
     ("a missing local image", issue(body="![still](images/missing.jpg)"), None, 2),
     ("Liquid and Jinja template tags", issue(body="{{ page.excerpt }}\n\n{% if page.rating > 3 %}Good.{% endif %}"),
      None, 0),
+    # From the second security review (issue 26).
+    ("<div/> 10,000 times", issue(body="<div/>" * 10_000), None, 2),
+    ("<div></x> 10,000 times", issue(body="<div></x>" * 10_000), None, 2),
+    ("a heading of 100,000 characters", issue(body="## " + "A long heading " * 7_000 + "\n\nText."), None, 0),
+    ("a table row of 100,000 characters", issue(body="| a | b |\n|---|---|\n| x | " + "word " * 20_000 + "|"), None, 0),
+    ("a heading of 5,000 digits", issue(body="## " + "9" * 5_000 + "\n\nText."), None, 0),
+    ("a Hugo episode of 5,000 digits", "+++\ntitle = \"T\"\ndate = 2024-03-01\nepisode = " + "9" * 5000
+     + "\n+++\nBody.\n", None, 2),
+    ("YAML nested 5,000 deep", issue(extra="x: " + "[" * 5000 + "]" * 5000 + "\n"), None, 2),
+    ("TOML nested 5,000 deep", "+++\ntitle = \"T\"\nx = " + "[" * 5000 + "]" * 5000 + "\n+++\nBody.\n", None, 2),
+    ("an image through ..", issue(body="![x](../../../private/x.png)"), None, 2),
+    ("21 tags", issue(extra="tags: [" + ", ".join(f"t{i}" for i in range(21)) + "]\n"), None, 2),
+    ("a tag of 51 characters", issue(extra="tags: [" + "x" * 51 + "]\n"), None, 2),
 ]
 
 
