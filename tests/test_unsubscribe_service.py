@@ -61,6 +61,33 @@ def form_fields(page: str) -> dict[str, str]:
     return {field.get("name"): field.get("value") for field in tree.iter("input")}
 
 
+def start_service(port: int, folder: Path, env: dict, config: Path | None = None,
+                  files: int | None = None) -> subprocess.Popen:
+    """`publish unsubscribe-server` as a real process, once it answers. Its log goes to a file in
+    `folder`: a pipe nobody reads fills up and stops the service mid-test."""
+    def limit_files():
+        if files is not None:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (files, files))
+    log = folder / f"service-{port}.log"
+    server = subprocess.Popen([sys.executable, "-m", "pipeline", "unsubscribe-server", "--port", str(port),
+                               *(["--config", str(config)] if config else [])], cwd=folder, env=env,
+                              stdout=subprocess.DEVNULL, stderr=log.open("wb"), preexec_fn=limit_files)
+    deadline = time.monotonic() + 90
+    while True:
+        try:
+            request(f"http://127.0.0.1:{port}/unsubscribe")
+            return server
+        except OSError:
+            assert server.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, "the service did not start"
+            time.sleep(0.2)
+
+
+def stop(server: subprocess.Popen) -> None:
+    server.terminate()
+    server.wait(30)
+
+
 @pytest.fixture
 def service(project, monkeypatch):
     """The project published (no audio) with its unsubscribe URL on a running service."""
@@ -70,25 +97,12 @@ def service(project, monkeypatch):
     with SmtpServer() as smtp:
         project.config(email={"smtp_host": "127.0.0.1", "smtp_port": smtp.port, "rate_per_second": 0,
                               "unsubscribe_url": f"http://127.0.0.1:{port}/unsubscribe?email={{email}}&token={{token}}"})
-        log = project.root / "service.log"              # a file: a pipe nobody reads can fill and stop it
-        server = subprocess.Popen([sys.executable, "-m", "pipeline", "unsubscribe-server", "--port", str(port),
-                                   "--config", str(project.root / "publish.toml")],
-                                  env=dict(os.environ), stdout=subprocess.DEVNULL, stderr=log.open("wb"))
+        server = start_service(port, project.root, dict(os.environ), project.root / "publish.toml")
         try:
             base = f"http://127.0.0.1:{port}/unsubscribe"
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    request(base)
-                    break
-                except OSError:
-                    assert server.poll() is None, log.read_text()
-                    assert time.monotonic() < deadline, "the service did not start"
-                    time.sleep(0.2)
             yield project, smtp, base
         finally:
-            server.terminate()
-            server.wait(10)
+            stop(server)
 
 
 def send(project, issue: Path, *args: str):
@@ -96,6 +110,17 @@ def send(project, issue: Path, *args: str):
                                        "--build-dir", str(project.root / "build"), "--json", *args])
     assert result.exit_code == 0, result.output
     return json.loads(result.stdout)
+
+
+def publish_and_send(project, smtp, addresses: list[str]) -> tuple[Path, Path, dict[str, str]]:
+    """The short issue published and sent to `addresses`: (issue, list, {address: unsubscribe link})."""
+    issue = project.issue()
+    assert project.publish(issue, "--no-audio").exit_code == 0
+    csv = project.root / "subscribers.csv"
+    csv.write_text("email\n" + "".join(f"{a}\n" for a in addresses))
+    assert send(project, issue, "--subscribers", str(csv))["sent"] == len(addresses)
+    return issue, csv, {m["To"].addresses[0].addr_spec: m["List-Unsubscribe"].split(",")[0].strip("<> ")
+                        for m in smtp.mailbox.parsed()}
 
 
 def test_unsubscribes_end_to_end(service):
@@ -225,9 +250,9 @@ def test_a_test_send_needs_no_list_and_is_not_logged(service):
     assert send(project, issue, "--subscribers", str(csv))["sent"] == 1     # the test did not count as sent
 
 
-def test_with_no_config_the_embedded_store_holds_the_unsubscribes(tmp_path):
-    """The zero-config path: no endpoint and no AWS credentials, so the service starts the
-    embedded SeaweedFS, and `publish subscribers unsubscribed` finds what it recorded."""
+def zero_config_show(folder: Path) -> tuple[dict, int, str]:
+    """A show with no endpoint and no AWS credentials (the embedded store): its environment, the
+    service's port, and the unsubscribe link of leaves@example.com in list.csv."""
     from pipeline.config import Config
     from pipeline.mail.compose import list_identity
     from pipeline.mail.unsubscribe import make_token
@@ -235,52 +260,27 @@ def test_with_no_config_the_embedded_store_holds_the_unsubscribes(tmp_path):
     port, web = free_base_port(), free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env.update(PUBLISH_LOCAL_S3_PORT=str(port), PUBLISH_SECRET=SECRET)
-    (tmp_path / "publish.toml").write_text(
+    (folder / "publish.toml").write_text(
         f'[email]\nunsubscribe_url = "http://127.0.0.1:{web}/unsubscribe?email={{email}}&token={{token}}"\n')
-    (tmp_path / "list.csv").write_text("email\nstays@example.com\nleaves@example.com\n")
-    server = subprocess.Popen([sys.executable, "-m", "pipeline", "unsubscribe-server", "--port", str(web)],
-                              cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    (folder / "list.csv").write_text("email\nstays@example.com\nleaves@example.com\n")
+    token = make_token("leaves@example.com", SECRET, list_identity(Config()))
+    return env, web, f"http://127.0.0.1:{web}/unsubscribe?email=leaves@example.com&token={token}"
+
+
+def test_with_no_config_the_embedded_store_holds_the_unsubscribes(tmp_path):
+    """The zero-config path: no endpoint and no AWS credentials, so the service starts the
+    embedded SeaweedFS, and `publish subscribers unsubscribed` finds what it recorded."""
+    env, web, link = zero_config_show(tmp_path)
+    server = start_service(web, tmp_path, env)
     try:
-        token = make_token("leaves@example.com", SECRET, list_identity(Config()))
-        link = f"http://127.0.0.1:{web}/unsubscribe?email=leaves@example.com&token={token}"
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                status = one_click(link)[0]
-                break
-            except OSError:
-                assert server.poll() is None, server.stderr.read().decode()
-                assert time.monotonic() < deadline, "the service did not start"
-                time.sleep(0.3)
-        assert status == 200
+        assert one_click(link)[0] == 200
         listed = subprocess.run([sys.executable, "-m", "pipeline", "subscribers", "unsubscribed", "--subscribers",
                                  "list.csv", "--json"], cwd=tmp_path, env=env, capture_output=True, text=True,
                                 timeout=120)
         assert listed.returncode == 0, listed.stderr
         assert json.loads(listed.stdout)["unsubscribed"] == ["leaves@example.com"]
     finally:
-        server.terminate()
-        server.wait(30)
-
-
-def _start_service(project, port: int, env: dict, files: int | None = None) -> subprocess.Popen:
-    def limit_files():
-        if files is not None:
-            resource.setrlimit(resource.RLIMIT_NOFILE, (files, files))
-    # Its log goes to a file: a pipe nobody reads fills up and stops the service mid-test.
-    log = project.root / f"service-{port}.log"
-    server = subprocess.Popen([sys.executable, "-m", "pipeline", "unsubscribe-server", "--port", str(port),
-                               "--config", str(project.root / "publish.toml")], env=env,
-                              stdout=subprocess.DEVNULL, stderr=log.open("wb"), preexec_fn=limit_files)
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            request(f"http://127.0.0.1:{port}/unsubscribe")
-            return server
-        except OSError:
-            assert server.poll() is None, log.read_text()
-            assert time.monotonic() < deadline, "the service did not start"
-            time.sleep(0.2)
+        stop(server)
 
 
 def _dry_run(project, issue: Path, csv: Path, expect: int = 0):
@@ -295,13 +295,7 @@ def test_an_unsubscribe_outlives_a_new_title_from_domain_and_secret(service, mon
     """Security 2, finding 1: each change after an unsubscribe used to make send forget it
     ({'to_send': 2, 'unsubscribed': 0}) and the links in inboxes stop verifying."""
     project, smtp, _ = service
-    issue = project.issue()
-    assert project.publish(issue, "--no-audio").exit_code == 0
-    csv = project.root / "subscribers.csv"
-    csv.write_text("email\nleaves@example.com\nlater@example.com\n")
-    assert send(project, issue, "--subscribers", str(csv))["sent"] == 2
-    links = {m["To"].addresses[0].addr_spec: m["List-Unsubscribe"].split(",")[0].strip("<> ")
-             for m in smtp.mailbox.parsed()}
+    issue, csv, links = publish_and_send(project, smtp, ["leaves@example.com", "later@example.com"])
     assert one_click(links["leaves@example.com"])[0] == 200
     config = project.root / "publish.toml"
     before = _dry_run(project, issue, csv)
@@ -329,13 +323,12 @@ def test_an_unsubscribe_outlives_a_new_title_from_domain_and_secret(service, mon
     # A link from the first issue, sent under the old title, domain and secret, still works.
     port = free_port()
     config.write_text(re.sub(r"127\.0\.0\.1:\d+/unsubscribe", f"127.0.0.1:{port}/unsubscribe", config.read_text()))
-    server = _start_service(project, port, dict(os.environ))
+    server = start_service(port, project.root, dict(os.environ), config)
     try:
         old_link = re.sub(r"127\.0\.0\.1:\d+/", f"127.0.0.1:{port}/", links["later@example.com"])
         assert one_click(old_link)[0] == 200
     finally:
-        server.terminate()
-        server.wait(10)
+        stop(server)
     assert _dry_run(project, second, csv)["unsubscribed"] == 2
     # A misspelt private bucket is refused, not read as "nobody unsubscribed".
     config.write_text(config.read_text() + '\n[subscriptions]\nbucket = "typo-subscriptions"\n')
@@ -382,19 +375,14 @@ def test_slow_clients_are_dropped_and_real_clicks_still_answer(service):
     """Finding 2: a head sent halfway, or a body a byte at a time, held a connection for ever;
     1,100 of them used up a file limit of 1,024 and a real one-click went unanswered."""
     project, smtp, _ = service
-    issue = project.issue()
-    assert project.publish(issue, "--no-audio").exit_code == 0
-    csv = project.root / "subscribers.csv"
-    csv.write_text("email\n" + "".join(f"r{i}@example.com\n" for i in range(5)))
-    assert send(project, issue, "--subscribers", str(csv))["sent"] == 5
-    links = [m["List-Unsubscribe"].split(",")[0].strip("<> ") for m in smtp.mailbox.parsed()]
+    links = list(publish_and_send(project, smtp, [f"r{i}@example.com" for i in range(5)])[2].values())
     port = free_port()
     config = project.root / "publish.toml"
     config.write_text(re.sub(r"127\.0\.0\.1:\d+/unsubscribe", f"127.0.0.1:{port}/unsubscribe", config.read_text()))
     links = [re.sub(r"127\.0\.0\.1:\d+/", f"127.0.0.1:{port}/", link) for link in links]
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, 4096)), hard))
-    server = _start_service(project, port, dict(os.environ), files=1024)
+    server = start_service(port, project.root, dict(os.environ), config, files=1024)
     held: list[socket.socket] = []
     try:
         for _ in range(1100):
@@ -435,8 +423,7 @@ def test_slow_clients_are_dropped_and_real_clicks_still_answer(service):
             client.close()
         with contextlib.suppress(NameError):
             slow_body.close()
-        server.terminate()
-        server.wait(10)
+        stop(server)
 
 
 def test_a_frozen_store_answers_in_seconds_and_loses_no_unsubscribe(service):
@@ -444,13 +431,8 @@ def test_a_frozen_store_answers_in_seconds_and_loses_no_unsubscribe(service):
     unsubscribe is kept in a local journal, answered at once, and replayed when the store answers."""
     from tests.fault_proxy import FaultProxy
     project, smtp, _ = service
-    issue = project.issue()
-    assert project.publish(issue, "--no-audio").exit_code == 0
-    csv = project.root / "subscribers.csv"
-    csv.write_text("email\nfrozen@example.com\nstays@example.com\n")
-    assert send(project, issue, "--subscribers", str(csv))["sent"] == 2
-    link = next(m["List-Unsubscribe"].split(",")[0].strip("<> ") for m in smtp.mailbox.parsed()
-                if m["To"].addresses[0].addr_spec == "frozen@example.com")
+    issue, csv, links = publish_and_send(project, smtp, ["frozen@example.com", "stays@example.com"])
+    link = links["frozen@example.com"]
     port = free_port()
     config = project.root / "publish.toml"
     with FaultProxy(project.s3.endpoint) as proxy:
@@ -458,19 +440,8 @@ def test_a_frozen_store_answers_in_seconds_and_loses_no_unsubscribe(service):
         through.parent.mkdir()
         text = config.read_text().replace(project.s3.endpoint, proxy.endpoint)
         through.write_text(re.sub(r"127\.0\.0\.1:\d+/unsubscribe", f"127.0.0.1:{port}/unsubscribe", text))
-        server = subprocess.Popen([sys.executable, "-m", "pipeline", "unsubscribe-server", "--port", str(port),
-                                   "--config", str(through)], env=dict(os.environ), stdout=subprocess.DEVNULL,
-                                  stderr=(project.root / "frozen.log").open("wb"))
+        server = start_service(port, project.root, dict(os.environ), through)
         try:
-            base = f"http://127.0.0.1:{port}/unsubscribe"
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    request(base)
-                    break
-                except OSError:
-                    assert server.poll() is None and time.monotonic() < deadline, (project.root / "frozen.log").read_text()
-                    time.sleep(0.2)
             link = re.sub(r"127\.0\.0\.1:\d+/", f"127.0.0.1:{port}/", link)
             proxy.arm(1, "frozen")
             started = time.monotonic()
@@ -486,23 +457,13 @@ def test_a_frozen_store_answers_in_seconds_and_loses_no_unsubscribe(service):
                 time.sleep(1)
             assert not journal.exists()
         finally:
-            server.terminate()
-            server.wait(15)
+            stop(server)
 
 
 def test_the_service_restarts_the_embedded_store_when_its_owner_exits(tmp_path):
     """Finding 3: the service joined the store `publish serve` had started; when that exited,
     every one-click answered 500 while the service kept listening."""
-    from pipeline.config import Config
-    from pipeline.mail.compose import list_identity
-    from pipeline.mail.unsubscribe import make_token
-    from pipeline.seaweed import free_base_port
-    port, web = free_base_port(), free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update(PUBLISH_LOCAL_S3_PORT=str(port), PUBLISH_SECRET=SECRET)
-    (tmp_path / "publish.toml").write_text(
-        f'[email]\nunsubscribe_url = "http://127.0.0.1:{web}/unsubscribe?email={{email}}&token={{token}}"\n')
-    (tmp_path / "list.csv").write_text("email\nstays@example.com\nleaves@example.com\n")
+    env, web, link = zero_config_show(tmp_path)
     serve = subprocess.Popen([sys.executable, "-m", "pipeline", "serve"], cwd=tmp_path, env=env,
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     record = tmp_path / ".publish" / "s3" / "data" / "server.json"
@@ -511,20 +472,8 @@ def test_the_service_restarts_the_embedded_store_when_its_owner_exits(tmp_path):
         assert time.monotonic() < deadline and serve.poll() is None
         time.sleep(0.1)
     assert "serving" in serve.stdout.readline()
-    log = tmp_path / "service.log"
-    server = subprocess.Popen([sys.executable, "-m", "pipeline", "unsubscribe-server", "--port", str(web)],
-                              cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=log.open("wb"))
+    server = start_service(web, tmp_path, env)
     try:
-        token = make_token("leaves@example.com", SECRET, list_identity(Config()))
-        link = f"http://127.0.0.1:{web}/unsubscribe?email=leaves@example.com&token={token}"
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                request(link)
-                break
-            except OSError:
-                assert server.poll() is None and time.monotonic() < deadline, log.read_text()
-                time.sleep(0.3)
         serve.send_signal(signal.SIGTERM)                       # the store's owner goes, and the store with it
         serve.wait(30)
         started = time.monotonic()
@@ -541,7 +490,6 @@ def test_the_service_restarts_the_embedded_store_when_its_owner_exits(tmp_path):
                                 timeout=120)
         assert json.loads(listed.stdout)["unsubscribed"] == ["leaves@example.com"], listed.stderr
     finally:
-        server.terminate()
-        server.wait(30)
+        stop(server)
         if serve.poll() is None:
             serve.kill()
