@@ -493,3 +493,17 @@ def test_the_service_restarts_the_embedded_store_when_its_owner_exits(tmp_path):
         stop(server)
         if serve.poll() is None:
             serve.kill()
+
+
+def test_a_private_bucket_anyone_can_read_is_refused(service):
+    """Finding 12: a subscriber store given a public-read policy is refused before anything is
+    read or sent from it (an anonymous read of list.json must fail)."""
+    from pipeline.storage import Bucket, Target
+    project, smtp, _ = service
+    issue, csv, _ = publish_and_send(project, smtp, ["reader@example.com"])
+    Bucket(Target(f"{project.bucket}-subscriptions", "us-east-1", project.s3.endpoint, project.s3.access_key,
+                  project.s3.secret_key)).make_public_read()
+    result = CliRunner().invoke(main, ["send", str(issue), "--config", str(project.root / "publish.toml"),
+                                       "--build-dir", str(project.root / "build"), "--dry-run",
+                                       "--subscribers", str(csv)])
+    assert result.exit_code == 1 and "can be read by anyone" in result.stderr, result.output
