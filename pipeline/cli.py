@@ -319,7 +319,7 @@ def unsubscribe_server(host, port, config_path):
     from pipeline.mail.liststore import open_list
     from pipeline.mail.secret import read_secrets
     from pipeline.mail.service import STORE_ATTEMPTS, STORE_TIMEOUT_S, create_app, run
-    from pipeline.remote import start_embedded, uses_embedded
+    from pipeline.storage.session import start_embedded, uses_embedded
     config = load_config(config_path)
     secrets = read_secrets(config)
     with open_list(config, secrets, timeout_s=STORE_TIMEOUT_S, attempts=STORE_ATTEMPTS) as store:

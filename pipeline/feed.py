@@ -17,7 +17,7 @@ from pipeline import __version__
 from pipeline.catalog import AudioInfo, Catalog, Episode
 from pipeline.config import LANGUAGE_RE, ShowConfig
 from pipeline.issue import byline, sanitize_html
-from pipeline.links import Links
+from pipeline.storage.links import Links
 from pipeline.textutil import FEED_DESCRIPTION_LIMIT, shorten, xml_safe
 
 PODCAST_NS = "https://podcastindex.org/namespace/1.0"

@@ -18,15 +18,13 @@ from pipeline.config import Config
 from pipeline.errors import InputError, Problem
 from pipeline.feed import build_feed, check_cover, show_guid, validate_feed
 from pipeline.issue import Issue, parse_issue
-from pipeline.links import Links
 from pipeline.mail.compose import build_email
-from pipeline.remote import StorageSession, open_storage, planned_links, uses_embedded
 from pipeline.report import Reporter
 from pipeline.site.home import home_url
 from pipeline.site.page import Neighbour, PageAudio, PageImage, build_page, neighbours, read_chapters
-from pipeline.textutil import human_size, write_atomic
-from pipeline.transcript import read_cues
-from pipeline.upload import (
+from pipeline.storage.links import Links
+from pipeline.storage.session import StorageSession, open_storage, planned_links, uses_embedded
+from pipeline.storage.upload import (
     UploadResult,
     episode_items,
     image_items,
@@ -37,6 +35,8 @@ from pipeline.upload import (
     read_catalog,
     shared_items,
 )
+from pipeline.textutil import human_size, write_atomic
+from pipeline.transcript import read_cues
 from pipeline.verify import check_published_feed
 
 if TYPE_CHECKING:                  # the audio stack is imported only when audio is made

@@ -64,7 +64,7 @@ def s3_server(tmp_path_factory):
         yield S3Server(os.environ["S3_TEST_ENDPOINT"], os.environ["S3_TEST_ACCESS_KEY"],
                        os.environ["S3_TEST_SECRET_KEY"])
         return
-    from pipeline.seaweed import free_base_port, start_local_s3
+    from pipeline.storage.embedded import free_base_port, start_local_s3
     # Every test makes a bucket of its own (~130 in a run): ask weed for room for 500.
     server = start_local_s3(tmp_path_factory.mktemp("seaweed"), free_base_port(), "test-access-key",
                             "test-secret-key-123", buckets=500)
@@ -114,7 +114,7 @@ class Project:
 
     def bucket_client(self):
         """This project's bucket, straight to the test S3 (no publish logic in between)."""
-        from pipeline.storage import Bucket, Target
+        from pipeline.storage.bucket import Bucket, Target
         return Bucket(Target(self.bucket, "us-east-1", self.s3.endpoint, self.s3.access_key, self.s3.secret_key,
                              create_bucket=True, public_read=True))
 

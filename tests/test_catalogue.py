@@ -137,8 +137,8 @@ def test_ten_issues_with_audio_killed_three_times_resume_to_one_catalogue(tmp_pa
     import shutil
 
     from pipeline.config import load_config
-    from pipeline.remote import open_storage
-    from pipeline.seaweed import free_base_port
+    from pipeline.storage.embedded import free_base_port
+    from pipeline.storage.session import open_storage
     from tests.test_home import links_of
     from tests.visible import visible_text
 
@@ -213,8 +213,8 @@ def test_ten_issues_with_audio_killed_three_times_resume_to_one_catalogue(tmp_pa
 
 def _catalog_lines(root, env) -> list[str]:
     """The public catalogue's episodes, one JSON line each, read through the embedded store."""
-    script = ("import json; from pipeline.config import load_config; from pipeline.remote import open_storage\n"
-              "from pipeline.upload import read_catalog\n"
+    script = ("import json; from pipeline.config import load_config; from pipeline.storage.session import open_storage\n"
+              "from pipeline.storage.upload import read_catalog\n"
               "with open_storage(load_config()) as s:\n"
               "    for e in json.loads(read_catalog(s.bucket, s.links.layout).to_json())['episodes']: print(json.dumps(e))")
     out = subprocess.run([sys.executable, "-c", script], cwd=root, env={**env, "PYTHONPATH": str(ROOT)},

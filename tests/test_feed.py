@@ -9,7 +9,7 @@ from lxml import etree
 from pipeline.catalog import AudioInfo, Catalog, Episode
 from pipeline.config import ShowConfig
 from pipeline.feed import ITUNES_NS, PODCAST_NS, build_feed, check_cover, podcast_guid, validate_feed
-from pipeline.links import Layout, Links
+from pipeline.storage.links import Layout, Links
 
 LINKS = Links("https://media.example.com/pod", Layout(""))
 FEED_URL = "https://media.example.com/pod/feed.xml"

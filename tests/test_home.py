@@ -12,8 +12,8 @@ import pytest
 
 from pipeline.catalog import AudioInfo, Catalog, Episode
 from pipeline.config import Config
-from pipeline.links import Layout, Links
 from pipeline.site.home import PER_PAGE, build_home
+from pipeline.storage.links import Layout, Links
 from tests.conftest import SHORT_ISSUE, http_get
 from tests.visible import visible_text
 

@@ -18,8 +18,8 @@ from pipeline.config import Config
 from pipeline.errors import InputError
 from pipeline.feed import build_feed, validate_feed
 from pipeline.issue import parse_issue
-from pipeline.links import make_links
 from pipeline.mail.compose import build_email
+from pipeline.storage.links import make_links
 
 FRAGMENTS = [
     "<zzmark onclick=alert(1)>", "</zzmark>", "<script>x()</script>", "<img src=x onerror=y()>", "]]>",

@@ -120,7 +120,7 @@ def test_check_finds_a_deleted_enclosure(project):
     ok = CliRunner().invoke(main, ["check", "--config", config, "--json"])
     assert ok.exit_code == 0, ok.output
     from pipeline.config import load_config
-    from pipeline.remote import open_storage
+    from pipeline.storage.session import open_storage
     with open_storage(load_config(project.root / "publish.toml")) as storage:
         storage.bucket.delete(summary["audio_url"].split(f"/{project.bucket}/", 1)[1])
     broken = CliRunner().invoke(main, ["check", "--config", config, "--json"])
@@ -153,8 +153,8 @@ def test_unreachable_endpoint_exit_1_as_subprocess(project, example_path):
 
 
 def test_server_dying_mid_upload_leaves_old_feed_and_rerun_completes(project, tmp_path_factory, monkeypatch):
-    from pipeline.seaweed import free_base_port, start_local_s3
-    from pipeline.storage import Bucket
+    from pipeline.storage.bucket import Bucket
+    from pipeline.storage.embedded import free_base_port, start_local_s3
     server = start_local_s3(tmp_path_factory.mktemp("dying"), free_base_port(), project.s3.access_key,
                             project.s3.secret_key)
     data_dir, port = server.data_dir, int(server.endpoint.rsplit(":", 1)[1])
@@ -204,7 +204,7 @@ def test_the_podcast_guid_is_made_once_and_kept_when_the_feed_moves(project):
     config = str(project.root / "publish.toml")
     assert CliRunner().invoke(main, ["check", "--config", config, "--json"]).exit_code == 0
     feed = http_get(second["feed_url"])[2].replace(guid.encode(), b"00000000-0000-4000-8000-000000000000")
-    from pipeline.storage import Item
+    from pipeline.storage.bucket import Item
     project.bucket_client().put(Item("feed.xml", "application/rss+xml", "no-cache", data=feed))
     broken = CliRunner().invoke(main, ["check", "--config", config, "--json"])
     assert broken.exit_code == 1
@@ -216,7 +216,7 @@ def test_a_stop_while_the_embedded_store_starts_leaves_no_server_running(tmp_pat
     stopped, not left holding its ports for the next command to trip over."""
     import subprocess
 
-    from pipeline import seaweed
+    from pipeline.storage import embedded as seaweed
     started = []
     real_popen = subprocess.Popen
 

@@ -133,8 +133,8 @@ def test_lock_object_serialises_and_a_stale_lock_expires(project):
     import threading
     import time
 
-    from pipeline import locking
-    from pipeline.storage import Item
+    from pipeline.storage import locking
+    from pipeline.storage.bucket import Item
     bucket = project.bucket_client()
     bucket.ensure_bucket()
     assert locking.conditional_writes_work(bucket, "probe")      # SeaweedFS honours If-None-Match
@@ -225,7 +225,7 @@ def test_a_silent_server_times_out_instead_of_hanging():
     from pipeline.config import Config, EmailConfig
     from pipeline.errors import ServiceError
     from pipeline.mail.delivery import SmtpTransport, Transient
-    from pipeline.storage import Bucket, Target
+    from pipeline.storage.bucket import Bucket, Target
     with socket.socket() as silent:
         silent.bind(("127.0.0.1", 0))
         silent.listen(16)

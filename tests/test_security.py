@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.seaweed import free_base_port, listening_ports, port_is_free, start_local_s3
+from pipeline.storage.embedded import free_base_port, listening_ports, port_is_free, start_local_s3
 from tests.conftest import ROOT
 
 
@@ -58,7 +58,7 @@ def _answer(connection, method, path, body, headers):
 
 
 def test_the_embedded_store_answers_no_anonymous_filer_request_on_any_port(tmp_path):
-    from pipeline.storage import Bucket, Item, Target
+    from pipeline.storage.bucket import Bucket, Item, Target
     port = free_base_port()
     server = start_local_s3(tmp_path / "data", port, "publish-local", "a-secret-for-this-test")
     try:
@@ -239,7 +239,7 @@ def _poison(project, change) -> subprocess.CompletedProcess | object:
     from click.testing import CliRunner
 
     from pipeline.cli import main
-    from pipeline.storage import Item
+    from pipeline.storage.bucket import Item
     assert project.publish(project.issue()).exit_code == 0
     bucket = project.bucket_client()
     catalog = json.loads(bucket.get("catalog.json")[0])
@@ -322,7 +322,7 @@ def test_the_send_log_holds_no_address_and_needs_the_secret(tmp_path):
 def test_lock_objects_hold_nothing_about_the_machine(project):
     import socket as sockets
 
-    from pipeline.locking import object_lock
+    from pipeline.storage.locking import object_lock
     bucket = project.bucket_client()
     bucket.ensure_bucket()
     with object_lock(bucket, "catalog.json.lock"):

@@ -256,7 +256,7 @@ def zero_config_show(folder: Path) -> tuple[dict, int, str]:
     from pipeline.config import Config
     from pipeline.mail.compose import list_identity
     from pipeline.mail.unsubscribe import make_token
-    from pipeline.seaweed import free_base_port
+    from pipeline.storage.embedded import free_base_port
     port, web = free_base_port(), free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env.update(PUBLISH_LOCAL_S3_PORT=str(port), PUBLISH_SECRET=SECRET)
@@ -355,7 +355,7 @@ def test_unsubscribes_recorded_under_the_first_scheme_still_count(service):
 
     from pipeline.config import load_config
     from pipeline.mail.compose import list_identity
-    from pipeline.storage import Bucket, Item, Target
+    from pipeline.storage.bucket import Bucket, Item, Target
     project, _, _ = service
     issue = project.issue()
     assert project.publish(issue, "--no-audio").exit_code == 0
@@ -498,7 +498,7 @@ def test_the_service_restarts_the_embedded_store_when_its_owner_exits(tmp_path):
 def test_a_private_bucket_anyone_can_read_is_refused(service):
     """Finding 12: a subscriber store given a public-read policy is refused before anything is
     read or sent from it (an anonymous read of list.json must fail)."""
-    from pipeline.storage import Bucket, Target
+    from pipeline.storage.bucket import Bucket, Target
     project, smtp, _ = service
     issue, csv, _ = publish_and_send(project, smtp, ["reader@example.com"])
     Bucket(Target(f"{project.bucket}-subscriptions", "us-east-1", project.s3.endpoint, project.s3.access_key,

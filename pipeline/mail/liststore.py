@@ -26,7 +26,7 @@ from pipeline.config import Config
 from pipeline.errors import InputError, ServiceError
 from pipeline.mail.compose import list_identity
 from pipeline.mail.unsubscribe import normalize_address
-from pipeline.storage import TIMEOUT_S, Bucket, Item, PreconditionFailed
+from pipeline.storage.bucket import TIMEOUT_S, Bucket, Item, PreconditionFailed
 
 LIST_KEY = "list.json"
 PREFIX = "subscribers/"
@@ -164,8 +164,8 @@ def open_list(config: Config, secrets: Iterable[str], create: bool = True, keep_
     (a dry run), and None is yielded where there is no store yet. Refuses (InputError) a store
     that is missing or another list's while the catalogue names one: a misspelt or swapped
     [subscriptions] bucket would lose every unsubscribe."""
-    from pipeline.remote import open_subscriptions
-    from pipeline.upload import read_catalog, record_list_id
+    from pipeline.storage.session import open_subscriptions
+    from pipeline.storage.upload import read_catalog, record_list_id
     name = config.subscriptions.bucket_for(config.storage)
     where = str(config.path or "publish.toml")
     with open_subscriptions(config, keep_running=keep_running, create=create,

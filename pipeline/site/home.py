@@ -10,7 +10,7 @@ from xml.sax.saxutils import escape as xml_escape
 
 from pipeline.catalog import Catalog, Episode
 from pipeline.config import Config
-from pipeline.links import Links
+from pipeline.storage.links import Links
 from pipeline.templating import long_date, render
 from pipeline.textutil import slugify
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from pipeline.catalog import Catalog, Episode
 from pipeline.config import Config
 from pipeline.issue import Issue
-from pipeline.links import Links
+from pipeline.storage.links import Links
 from pipeline.templating import long_date, render
 from pipeline.transcript import Cue
 

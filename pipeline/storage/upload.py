@@ -15,12 +15,10 @@ from pipeline.config import Config
 from pipeline.errors import ServiceError
 from pipeline.feed import build_feed, show_guid, validate_feed
 from pipeline.issue import Issue
-from pipeline.links import Layout, Links
-from pipeline.locking import choose_locking, object_lock
 from pipeline.report import Reporter
 from pipeline.site.home import build_home
 from pipeline.site.page import neighbour_episodes, neighbours, with_neighbours
-from pipeline.storage import (
+from pipeline.storage.bucket import (
     CHAPTERS_TYPE,
     CONTENT_TYPES,
     IMMUTABLE,
@@ -31,6 +29,8 @@ from pipeline.storage import (
     needs_upload,
     update_with_retry,
 )
+from pipeline.storage.links import Layout, Links
+from pipeline.storage.locking import choose_locking, object_lock
 from pipeline.textutil import human_size
 from pipeline.verify import check_published_feed
 

@@ -10,9 +10,9 @@ from pathlib import Path
 
 from pipeline.config import Config
 from pipeline.errors import ServiceError
-from pipeline.links import Layout, Links, make_links
-from pipeline.seaweed import LocalS3, embedded_port, local_credentials, start_local_s3
-from pipeline.storage import TIMEOUT_S, Bucket, Item, Target
+from pipeline.storage.bucket import TIMEOUT_S, Bucket, Item, Target
+from pipeline.storage.embedded import LocalS3, embedded_port, local_credentials, start_local_s3
+from pipeline.storage.links import Layout, Links, make_links
 
 
 @dataclass

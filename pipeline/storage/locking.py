@@ -15,7 +15,7 @@ import time
 import uuid
 
 from pipeline.errors import ServiceError
-from pipeline.storage import Bucket, Item, PreconditionFailed
+from pipeline.storage.bucket import Bucket, Item, PreconditionFailed
 
 LOCK_TTL_S = 120.0          # longer than a catalogue + feed write ever takes
 SETTLE_S = 0.5              # for a concurrent claim to land before we read ours back
