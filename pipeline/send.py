@@ -101,10 +101,9 @@ def send_issue(issue_path: Path, subscribers_path: Path | None, config: Config, 
         raise InputError.at(str(issue_path), "say who receives it: --subscribers FILE.csv, or --test ADDRESS")
     subscribers = read_subscribers(subscribers_path)
     template = load_built_template(issue, config, options.build_dir)
+    # None only for a dry run before the first send: the list is not made yet.
     with open_list(config, read_secrets(config), create=not options.dry_run) as store:
-        if store is None:                   # a dry run before the first send: the list is not made yet
-            return _send_to_list(issue, subscribers, template, None, secret, config, options, reporter)
-        if not options.dry_run:
+        if store is not None and not options.dry_run:
             store.remember_identity(list_identity(config))
         return _send_to_list(issue, subscribers, template, store, secret, config, options, reporter)
 
@@ -112,7 +111,7 @@ def send_issue(issue_path: Path, subscribers_path: Path | None, config: Config, 
 def _send_to_list(issue: Issue, subscribers: SubscriberList, template: MessageTemplate, store: ListStore | None,
                   secret: str, config: Config, options: SendOptions, reporter: Reporter) -> dict:
     domain = sender_domain(config)
-    unsubscribed: Recorded | tuple[()] = store.recorded() if store is not None else ()
+    unsubscribed: Recorded | tuple[()] = store.recorded(carry_over=not options.dry_run) if store is not None else ()
     list_id = store.info.list_id if store is not None else "(made at the first send)"
 
     def id_for(address: str) -> str:

@@ -366,6 +366,8 @@ def test_unsubscribes_recorded_under_the_first_scheme_still_count(service):
     private.put(Item(f"unsubscribed/{name}", "application/json", "no-store", data=b'{"unsubscribed_at": "x"}'))
     csv = project.root / "subscribers.csv"
     csv.write_text("email\nold@example.com\nstays@example.com\n")
+    assert _dry_run(project, issue, csv)["unsubscribed"] == 1
+    assert not any(k.startswith("subscribers/") for k in private.list_keys())   # a dry run writes nothing
     result = send(project, issue, "--subscribers", str(csv))
     assert (result["sent"], result["unsubscribed"]) == (1, 1)
     assert any(k.startswith("subscribers/") for k in private.list_keys())

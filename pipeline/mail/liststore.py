@@ -111,9 +111,11 @@ class ListStore:
         return self.bucket.head(self.key(address)) is not None or any(
             self.bucket.head(key) is not None for key in self.legacy_keys(address))
 
-    def recorded(self) -> Recorded:
-        """Every recorded unsubscribe, read once per send (two listings, not a request per address)."""
-        return Recorded(self, set(self.bucket.list_keys(PREFIX)), set(self.bucket.list_keys(LEGACY_PREFIX)))
+    def recorded(self, carry_over: bool = True) -> Recorded:
+        """Every recorded unsubscribe, read once per send (two listings, not a request per address).
+        With `carry_over`, a first-scheme record met is copied to its lasting name (not in a dry run)."""
+        return Recorded(self, set(self.bucket.list_keys(PREFIX)), set(self.bucket.list_keys(LEGACY_PREFIX)),
+                        carry_over)
 
     def remember_identity(self, identity: str) -> None:
         """Add the identity the list is sent under now, so its links keep verifying later."""
@@ -140,6 +142,7 @@ class Recorded:
     store: ListStore
     keys: set[str]
     legacy: set[str]
+    carry_over: bool = True
 
     def __len__(self) -> int:
         return len(self.keys) + len(self.legacy)
@@ -150,8 +153,9 @@ class Recorded:
         if self.store.key(address) in self.keys:
             return True
         if self.legacy and self.store.legacy_keys(address) & self.legacy:
-            self.store.add(address, source="first-scheme record")      # carried over to a name that lasts
-            self.keys.add(self.store.key(address))
+            if self.carry_over:
+                self.store.add(address, source="first-scheme record")  # carried over to a name that lasts
+                self.keys.add(self.store.key(address))
             return True
         return False
 
