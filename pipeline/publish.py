@@ -13,10 +13,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pipeline.buildfolder import EMAIL_MANIFEST, PUBLISHED_MARK, AudioFiles, BuiltFiles, source_digest
-from pipeline.catalog import AudioInfo, Catalog, Episode
 from pipeline.config import Config
 from pipeline.errors import InputError, Problem
-from pipeline.feed import build_feed, check_cover, show_guid, validate_feed
+from pipeline.feed.catalog import AudioInfo, Catalog, Episode
+from pipeline.feed.rss import build_feed, check_cover, show_guid, validate_feed
+from pipeline.feed.verify import check_published_feed
 from pipeline.issue import Issue, parse_issue
 from pipeline.mail.compose import build_email
 from pipeline.report import Reporter
@@ -37,7 +38,6 @@ from pipeline.storage.upload import (
 )
 from pipeline.textutil import human_size, write_atomic
 from pipeline.transcript import read_cues
-from pipeline.verify import check_published_feed
 
 if TYPE_CHECKING:                  # the audio stack is imported only when audio is made
     from pipeline.audio.episode import AudioPlan

@@ -5,8 +5,8 @@ import json
 
 import pytest
 
-from pipeline.catalog import Catalog
 from pipeline.errors import InputError
+from pipeline.feed.catalog import Catalog
 from tests.test_home import episode
 
 

@@ -6,9 +6,9 @@ import feedparser
 import podcastparser
 from lxml import etree
 
-from pipeline.catalog import AudioInfo, Catalog, Episode
 from pipeline.config import ShowConfig
-from pipeline.feed import ITUNES_NS, PODCAST_NS, build_feed, check_cover, podcast_guid, validate_feed
+from pipeline.feed.catalog import AudioInfo, Catalog, Episode
+from pipeline.feed.rss import ITUNES_NS, PODCAST_NS, build_feed, check_cover, podcast_guid, validate_feed
 from pipeline.storage.links import Layout, Links
 
 LINKS = Links("https://media.example.com/pod", Layout(""))

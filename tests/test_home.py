@@ -10,8 +10,8 @@ from urllib.parse import urljoin
 import html5lib
 import pytest
 
-from pipeline.catalog import AudioInfo, Catalog, Episode
 from pipeline.config import Config
+from pipeline.feed.catalog import AudioInfo, Catalog, Episode
 from pipeline.site.home import PER_PAGE, build_home
 from pipeline.storage.links import Layout, Links
 from tests.conftest import SHORT_ISSUE, http_get

@@ -13,10 +13,10 @@ from lxml import html as lxml_html
 
 from pipeline.audio.lexicon import Lexicon
 from pipeline.audio.narration import build_narration
-from pipeline.catalog import AudioInfo, Catalog, Episode
 from pipeline.config import Config
 from pipeline.errors import InputError
-from pipeline.feed import build_feed, validate_feed
+from pipeline.feed.catalog import AudioInfo, Catalog, Episode
+from pipeline.feed.rss import build_feed, validate_feed
 from pipeline.issue import parse_issue
 from pipeline.mail.compose import build_email
 from pipeline.storage.links import make_links

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from lxml import etree
 
 from pipeline.cli import main
-from pipeline.feed import PODCAST_NS
+from pipeline.feed.rss import PODCAST_NS
 from tests.conftest import SHORT_ISSUE, http_get
 
 
@@ -188,7 +188,7 @@ def test_the_podcast_guid_is_made_once_and_kept_when_the_feed_moves(project):
     """Podcasting 2.0: podcast:guid is generated once and never changes; apps know the show by it."""
     from lxml import etree
 
-    from pipeline.feed import PODCAST_NS
+    from pipeline.feed.rss import PODCAST_NS
     issue = project.issue()
     project.config(public_url=f"{project.s3.endpoint}/{project.bucket}")
     first = summary_of(project.publish(issue, "--no-audio"))

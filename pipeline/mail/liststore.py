@@ -21,9 +21,9 @@ import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from pipeline.catalog import Catalog
 from pipeline.config import Config
 from pipeline.errors import InputError, ServiceError
+from pipeline.feed.catalog import Catalog
 from pipeline.mail.compose import list_identity
 from pipeline.mail.unsubscribe import normalize_address
 from pipeline.storage.bucket import TIMEOUT_S, Bucket, Item, PreconditionFailed

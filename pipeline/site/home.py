@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from urllib.parse import quote
 from xml.sax.saxutils import escape as xml_escape
 
-from pipeline.catalog import Catalog, Episode
 from pipeline.config import Config
+from pipeline.feed.catalog import Catalog, Episode
 from pipeline.storage.links import Links
 from pipeline.templating import long_date, render
 from pipeline.textutil import slugify

@@ -7,8 +7,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline.catalog import Catalog, Episode
 from pipeline.config import Config
+from pipeline.feed.catalog import Catalog, Episode
 from pipeline.issue import Issue
 from pipeline.storage.links import Links
 from pipeline.templating import long_date, render

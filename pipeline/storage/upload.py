@@ -10,10 +10,11 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from pipeline.buildfolder import BuiltFiles
-from pipeline.catalog import Catalog, Episode
 from pipeline.config import Config
 from pipeline.errors import ServiceError
-from pipeline.feed import build_feed, show_guid, validate_feed
+from pipeline.feed.catalog import Catalog, Episode
+from pipeline.feed.rss import build_feed, show_guid, validate_feed
+from pipeline.feed.verify import check_published_feed
 from pipeline.issue import Issue
 from pipeline.report import Reporter
 from pipeline.site.home import build_home
@@ -32,7 +33,6 @@ from pipeline.storage.bucket import (
 from pipeline.storage.links import Layout, Links
 from pipeline.storage.locking import choose_locking, object_lock
 from pipeline.textutil import human_size
-from pipeline.verify import check_published_feed
 
 # Written after the episode's own files, in this order, when they changed.
 LAST_WRITTEN = ("catalog.json", "feed.xml")

@@ -6,7 +6,7 @@ import urllib.request
 
 from lxml import etree
 
-from pipeline.feed import PODCAST_NS, validate_feed
+from pipeline.feed.rss import PODCAST_NS, validate_feed
 
 TIMEOUT = 15
 

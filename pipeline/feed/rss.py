@@ -14,8 +14,8 @@ from feedgen.util import xml_elem
 from lxml import etree
 
 from pipeline import __version__
-from pipeline.catalog import AudioInfo, Catalog, Episode
 from pipeline.config import LANGUAGE_RE, ShowConfig
+from pipeline.feed.catalog import AudioInfo, Catalog, Episode
 from pipeline.issue import byline, sanitize_html
 from pipeline.storage.links import Links
 from pipeline.textutil import FEED_DESCRIPTION_LIMIT, shorten, xml_safe
