@@ -291,7 +291,7 @@ def send(issue_path, subscribers_path, test_to, config_path, build_dir, dry_run,
       publish send issues/2022-01-28-all-of-us-are-dead.md --test me@example.com
       publish send issues/2022-01-28-all-of-us-are-dead.md --subscribers subscribers.csv
     """
-    from pipeline.send import SendOptions, send_issue
+    from pipeline.mail.send import SendOptions, send_issue
     test = tuple(a.strip() for a in (test_to or "").split(",") if a.strip())
     options = SendOptions(build_dir=build_dir, dry_run=dry_run, test=test)
     result = send_issue(issue_path, subscribers_path, load_config(config_path), options,

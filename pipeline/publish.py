@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pipeline.audio.transcript import read_cues
 from pipeline.buildfolder import EMAIL_MANIFEST, PUBLISHED_MARK, AudioFiles, BuiltFiles, source_digest
 from pipeline.config import Config
 from pipeline.errors import InputError, Problem
@@ -37,7 +38,6 @@ from pipeline.storage.upload import (
     shared_items,
 )
 from pipeline.textutil import human_size, write_atomic
-from pipeline.transcript import read_cues
 
 if TYPE_CHECKING:                  # the audio stack is imported only when audio is made
     from pipeline.audio.episode import AudioPlan

@@ -155,7 +155,7 @@ def test_text_part_of_a_raw_html_review():
 
 
 def test_the_transcript_reads_back_as_written(tmp_path):
-    from pipeline.transcript import Cue, read_cues, webvtt
+    from pipeline.audio.transcript import Cue, read_cues, webvtt
     cues = [Cue(0.0, 1.5, "Tom & Jerry <3 it."), Cue(1.85, 3725.25, "“Wait what?” — the end.")]
     (tmp_path / "t.vtt").write_text(webvtt(cues), encoding="utf-8")
     assert list(read_cues(tmp_path / "t.vtt")) == cues

@@ -94,7 +94,7 @@ def test_the_opening_and_the_body_say_a_date_alike(write_issue):
 
 
 def test_written_words_take_their_share_of_the_spoken_ones():
-    from pipeline.transcript import Cue, time_words
+    from pipeline.audio.transcript import Cue, time_words
     cue = Cue(10.0, 13.0, "It won 12 awards.")
     same = time_words(cue, [(0.0, 0.4), (0.5, 0.9), (1.0, 1.5), (1.6, 2.5)])
     assert [(w.start, w.end, w.text) for w in same] == [(10.0, 10.4, "It"), (10.5, 10.9, "won"), (11.0, 11.5, "12"),

@@ -232,8 +232,8 @@ def test_killed_mid_send_then_rerun_delivers_everyone_once(published, smtp, sig)
 def test_smtp_outage_stops_with_a_clear_error_and_a_rerun_finishes(published, smtp):
     from pipeline.config import load_config
     from pipeline.errors import ServiceError
+    from pipeline.mail.send import SendOptions, send_issue
     from pipeline.report import Reporter
-    from pipeline.send import SendOptions, send_issue
     project, issue = published
     csv_path = subscribers_csv(project, [f"r{i}@example.com,," for i in range(10)])
     config = load_config(project.root / "publish.toml")

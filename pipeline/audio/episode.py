@@ -24,13 +24,13 @@ from pipeline.audio.mastering import (
 )
 from pipeline.audio.narration import MAX_SCRIPT_CHARS, Narration, build_narration
 from pipeline.audio.tags import write_tags
+from pipeline.audio.transcript import Cue, time_words, transcript_json, webvtt
 from pipeline.audio.tts import SpeechCache, Synthesis, Voice, chunk_key, resolve_voice
 from pipeline.config import Config
 from pipeline.errors import InputError
 from pipeline.issue import Issue
 from pipeline.report import Reporter
 from pipeline.textutil import atomic_path, sha256_of, write_atomic
-from pipeline.transcript import Cue, time_words, transcript_json, webvtt
 
 INTRO_GAP, OUTRO_GAP = 0.6, 0.8
 AUDIO_VERSION = "7"        # bump when assembly changes (mastering has its own MASTERING_VERSION)

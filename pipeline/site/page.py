@@ -7,12 +7,12 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from pipeline.audio.transcript import Cue
 from pipeline.config import Config
 from pipeline.feed.catalog import Catalog, Episode
 from pipeline.issue import Issue
 from pipeline.storage.links import Links
 from pipeline.templating import long_date, render
-from pipeline.transcript import Cue
 
 
 @dataclass(frozen=True)
