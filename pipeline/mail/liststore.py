@@ -169,19 +169,19 @@ def open_list(config: Config, secrets: Iterable[str], create: bool = True, keep_
     that is missing or another list's while the catalogue names one: a misspelt or swapped
     [subscriptions] bucket would lose every unsubscribe."""
     from pipeline.storage.session import open_subscriptions
-    from pipeline.storage.upload import read_catalog, record_list_id
+    from pipeline.storage.upload import record_list_id
     name = config.subscriptions.bucket_for(config.storage)
     where = str(config.path or "publish.toml")
     with open_subscriptions(config, keep_running=keep_running, create=create,
                             timeout_s=timeout_s, attempts=attempts) as buckets:
-        catalog: Catalog | None
-        try:
-            catalog = read_catalog(buckets.public, buckets.layout) if buckets.public.head(buckets.layout.catalog) \
-                else None
+        try:                                     # None: the show is not published yet
+            published = buckets.public.get(buckets.layout.catalog)
         except ServiceError as exc:
             if "does not exist" not in exc.what:
                 raise
-            catalog = None                       # the show is not published yet
+            published = None
+        catalog = Catalog.from_json(published[0], f"bucket {buckets.public.target.bucket}/{buckets.layout.catalog}") \
+            if published else None
         shows_id = catalog.list_id if catalog is not None else ""
         found = buckets.private.get(LIST_KEY) if buckets.private is not None else None
         info = ListInfo.from_json(found[0], f"{name}/{LIST_KEY}") if found else None
@@ -191,11 +191,12 @@ def open_list(config: Config, secrets: Iterable[str], create: bool = True, keep_
         if shows_id and info is not None and info.list_id != shows_id:
             raise InputError.at(where, f"[subscriptions] bucket '{name}' holds another show's list ({info.list_id}; "
                                 f"this show's is {shows_id}): set the bucket that holds this show's list")
-        if info is None or buckets.private is None:
+        if info is None:
             if buckets.private is None or not create:
                 yield None
                 return
             info = _create(buckets.private, list_identity(config))
+        assert buckets.private is not None                # a list was found in it, or made
         if buckets.private.anonymous_can_read(LIST_KEY):
             raise ServiceError(f"storage: the subscriber store '{name}' can be read by anyone",
                                "remove its public-read policy (or choose another [subscriptions] bucket); "
