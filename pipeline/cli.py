@@ -186,7 +186,7 @@ def narration(issue_path, config_path, as_json):
       publish narration issues/2022-01-28-all-of-us-are-dead.md | less
     """
     from pipeline.audio.script import narration_of, script_json, script_text
-    from pipeline.issue import parse_issue
+    from pipeline.source.parse import parse_issue
     config = load_config(config_path)
     script = narration_of(parse_issue(issue_path, config.issues.ignore_keys), config)
     click.echo(json.dumps(script_json(script), indent=2, ensure_ascii=False) if as_json else script_text(script))

@@ -4,7 +4,6 @@ Credentials never live here: boto3's standard chain and PUBLISH_SMTP_* supply th
 """
 from __future__ import annotations
 
-import difflib
 import re
 import tomllib
 from dataclasses import dataclass, fields
@@ -13,12 +12,13 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from pipeline.errors import InputError, Problem, key_line, read_input_file, toml_problem
-from pipeline.textutil import CONTROL
+from pipeline.errors import InputError, Problem, did_you_mean
+from pipeline.source.files import key_line, read_user_text, toml_problem
+from pipeline.textutil import CONTROL, PREFIX_PATTERN, UUID_RE, is_web_url
 
 CONFIG_NAME = "publish.toml"
 LANGUAGE_RE = re.compile(r"^[a-z]{2,3}(-[A-Za-z]{2}|-[0-9]{3})?$")
-PREFIX_RE = re.compile(r"^([a-z0-9][a-z0-9._-]*/)*$")
+PREFIX_RE = re.compile(f"^{PREFIX_PATTERN}$")
 
 
 @dataclass(frozen=True)
@@ -131,11 +131,6 @@ def _check_type(value: Any, default: Any) -> str | None:
     return None if isinstance(value, str) else "must be a string"
 
 
-def _suggest(key: str, known: list[str]) -> str:
-    close = difflib.get_close_matches(key, known, n=1)
-    return f" (did you mean '{close[0]}'?)" if close else ""
-
-
 def _build_section(name, cls, raw, text, file, base_dir, problems):
     defaults = cls()
     values = {}
@@ -143,7 +138,7 @@ def _build_section(name, cls, raw, text, file, base_dir, problems):
     for key, value in raw.items():
         line = key_line(text, key, section=name)
         if key not in known:
-            problems.append(Problem(file, f"unknown key '{key}' in [{name}]{_suggest(key, list(known))}", line))
+            problems.append(Problem(file, f"unknown key '{key}' in [{name}]{did_you_mean(key, list(known))}", line))
             continue
         field = known[key]
         default = getattr(defaults, field.name)
@@ -175,11 +170,11 @@ def _validate(config: Config, text: str, file: str, problems: list[Problem]) -> 
                 bad(section_name, _toml_key(key), "contains control characters")
     if not LANGUAGE_RE.match(show.language):
         bad("show", "language", f"'{show.language}' is not a language code like en-us")
-    if show.guid and not re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", show.guid):
+    if show.guid and not UUID_RE.match(show.guid):
         bad("show", "guid", "must be a lowercase UUID like ead4c236-bf58-58c6-a2c6-a6b28d128cb6")
-    if show.subscribe_url and not show.subscribe_url.startswith(("http://", "https://")):
+    if show.subscribe_url and not is_web_url(show.subscribe_url):
         bad("show", "subscribe_url", "must start with http:// or https://")
-    if not show.site_url.startswith(("http://", "https://")):
+    if not is_web_url(show.site_url):
         bad("show", "site_url", "must start with http:// or https://")
     if "@" not in parseaddr(show.owner_email)[1]:
         bad("show", "owner_email", "is not an email address")
@@ -191,11 +186,11 @@ def _validate(config: Config, text: str, file: str, problems: list[Problem]) -> 
         bad("storage", "prefix", "may hold only a-z 0-9 . _ - and / between parts, and no '..'")
     for key in ("public_url", "endpoint_url"):
         url = getattr(storage, key)
-        if url and not url.startswith(("http://", "https://")):
+        if url and not is_web_url(url):
             bad("storage", key, "must start with http:// or https://")
     if "@" not in parseaddr(email.from_)[1]:
         bad("email", "from", "is not an address like 'Name <news@example.com>'")
-    if not email.unsubscribe_url.startswith("https://") and not email.unsubscribe_url.startswith("http://"):
+    if not is_web_url(email.unsubscribe_url):
         bad("email", "unsubscribe_url", "must be an http(s) URL")
     elif "{email}" not in email.unsubscribe_url or "{token}" not in email.unsubscribe_url:
         bad("email", "unsubscribe_url", "must contain {email} and {token} (the link is checked with both)")
@@ -221,12 +216,9 @@ def load_config(explicit: Path | None = None) -> Config:
     path = find_config(explicit)
     if path is None:
         return _from_mapping({}, "", "(defaults)", Path.cwd(), None)
-    raw_bytes = read_input_file(path, "config file", 1024 * 1024)
+    text = read_user_text(path, "config file", 1024 * 1024)
     try:
-        text = raw_bytes.decode("utf-8-sig")
         data = tomllib.loads(text)
-    except UnicodeDecodeError as exc:
-        raise InputError.at(path, f"not UTF-8 (byte {exc.start})") from None
     except tomllib.TOMLDecodeError as exc:
         message, line = toml_problem(exc)
         raise InputError.at(path, f"not valid TOML: {message}", line) from None
@@ -238,7 +230,7 @@ def _from_mapping(data: dict, text: str, file: str, base_dir: Path, path: Path |
     sections = {}
     for name, value in data.items():
         if name not in SECTIONS:
-            problems.append(Problem(file, f"unknown section [{name}]{_suggest(name, list(SECTIONS))}",
+            problems.append(Problem(file, f"unknown section [{name}]{did_you_mean(name, list(SECTIONS))}",
                                     key_line(text, name, header=True)))
         elif not isinstance(value, dict):
             problems.append(Problem(file, f"'{name}' must be a table [{name}]", key_line(text, name, header=True)))

@@ -3,7 +3,6 @@ that knows it."""
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import json
 import time
 import uuid
@@ -19,11 +18,13 @@ from pipeline.errors import InputError, Problem
 from pipeline.feed.catalog import AudioInfo, Catalog, Episode
 from pipeline.feed.rss import build_feed, check_cover, show_guid, validate_feed
 from pipeline.feed.verify import check_published_feed
-from pipeline.issue import Issue, parse_issue
 from pipeline.mail.compose import build_email
 from pipeline.report import Reporter
 from pipeline.site.home import home_url
 from pipeline.site.page import Neighbour, PageAudio, PageImage, build_page, neighbours, read_chapters
+from pipeline.source.document import Issue
+from pipeline.source.files import ISSUE_SUFFIXES
+from pipeline.source.parse import parse_issue
 from pipeline.storage.links import Links
 from pipeline.storage.session import StorageSession, open_storage, planned_links, uses_embedded
 from pipeline.storage.upload import (
@@ -38,12 +39,13 @@ from pipeline.storage.upload import (
     shared_items,
 )
 from pipeline.textutil import human_size, write_atomic
+from pipeline.timefmt import elapsed as elapsed_text
+from pipeline.timefmt import listen_minutes, utc_stamp
 
 if TYPE_CHECKING:                  # the audio stack is imported only when audio is made
     from pipeline.audio.episode import AudioPlan
     from pipeline.audio.tts import Synthesis
 
-ISSUE_SUFFIXES = (".md", ".markdown", ".mdown", ".mkd", ".txt")
 GUID_NAMESPACE = uuid.UUID("5b1e4c3c-8d53-4f0e-9a57-70a1b3a9e0d1")
 
 
@@ -88,7 +90,7 @@ def check_show_inputs(config: Config) -> None:
 def plan_episode(issue: Issue, catalog: Catalog, links: Links, force: bool, reporter: Reporter) -> Episode:
     """The catalogue entry for this issue, keeping what must never change once published."""
     previous = catalog.find(issue.slug)
-    now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    now = utc_stamp()
     if previous is None:
         number = issue.episode or catalog.next_number()
         taken = next((e for e in catalog.episodes if e.number == number), None)
@@ -180,7 +182,7 @@ def publish_issues(paths: list[Path], config: Config, options: PublishOptions,
     unchanged and cost nothing."""
     files = issue_files(paths)
     if not files:
-        raise InputError.at(str(paths[0]), "no issue files (.md, .markdown or .txt) here")
+        raise InputError.at(str(paths[0]), f"no issue files ({', '.join(ISSUE_SUFFIXES)}) here")
     issues = preflight(files, config)
     todo = [i for i in issues if not i.draft]
     plans = plan_run_audio(todo, config, options) if options.audio else {}
@@ -202,7 +204,7 @@ def publish_issues(paths: list[Path], config: Config, options: PublishOptions,
             left = elapsed / done * (total - done) if done else 0
             count = sum(1 for r in reports if not r.skipped)
             reporter.info(f"progress {count} of {len(todo)} issues, {minutes:.1f} min of audio, "
-                          f"{_clock(elapsed)} elapsed, about {_clock(left)} left")
+                          f"{elapsed_text(elapsed)} elapsed, about {elapsed_text(left)} left")
     return reports
 
 
@@ -238,11 +240,6 @@ def run_speech(plans: dict[str, AudioPlan], options: PublishOptions, reporter: R
         speech.stop()
         raise
     speech.join()
-
-
-def _clock(seconds: float) -> str:
-    minutes, secs = divmod(round(seconds), 60)
-    return f"{minutes}m{secs:02d}s"
 
 
 def publish_issue(path: Path, config: Config, options: PublishOptions, reporter: Reporter,
@@ -351,7 +348,7 @@ def build_outputs(issue: Issue, config: Config, episode: Episode, links: Links,
                                read_cues(audio_files.transcript) if audio_files else (),
                                read_chapters(audio_files.chapters) if audio_files else (),
                                links.url(audio_info.words_key) if audio_info.words_key else None)
-    minutes = max(1, round(audio_info.duration_s / 60)) if audio_info else None
+    minutes = listen_minutes(audio_info.duration_s) if audio_info else None
     for image in issue.images:
         write_atomic(out / image.name, image.data)
     cover = cover_image(config, links)

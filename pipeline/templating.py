@@ -1,7 +1,6 @@
 """Jinja2 environment over the package's templates/, autoescaping everything by default."""
 from __future__ import annotations
 
-import datetime as dt
 from functools import lru_cache
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
@@ -34,6 +33,3 @@ def environment() -> Environment:
 def render(name: str, **context) -> str:
     return environment().get_template(name).render(**context)
 
-
-def long_date(day: dt.date) -> str:
-    return f"{day:%B} {day.day}, {day.year}"

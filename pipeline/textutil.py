@@ -68,6 +68,18 @@ def sha256_of(data: bytes | Path) -> str:
     return digest.hexdigest()
 
 
+# The shapes of names publish writes: a slug (an episode's folder), a UUID (a show's or a
+# list's id), a key prefix (folders, each ending in '/').
+SLUG_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+PREFIX_PATTERN = r"(?:[a-z0-9][a-z0-9._-]*/)*"
+
+
+def is_web_url(value: str) -> bool:
+    """An address a reader's browser or podcast app can open: http(s), nothing else."""
+    return value.startswith(("http://", "https://"))
+
+
 def slugify(text: str) -> str:
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
     return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")[:80].strip("-")

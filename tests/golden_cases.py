@@ -6,8 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from pipeline.config import Config
-from pipeline.issue import parse_issue
 from pipeline.mail.compose import PREVIEW_EMAIL, PREVIEW_TOKEN, build_text, unsubscribe_url
+from pipeline.source.parse import parse_issue
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = Path(__file__).resolve().parent / "golden"

@@ -10,7 +10,7 @@ from mutagen.mp3 import MP3, BitrateMode
 from pipeline.audio.lexicon import load_lexicon
 from pipeline.audio.narration import build_narration
 from pipeline.config import load_config
-from pipeline.issue import parse_issue
+from pipeline.source.parse import parse_issue
 from tests.audio_measure import decode, integrated_lufs, silent_stretches, true_peak_dbtp
 from tests.conftest import SHORT_ISSUE
 

@@ -7,8 +7,8 @@ import lxml.html
 import pytest
 
 from pipeline.config import Config, EmailConfig
-from pipeline.issue import parse_issue
 from pipeline.mail.compose import GMAIL_CLIP_BYTES, build_email
+from pipeline.source.parse import parse_issue
 from tests.golden_cases import GOLDEN, example_email_text
 
 WEB = "https://media.example.com/episodes/x/index.html"

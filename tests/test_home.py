@@ -131,7 +131,7 @@ def test_every_page_lists_only_the_most_used_tags():
 
 def test_tags_per_issue_and_their_length_are_bounded(write_issue):
     from pipeline.errors import InputError
-    from pipeline.issue import parse_issue
+    from pipeline.source.parse import parse_issue
     for tags, said in (([f"t{i}" for i in range(21)], "21 tags; at most 20"), (["x" * 51], "at most 50")):
         path = write_issue(f"---\ntitle: T\ndate: 2024-03-01\ntags: {tags}\n---\nText.\n")
         with pytest.raises(InputError) as refused:

@@ -4,7 +4,7 @@ import json
 import pytest
 
 from pipeline.errors import InputError
-from pipeline.issue import parse_issue
+from pipeline.source.parse import parse_issue
 
 BODY = "A first paragraph. With two sentences.\n\nA second paragraph.\n"
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from pipeline.config import Config
-from pipeline.issue import parse_issue
 from pipeline.mail.compose import build_email
 from pipeline.site.page import PageAudio, build_page
+from pipeline.source.parse import parse_issue
 from tests.conftest import EXAMPLE
 from tests.visible import leaks, paragraphs, visible_text
 

@@ -8,7 +8,7 @@ from pipeline.audio.names import japanese_phonemes, korean_phonemes, respell_nam
 from pipeline.audio.narration import build_narration
 from pipeline.config import ShowConfig
 from pipeline.errors import InputError
-from pipeline.issue import parse_issue
+from pipeline.source.parse import parse_issue
 
 
 @pytest.mark.parametrize("written,said", [

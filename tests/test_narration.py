@@ -7,7 +7,7 @@ from pipeline.audio.narration import MAX_CHUNK_CHARS, build_narration
 from pipeline.audio.spoken import date_words, normalize
 from pipeline.config import Config, ShowConfig
 from pipeline.errors import InputError
-from pipeline.issue import parse_issue
+from pipeline.source.parse import parse_issue
 
 
 @pytest.mark.parametrize("written,said", [

@@ -17,8 +17,8 @@ from pipeline.config import Config
 from pipeline.errors import InputError
 from pipeline.feed.catalog import AudioInfo, Catalog, Episode
 from pipeline.feed.rss import build_feed, validate_feed
-from pipeline.issue import parse_issue
 from pipeline.mail.compose import build_email
+from pipeline.source.parse import parse_issue
 from pipeline.storage.links import make_links
 
 FRAGMENTS = [

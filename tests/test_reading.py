@@ -7,7 +7,7 @@ from pipeline.audio.lexicon import Lexicon
 from pipeline.audio.narration import build_narration
 from pipeline.audio.spoken import normalize
 from pipeline.config import ShowConfig
-from pipeline.issue import parse_issue
+from pipeline.source.parse import parse_issue
 from pipeline.textutil import split_sentences
 
 

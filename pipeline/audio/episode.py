@@ -28,8 +28,8 @@ from pipeline.audio.transcript import Cue, time_words, transcript_json, webvtt
 from pipeline.audio.tts import SpeechCache, Synthesis, Voice, chunk_key, resolve_voice
 from pipeline.config import Config
 from pipeline.errors import InputError
-from pipeline.issue import Issue
 from pipeline.report import Reporter
+from pipeline.source.document import Issue
 from pipeline.textutil import atomic_path, sha256_of, write_atomic
 
 INTRO_GAP, OUTRO_GAP = 0.6, 0.8

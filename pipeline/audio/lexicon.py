@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline.audio.spoken import Change
-from pipeline.errors import InputError, key_line, toml_problem
+from pipeline.errors import InputError
+from pipeline.source.files import key_line, read_user_text, toml_problem
 
 
 @dataclass(frozen=True)
@@ -41,13 +42,13 @@ class Lexicon:
         return self.__dict__["_lookup"].get(word) or self.__dict__["_lower"][word.lower()]
 
 
+MAX_LEXICON_BYTES = 1024 * 1024
+
+
 def load_lexicon(path: Path) -> Lexicon:
-    try:
-        text = path.read_bytes().decode("utf-8-sig")
-    except FileNotFoundError:
-        raise InputError.at(path, "lexicon file not found (set [voice] lexicon, or create it)") from None
-    except UnicodeDecodeError as exc:
-        raise InputError.at(path, f"not UTF-8 (byte {exc.start})") from None
+    if not path.exists() and not path.is_symlink():
+        raise InputError.at(path, "lexicon file not found (set [voice] lexicon, or create it)")
+    text = read_user_text(path, "lexicon", MAX_LEXICON_BYTES)
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

@@ -13,8 +13,9 @@ from pipeline.audio.lexicon import Lexicon
 from pipeline.audio.names import respell_names
 from pipeline.audio.spoken import Change, date_words, normalize
 from pipeline.config import ShowConfig
-from pipeline.issue import Block, Issue
+from pipeline.source.document import Block, Issue
 from pipeline.textutil import split_sentences
+from pipeline.timefmt import long_date
 
 SENTENCE_PAUSE = 0.35
 PARAGRAPH_PAUSE = 0.8
@@ -142,7 +143,7 @@ def _opening(issue: Issue, show: ShowConfig) -> list[str]:
     author = issue.byline(show.author)
     if author != show.title:                       # not "Screen Reviews. … A review by Screen Reviews."
         lines.append(f"A review by {author}.")
-    lines.append(f"{issue.date:%B} {issue.date.day}, {issue.date.year}.")
+    lines.append(f"{long_date(issue.date)}.")
     return lines
 
 

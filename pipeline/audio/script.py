@@ -2,17 +2,15 @@
 phrase spoken through the same path, so a lexicon entry can be tuned by ear."""
 from __future__ import annotations
 
-import wave
 from pathlib import Path
 
 from pipeline.audio.lexicon import load_lexicon
 from pipeline.audio.narration import Narration, build_narration, spoken_form
 from pipeline.audio.spoken import Change
-from pipeline.audio.tts import SpeechCache, Synthesis, chunk_key, resolve_voice
+from pipeline.audio.tts import SpeechCache, Synthesis, chunk_key, resolve_voice, write_wav
 from pipeline.config import Config
-from pipeline.issue import Issue
 from pipeline.report import Reporter
-from pipeline.textutil import atomic_path
+from pipeline.source.document import Issue
 
 
 def narration_of(issue: Issue, config: Config) -> Narration:
@@ -59,10 +57,5 @@ def say(text: str, config: Config, out: Path, cache_dir: Path, names: tuple[str,
     if not cache.has(key):
         Synthesis(voice, [(key, spoken)], cache, Reporter(quiet=True).progress("say", 1)).join()
     samples = cache.read(key)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(out) as tmp, wave.open(str(tmp), "wb") as handle:
-        handle.setnchannels(1)
-        handle.setsampwidth(2)
-        handle.setframerate(voice.sample_rate)
-        handle.writeframes(samples.tobytes())
+    write_wav(out, samples, voice.sample_rate)
     return spoken, changes, len(samples) / voice.sample_rate

@@ -7,7 +7,7 @@ from pathlib import Path
 from mutagen.id3 import APIC, CHAP, CTOC, ID3, TALB, TCON, TDRC, TIT2, TPE1, CTOCFlags
 
 from pipeline.config import Config
-from pipeline.issue import Issue
+from pipeline.source.document import Issue
 
 
 def write_tags(mp3: Path, issue: Issue, config: Config, titles: tuple[str, ...],

@@ -9,6 +9,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from pipeline.timefmt import cue_stamp
+
 _CUE_TIME = re.compile(r"^(\d+):(\d\d):(\d\d(?:\.\d+)?) --> (\d+):(\d\d):(\d\d(?:\.\d+)?)")
 
 
@@ -19,17 +21,11 @@ class Cue:
     text: str
 
 
-def _timestamp(seconds: float) -> str:
-    hours, rest = divmod(max(0.0, seconds), 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{int(hours):02d}:{int(minutes):02d}:{secs:06.3f}"
-
-
 def webvtt(cues: list[Cue]) -> str:
     lines = ["WEBVTT", ""]
     for number, cue in enumerate(cues, 1):
-        text = cue.text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-        lines += [str(number), f"{_timestamp(cue.start)} --> {_timestamp(cue.end)}", text, ""]
+        text = html.escape(cue.text, quote=False)
+        lines += [str(number), f"{cue_stamp(cue.start)} --> {cue_stamp(cue.end)}", text, ""]
     return "\n".join(lines)
 
 

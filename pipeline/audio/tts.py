@@ -92,18 +92,21 @@ def aligned_model(model: Path, digest: str, cache_dir: Path) -> Path | None:
         return target
     if importlib.util.find_spec("onnx") is None:
         return None
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     try:
-        done = subprocess.run([sys.executable, "-c", _PATCH, str(model), str(tmp)], capture_output=True)
-        if done.returncode == 3:          # already patched, or a model without that tensor
-            return model
-        if done.returncode != 0 or not tmp.is_file():
-            return None                   # not a model: load_piper reports it in a clear line
-        tmp.replace(target)
-    finally:
-        tmp.unlink(missing_ok=True)
+        with atomic_path(target) as tmp:
+            done = subprocess.run([sys.executable, "-c", _PATCH, str(model), str(tmp)], capture_output=True)
+            if done.returncode != 0 or not tmp.is_file():
+                # 3: already patched, or a model without that tensor; else not a model, which
+                # load_piper reports in a clear line
+                raise _NotPatched(model if done.returncode == 3 else None)
+    except _NotPatched as refused:
+        return refused.use
     return target
+
+
+class _NotPatched(Exception):
+    def __init__(self, use: Path | None):
+        self.use = use
 
 
 _PATCH = """
@@ -157,11 +160,16 @@ class SpeechCache:
         if words is not None:                          # before the sound: the sound marks it done
             with atomic_path(self.path(key).with_suffix(".words.json")) as tmp:
                 tmp.write_text(json.dumps(words))
-        with atomic_path(self.path(key)) as tmp, wave.open(str(tmp), "wb") as handle:
-            handle.setnchannels(1)
-            handle.setsampwidth(2)
-            handle.setframerate(sample_rate)
-            handle.writeframes(samples.astype("<i2").tobytes())
+        write_wav(self.path(key), samples, sample_rate)
+
+
+def write_wav(path: Path, samples: np.ndarray, sample_rate: int) -> None:
+    """16-bit mono PCM, written whole or not at all."""
+    with atomic_path(path) as tmp, wave.open(str(tmp), "wb") as handle:
+        handle.setnchannels(1)
+        handle.setsampwidth(2)
+        handle.setframerate(sample_rate)
+        handle.writeframes(samples.astype("<i2").tobytes())
 
 
 def trim_bounds(samples: np.ndarray, rate: int) -> tuple[int, int]:

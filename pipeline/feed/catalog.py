@@ -8,6 +8,7 @@ import re
 from dataclasses import asdict, dataclass, field, replace
 
 from pipeline.errors import InputError
+from pipeline.textutil import PREFIX_PATTERN, SLUG_RE, UUID_RE
 
 CATALOG_VERSION = 1
 
@@ -52,13 +53,6 @@ class Episode:
                           "tags": tuple(data.get("tags", ()))})
 
 
-_SLUG = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
-_PREFIX = r"(?:[a-z0-9][a-z0-9._-]*/)*"
-
-
-_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
-
-
 _TEXT_FIELDS = ("slug", "guid", "title", "date", "summary", "content_html", "author", "page_key", "first_published",
                 "updated", "source")
 
@@ -84,9 +78,9 @@ def _check_types(episode: Episode) -> None:
 def _check_keys(episode: Episode) -> None:
     """Anyone who can write catalog.json decides what the feed and pages link to: every key
     must stay inside its own episode's folder, as publish writes them."""
-    if not _SLUG.match(episode.slug) or not isinstance(episode.number, int):
+    if not SLUG_RE.match(episode.slug) or not isinstance(episode.number, int):
         raise ValueError(f"episode slug {episode.slug!r} or number is not one publish writes")
-    inside = re.compile(_PREFIX + rf"episodes/{episode.slug}/[A-Za-z0-9][A-Za-z0-9._-]*$")
+    inside = re.compile(PREFIX_PATTERN + rf"episodes/{episode.slug}/[A-Za-z0-9][A-Za-z0-9._-]*$")
     keys = [episode.page_key]
     if episode.audio is not None:
         keys += [episode.audio.key, episode.audio.transcript_key, episode.audio.chapters_key]
@@ -142,7 +136,7 @@ class Catalog:
                 _check_keys(episode)
             guid, list_id = data.get("podcast_guid", ""), data.get("list_id", "")
             for name, value in (("podcast_guid", guid), ("list_id", list_id)):
-                if value and not (isinstance(value, str) and _UUID.match(value)):
+                if value and not (isinstance(value, str) and UUID_RE.match(value)):
                     raise ValueError(f"{name} {value!r} is not a UUID")
             return Catalog(episodes, guid, list_id)
         except (ValueError, KeyError, TypeError, AttributeError) as exc:

@@ -16,9 +16,10 @@ from lxml import etree
 from pipeline import __version__
 from pipeline.config import LANGUAGE_RE, ShowConfig
 from pipeline.feed.catalog import AudioInfo, Catalog, Episode
-from pipeline.issue import byline, sanitize_html
+from pipeline.source.document import byline
+from pipeline.source.sanitize import sanitize_html
 from pipeline.storage.links import Links
-from pipeline.textutil import FEED_DESCRIPTION_LIMIT, shorten, xml_safe
+from pipeline.textutil import FEED_DESCRIPTION_LIMIT, is_web_url, shorten, xml_safe
 
 PODCAST_NS = "https://podcastindex.org/namespace/1.0"
 ITUNES_NS = "http://www.itunes.com/dtds/podcast-1.0.dtd"
@@ -225,7 +226,7 @@ def validate_feed(xml: bytes, sizes: dict[str, int] | None = None) -> list[str]:
             problems.append(f"{where} enclosure: missing")
             continue
         url, length, kind = enclosure.get("url", ""), enclosure.get("length", ""), enclosure.get("type")
-        if not url.startswith(("http://", "https://")):
+        if not is_web_url(url):
             problems.append(f"{where} enclosure url: '{url}' is not an http(s) URL")
         if kind != "audio/mpeg":
             problems.append(f"{where} enclosure type: '{kind}', expected audio/mpeg")

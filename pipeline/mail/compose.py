@@ -10,10 +10,12 @@ from urllib.parse import quote, urlsplit
 from mjml import mjml2html
 
 from pipeline.config import Config
-from pipeline.issue import Block, Issue, sanitize_html
 from pipeline.mail.message import MessageTemplate, Recipient
-from pipeline.templating import long_date, render
-from pipeline.textutil import shorten, slugify
+from pipeline.source.document import Block, Issue
+from pipeline.source.sanitize import sanitize_html
+from pipeline.templating import render
+from pipeline.textutil import is_web_url, shorten, slugify
+from pipeline.timefmt import long_date
 
 GMAIL_CLIP_BYTES = 102 * 1024
 WARN_BYTES = 90 * 1024
@@ -115,7 +117,7 @@ class _LinkNumbers:
         for span in block.spans:
             text = f"[image: {span.text}]" if span.kind == "image" and span.text else span.text
             parts.append(text)
-            if span.href and span.href.startswith(("http://", "https://", "mailto:")):
+            if span.href and (is_web_url(span.href) or span.href.startswith("mailto:")):
                 if span.href not in self.urls:
                     self.urls.append(span.href)
                 parts.append(f" [{self.urls.index(span.href) + 1}]")

@@ -2,6 +2,7 @@
 configured rate, transient failures retried with backoff, permanent ones recorded per address."""
 from __future__ import annotations
 
+import functools
 import os
 import smtplib
 import ssl
@@ -11,6 +12,7 @@ from dataclasses import dataclass, field
 
 from pipeline.config import Config
 from pipeline.errors import InputError, ServiceError
+from pipeline.retry import retry
 
 RETRY_DELAYS = (0.5, 1.0, 2.0, 4.0, 8.0)     # about 15 s of patience per message
 TIMEOUT_S = 30.0
@@ -191,27 +193,22 @@ def deliver(jobs: Iterable[tuple[str, Callable[[], bytes]]], sender: str, transp
         for address, render in jobs:
             pacer.wait()
             message = render()
-            for attempt, delay in enumerate((*delays, None)):
-                try:
-                    transport.send(sender, address, message)
-                except Transient as exc:
-                    if delay is None:
-                        raise ServiceError(f"{transport.name}: {exc} (gave up after {attempt + 1} tries)",
-                                           f"{result.sent} sent in this run and logged; run the same command "
-                                           "again to send the rest (nobody receives it twice)") from None
-                    time.sleep(delay)
-                    continue
-                except Rejected as exc:
-                    result.failures.append((address, exc.code, exc.detail))
-                    on_failed(address, exc.code, exc.detail)
-                    if not result.sent and len(result.failures) >= GIVE_UP_AFTER_REJECTIONS:
-                        raise ServiceError(f"{transport.name} refused the first {len(result.failures)} "
-                                           f"messages (last: {exc.detail})",
-                                           "nothing was accepted; check the server and [email] from") from None
-                else:
-                    result.sent += 1
-                    on_sent(address)
-                break
+            try:
+                retry(functools.partial(transport.send, sender, address, message), Transient, delays,
+                      lambda exc, tries: ServiceError(
+                          f"{transport.name}: {exc} (gave up after {tries} tries)",
+                          f"{result.sent} sent in this run and logged; run the same command again to send the "
+                          "rest (nobody receives it twice)"))
+            except Rejected as exc:
+                result.failures.append((address, exc.code, exc.detail))
+                on_failed(address, exc.code, exc.detail)
+                if not result.sent and len(result.failures) >= GIVE_UP_AFTER_REJECTIONS:
+                    raise ServiceError(f"{transport.name} refused the first {len(result.failures)} "
+                                       f"messages (last: {exc.detail})",
+                                       "nothing was accepted; check the server and [email] from") from None
+            else:
+                result.sent += 1
+                on_sent(address)
             if progress is not None:
                 progress.advance()
     finally:

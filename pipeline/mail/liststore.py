@@ -12,9 +12,6 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import datetime as dt
-import hashlib
-import hmac
 import json
 import secrets as random_secrets
 import uuid
@@ -24,9 +21,10 @@ from dataclasses import dataclass
 from pipeline.config import Config
 from pipeline.errors import InputError, ServiceError
 from pipeline.feed.catalog import Catalog
+from pipeline.mail.address import address_mac
 from pipeline.mail.compose import list_identity
-from pipeline.mail.unsubscribe import normalize_address
 from pipeline.storage.bucket import TIMEOUT_S, Bucket, Item, PreconditionFailed
+from pipeline.timefmt import utc_stamp
 
 LIST_KEY = "list.json"
 PREFIX = "subscribers/"
@@ -60,17 +58,13 @@ class ListInfo:
                                "restore it from a backup of the private bucket; it names every record") from None
 
 
-def _now() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-
-
 def new_list(identity: str) -> ListInfo:
-    return ListInfo(str(uuid.uuid4()), random_secrets.token_bytes(32), (identity,), _now())
+    return ListInfo(str(uuid.uuid4()), random_secrets.token_bytes(32), (identity,), utc_stamp())
 
 
 def _legacy_key(secret: str, identity: str, address: str) -> str:
-    message = f"optout\0{identity.strip().lower()}\0{normalize_address(address)}".encode()
-    return LEGACY_PREFIX + hmac.new(secret.encode("utf-8"), message, hashlib.sha256).hexdigest()[:40]
+    purpose = f"optout\0{identity.strip().lower()}\0".encode()
+    return LEGACY_PREFIX + address_mac(secret, purpose, address).hexdigest()[:40]
 
 
 class ListStore:
@@ -90,16 +84,14 @@ class ListStore:
         return (self.info.list_id, *self.info.identities)
 
     def key(self, address: str) -> str:
-        digest = hmac.new(self.info.name_key, b"subscriber\0" + normalize_address(address).encode("utf-8"),
-                          hashlib.sha256)
-        return PREFIX + digest.hexdigest()[:40]
+        return PREFIX + address_mac(self.info.name_key, b"subscriber\0", address).hexdigest()[:40]
 
     def legacy_keys(self, address: str) -> set[str]:
         return {_legacy_key(s, i, address) for s in self._secrets for i in self.info.identities}
 
     def add(self, address: str, source: str = "link") -> None:
         self.bucket.put(Item(self.key(address), "application/json", "no-store",
-                             data=json.dumps({"status": "unsubscribed", "unsubscribed_at": _now(),
+                             data=json.dumps({"status": "unsubscribed", "unsubscribed_at": utc_stamp(),
                                               "source": source}).encode()))
 
     def remove(self, address: str) -> None:

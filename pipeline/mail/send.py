@@ -2,8 +2,6 @@
 check the build, read the list, open the send log, personalise and deliver."""
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 from dataclasses import dataclass
 from email.utils import parseaddr
@@ -14,7 +12,7 @@ from typing import Any
 from pipeline.buildfolder import EMAIL_MANIFEST, PUBLISHED_MARK, source_digest
 from pipeline.config import Config
 from pipeline.errors import InputError
-from pipeline.issue import Issue, parse_issue
+from pipeline.mail.address import address_mac, normalize_address
 from pipeline.mail.compose import list_identity, message_template, sender_domain, unsubscribe_url
 from pipeline.mail.delivery import RETRY_DELAYS, deliver, open_transport
 from pipeline.mail.liststore import ListStore, Recorded, open_list
@@ -22,8 +20,10 @@ from pipeline.mail.message import MessageTemplate, Recipient
 from pipeline.mail.secret import read_secret, read_secrets
 from pipeline.mail.sendlog import open_send_log
 from pipeline.mail.subscribers import Subscriber, SubscriberList, read_subscribers
-from pipeline.mail.unsubscribe import make_token, normalize_address
+from pipeline.mail.unsubscribe import make_token
 from pipeline.report import Reporter
+from pipeline.source.document import Issue
+from pipeline.source.parse import parse_issue
 
 MAX_REPORTED_FAILURES = 20
 
@@ -77,7 +77,7 @@ def load_built_template(issue: Issue, config: Config, build_dir: Path, test: boo
 def message_id(slug: str, address: str, secret: str, domain: str | None) -> str:
     """The same for a recipient on every run, so a mail system can spot a duplicate; keyed, so it
     does not reveal the address."""
-    tag = hmac.new(secret.encode(), f"message-id:{slug}:{normalize_address(address)}".encode(), hashlib.sha256)
+    tag = address_mac(secret, f"message-id:{slug}:".encode(), address)
     return f"<{slug}.{tag.hexdigest()[:24]}@{domain or 'localhost'}>"
 
 

@@ -8,17 +8,16 @@ commit is in the OS's page cache) and costs microseconds, not an fsync, per mess
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import fcntl
 import hashlib
-import hmac
 import os
 import re
 import sqlite3
 from pathlib import Path
 
 from pipeline.errors import InputError, ServiceError
-from pipeline.mail.unsubscribe import normalize_address
+from pipeline.mail.address import address_mac, normalize_address
+from pipeline.timefmt import utc_stamp
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -51,8 +50,7 @@ class SendLog:
         checking whether someone is on the list needs the secret, not one SHA-256."""
         if self.salt is not None:
             return hashlib.sha256(f"{self.salt}:{normalize_address(address)}".encode()).hexdigest()
-        return hmac.new(secret or self.secret, b"publish-sendlog-v2\x00" + normalize_address(address).encode("utf-8"),
-                        hashlib.sha256).hexdigest()
+        return address_mac(secret or self.secret, b"publish-sendlog-v2\x00", address).hexdigest()
 
     def sent_to(self, address: str, delivered: set[str]) -> bool:
         """Whether `delivered` holds the address, logged under this secret or one it replaced."""
@@ -62,7 +60,7 @@ class SendLog:
         return {row[0] for row in self.db.execute("SELECT recipient FROM deliveries WHERE status = 'sent'")}
 
     def record(self, address: str, status: str, message_id: str, code: int | None = None, detail: str = "") -> None:
-        at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+        at = utc_stamp()
         self.db.execute("INSERT OR REPLACE INTO deliveries VALUES (?, ?, ?, ?, ?, ?)",
                         (self.key(address), status, message_id, code, _ADDRESS.sub("<address>", detail)[:300], at))
         self.db.commit()

@@ -9,8 +9,9 @@ from pathlib import Path
 
 from email_validator import EmailNotValidError, validate_email
 
-from pipeline.errors import InputError, Problem, read_input_file
-from pipeline.mail.unsubscribe import normalize_address
+from pipeline.errors import InputError, Problem
+from pipeline.mail.address import normalize_address
+from pipeline.source.files import read_user_text
 
 SEND_STATUSES = {"", "subscribed", "active", "confirmed"}
 SKIP_STATUSES = {"unsubscribed", "bounced", "cleaned", "complained", "pending", "inactive"}
@@ -31,17 +32,6 @@ class SubscriberList:
 
 
 MAX_LIST_BYTES = 200 * 1024 * 1024      # about two million addresses
-
-
-def _read_text(path: Path) -> str:
-    data = read_input_file(path, "subscriber list", MAX_LIST_BYTES)
-    if b"\x00" in data:
-        raise InputError.at(path, "is binary (contains NUL bytes), not a CSV file")
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[:exc.start].count(b"\n") + 1
-        raise InputError.at(path, "is not UTF-8 text; save it as UTF-8 CSV", line) from None
 
 
 def _columns(header: list[str], path: Path) -> tuple[dict[str, int], bool]:
@@ -65,7 +55,7 @@ def _cell(row: list[str], columns: dict[str, int], name: str) -> str:
 def read_subscribers(path: Path) -> SubscriberList:
     """Every row checked; all bad rows reported together with their line numbers."""
     path = Path(path)
-    reader = csv.reader(io.StringIO(_read_text(path), newline=""))
+    reader = csv.reader(io.StringIO(read_user_text(path, "subscriber list", MAX_LIST_BYTES), newline=""))
     problems: list[Problem] = []
     try:
         header = next(reader, None)

@@ -14,12 +14,13 @@ shows it). Answer both GET (a person clicking the footer link) and POST with the
 from __future__ import annotations
 
 import base64
-import contextlib
 import datetime as dt
-import hashlib
 import hmac
-import unicodedata
 from collections.abc import Iterable
+
+from pipeline.mail.address import address_mac, normalize_address
+
+__all__ = ["make_token", "normalize_address", "verify", "verify_any"]
 
 # Versioned, so a change of scheme still verifies the links already in inboxes. v1 signed the
 # address alone, so two shows sharing a secret accepted each other's links; v2 adds the list.
@@ -33,33 +34,16 @@ _UNDO = b"publish-undo-v1\x00"
 UNDO_VALID_S = 3600
 
 
-def normalize_address(email: str) -> str:
-    """The form an address is compared, signed and named in, and the one place that decides it
-    (not a library's output, which could change and rename every record): Unicode NFC, lower
-    case (local parts are case-sensitive in theory only; every mailbox provider treats them
-    case-insensitively), and an internationalised domain in its Unicode form."""
-    local, at, domain = unicodedata.normalize("NFC", email.strip()).lower().rpartition("@")
-    if at and any(label.startswith("xn--") for label in domain.split(".")):
-        with contextlib.suppress(UnicodeError):
-            domain = domain.encode("ascii").decode("idna")
-    return f"{local}{at}{domain}" if at else domain
-
-
-def _key(secret: str | bytes) -> bytes:
-    return secret.encode("utf-8") if isinstance(secret, str) else secret
-
-
-def _digest(secret: str | bytes, message: bytes) -> str:
-    digest = hmac.new(_key(secret), message, hashlib.sha256).digest()
+def _digest(secret: str | bytes, purpose: bytes, email: str) -> str:
+    digest = address_mac(secret, purpose, email).digest()
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
 
 
 def make_token(email: str, secret: str | bytes, list_id: str | None = None) -> str:
     """A v2 token bound to `list_id` when given (what `publish send` makes), else v1."""
-    address = normalize_address(email).encode("utf-8")
     if list_id is None:
-        return _digest(secret, _V1 + address)
-    return V2_PREFIX + _digest(secret, _V2 + list_id.strip().lower().encode("utf-8") + b"\x00" + address)
+        return _digest(secret, _V1, email)
+    return V2_PREFIX + _digest(secret, _V2 + list_id.strip().lower().encode("utf-8") + b"\x00", email)
 
 
 def verify(email: str, token: str, secret: str | bytes, list_id: str | None = None) -> bool:
@@ -97,8 +81,8 @@ def make_undo_token(email: str, secret: str, list_id: str, now: float) -> str:
     """What the confirmation page's Undo carries: bound to this unsubscribe's time and valid for
     an hour, unlike the footer's token, which anyone holding a forwarded issue has."""
     until = int(now) + UNDO_VALID_S
-    message = _UNDO + f"{list_id}\0{until}\0".encode() + normalize_address(email).encode("utf-8")
-    return f"u1.{until}.{_digest(secret, message)}"
+    purpose = _UNDO + f"{list_id}\0{until}\0".encode()
+    return f"u1.{until}.{_digest(secret, purpose, email)}"
 
 
 def verify_undo(email: str, token: str, secret: str, list_id: str, now: float) -> bool:

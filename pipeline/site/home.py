@@ -3,16 +3,17 @@ rebuilds it): every issue newest first, 50 to a page, a page per tag, a subscrib
 page, sitemap.xml and robots.txt. Uploaded after the episode's files and before the feed."""
 from __future__ import annotations
 
+import html
 import math
 from dataclasses import dataclass
 from urllib.parse import quote
-from xml.sax.saxutils import escape as xml_escape
 
 from pipeline.config import Config
 from pipeline.feed.catalog import Catalog, Episode
 from pipeline.storage.links import Links
-from pipeline.templating import long_date, render
+from pipeline.templating import render
 from pipeline.textutil import slugify
+from pipeline.timefmt import listen_minutes, long_date
 
 PER_PAGE = 50
 SHOWN_TAGS = 30             # the most used tags, on every page
@@ -45,7 +46,7 @@ def _listing(episode: Episode, links: Links) -> Listing:
     audio = episode.audio
     duration = None
     if audio is not None:
-        minutes = max(1, round(audio.duration_s / 60))
+        minutes = listen_minutes(audio.duration_s)
         duration = f"{minutes} min"
     return Listing(episode.title, links.url(episode.page_key), long_date(episode.day), episode.date, episode.summary,
                    duration, links.url(audio.key) if audio else None, episode.number)
@@ -121,6 +122,7 @@ def sitemap(files: list[HomeFile], episodes: list[Episode], links: Links) -> byt
     latest = max(((e.updated or e.date)[:10] for e in episodes), default="2000-01-01")
     urls = [(links.url(f.key), latest) for f in files if f.key.endswith("index.html")]
     urls += [(links.url(e.page_key), (e.updated or e.date)[:10]) for e in episodes]
-    body = "".join(f"<url><loc>{xml_escape(url)}</loc><lastmod>{xml_escape(day)}</lastmod></url>" for url, day in urls)
+    body = "".join(f"<url><loc>{html.escape(url, quote=False)}</loc><lastmod>{html.escape(day, quote=False)}"
+                   "</lastmod></url>" for url, day in urls)
     return ('<?xml version="1.0" encoding="UTF-8"?>\n<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
             f"{body}</urlset>\n").encode()

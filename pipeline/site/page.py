@@ -10,9 +10,11 @@ from pathlib import Path
 from pipeline.audio.transcript import Cue
 from pipeline.config import Config
 from pipeline.feed.catalog import Catalog, Episode
-from pipeline.issue import Issue
+from pipeline.source.document import Issue
 from pipeline.storage.links import Links
-from pipeline.templating import long_date, render
+from pipeline.templating import render
+from pipeline.textutil import is_web_url
+from pipeline.timefmt import clock, long_date, minutes_seconds
 
 
 @dataclass(frozen=True)
@@ -49,12 +51,6 @@ class PageImage:
     alt: str
 
 
-def clock(seconds: float) -> str:
-    minutes, secs = divmod(int(seconds), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
-
-
 def read_chapters(path: Path) -> tuple[Chapter, ...]:
     data = json.loads(path.read_text("utf-8"))
     return tuple(Chapter(float(c["startTime"]), str(c["title"])) for c in data.get("chapters", ()))
@@ -66,11 +62,8 @@ def build_page(issue: Issue, config: Config, web_url: str, feed_url: str,
                following: Neighbour | None = None, home_url: str | None = None) -> str:
     """The episode's page; `home_url` is the show's home page (else [show] site_url)."""
     show = config.show
-    duration_text = None
-    if audio:
-        minutes, seconds = divmod(round(audio.duration_s), 60)
-        duration_text = f"{minutes} min {seconds:02d} s"
-    header = issue.image if issue.image and issue.image.startswith(("http://", "https://")) else None
+    duration_text = minutes_seconds(audio.duration_s) if audio else None
+    header = issue.image if issue.image and is_web_url(issue.image) else None
     return render(
         "page.html",
         language=show.language, title=issue.title, show_title=show.title, summary=issue.summary,

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import random
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
@@ -17,6 +16,7 @@ from botocore.config import Config as BotoConfig
 from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError, NoCredentialsError
 
 from pipeline.errors import ServiceError
+from pipeline.retry import retry
 from pipeline.textutil import sha256_of
 
 MULTIPART_THRESHOLD = 16 * 1024 * 1024
@@ -250,23 +250,20 @@ def update_with_retry(bucket: Bucket, key: str, change: Callable[[bytes | None],
     `conditional=False` writes plainly: for a caller that holds the object's lock.
 
     Returns the bytes now stored, the key's ETag, and whether anything was written."""
-    for attempt in range(attempts):
+    def attempt() -> tuple[bytes, str, bool]:
         current = bucket.get(key)
         body = change(current[0] if current else None)
         if current and body == current[0]:
             return body, current[1], False
         item = Item(key, content_type, SHORT_CACHE, data=body)
-        try:
-            if not conditional:
-                bucket.put(item)
-            elif current:
-                bucket.put(item, if_match=current[1])
-            else:
-                bucket.put(item, if_none_match=True)
-        except PreconditionFailed:
-            time.sleep(random.uniform(0.05, 0.2) * (attempt + 1))
-            continue
+        if not conditional:
+            bucket.put(item)
+        elif current:
+            bucket.put(item, if_match=current[1])
+        else:
+            bucket.put(item, if_none_match=True)
         head = bucket.head(key)
         return body, head.etag if head else "", True
-    raise ServiceError(f"storage: {key} kept changing under us ({attempts} attempts)",
-                       "another publisher is busy; run the same command again")
+    return retry(attempt, PreconditionFailed, (random.uniform(0.05, 0.2) * n for n in range(1, attempts)),
+                 lambda _, tries: ServiceError(f"storage: {key} kept changing under us ({tries} attempts)",
+                                               "another publisher is busy; run the same command again"))

@@ -15,13 +15,13 @@ import socket
 import subprocess
 import sys
 import sysconfig
-import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline.errors import ServiceError
+from pipeline.retry import poll_until
 
 DEFAULT_PORT = 8333
 # weed mini runs several servers; each gets a fixed offset from the S3 port so a restart
@@ -149,13 +149,17 @@ def start_local_s3(data_dir: Path, port: int, access_key: str, secret_key: str,
                                env=env, start_new_session=True, cwd=data_dir)
     log.close()
     server = LocalS3(endpoint, access_key, secret_key, data_dir, process)
-    deadline = time.monotonic() + timeout
+    def not_started() -> ServiceError:
+        return ServiceError("the local S3 server did not start", f"see {log_path or data_dir / 'server.log'}")
+
+    def answers() -> bool | None:
+        if s3_answers(endpoint):
+            return True
+        if process.poll() is not None:
+            raise not_started()
+        return None
     try:
-        while not s3_answers(endpoint):
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise ServiceError("the local S3 server did not start",
-                                   f"see {log_path or data_dir / 'server.log'}")
-            time.sleep(0.1)
+        poll_until(answers, timeout, lambda: 0.1, not_started)
     except BaseException:           # not started, or Ctrl-C / SIGTERM while starting: never left running
         server.stop()
         raise

@@ -15,6 +15,7 @@ import time
 import uuid
 
 from pipeline.errors import ServiceError
+from pipeline.retry import poll_until
 from pipeline.storage.bucket import Bucket, Item, PreconditionFailed
 
 LOCK_TTL_S = 120.0          # longer than a catalogue + feed write ever takes
@@ -74,20 +75,22 @@ def _holder(bucket: Bucket, key: str) -> dict | None:
 @contextlib.contextmanager
 def object_lock(bucket: Bucket, key: str, wait_s: float = WAIT_S):
     owner = uuid.uuid4().hex
-    deadline = time.monotonic() + wait_s
-    while True:
+    seen: list[dict] = [{}]
+
+    def claimed() -> bool | None:
         holder = _holder(bucket, key)
         if holder is None or float(holder.get("expires", 0)) < time.time():
             bucket.put(Item(key, "application/json", "no-store", data=_claim(owner)))
             time.sleep(SETTLE_S)
             holder = _holder(bucket, key)
             if holder and holder.get("owner") == owner:
-                break
-        if time.monotonic() > deadline:
-            raise ServiceError(f"storage: {key} is held by {_describe(holder or {})}",
-                               "another publisher is busy; run the same command again when it is done "
-                               f"(a stale lock expires after {LOCK_TTL_S:.0f} s)")
-        time.sleep(random.uniform(0.2, 0.6))
+                return True
+        seen[0] = holder or {}
+        return None
+    poll_until(claimed, wait_s, lambda: random.uniform(0.2, 0.6),
+               lambda: ServiceError(f"storage: {key} is held by {_describe(seen[0])}",
+                                    "another publisher is busy; run the same command again when it is done "
+                                    f"(a stale lock expires after {LOCK_TTL_S:.0f} s)"))
     try:
         yield
     finally:

@@ -3,13 +3,13 @@ from __future__ import annotations
 
 import contextlib
 import os
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline.config import Config
 from pipeline.errors import ServiceError
+from pipeline.retry import poll_until
 from pipeline.storage.bucket import TIMEOUT_S, Bucket, Item, Target
 from pipeline.storage.embedded import LocalS3, embedded_port, local_credentials, start_local_s3
 from pipeline.storage.links import Layout, Links, make_links
@@ -54,18 +54,20 @@ def start_embedded(config: Config) -> LocalS3:
 def wait_until_writable(bucket: Bucket, probe_key: str, timeout: float = 30) -> None:
     """A freshly started SeaweedFS answers S3 before its volume server has registered; reads
     and writes fail until then. Probe with a real write and read."""
-    deadline = time.monotonic() + timeout
-    while True:
+    failed: list[ServiceError] = []
+
+    def writable() -> bool | None:
         try:
             bucket.ensure_bucket()
             bucket.put(Item(probe_key, "text/plain", "no-store", data=b"ready"))
             if bucket.get(probe_key) is not None:
                 bucket.delete(probe_key)
-                return
-        except ServiceError:
-            if time.monotonic() > deadline:
-                raise
-        time.sleep(0.25)
+                return True
+        except ServiceError as exc:
+            failed.append(exc)
+        return None
+    poll_until(writable, timeout, lambda: 0.25,
+               lambda: failed[-1] if failed else ServiceError(f"storage: {probe_key} written but not read back"))
 
 
 @dataclass

@@ -15,10 +15,10 @@ from pipeline.errors import ServiceError
 from pipeline.feed.catalog import Catalog, Episode
 from pipeline.feed.rss import build_feed, show_guid, validate_feed
 from pipeline.feed.verify import check_published_feed
-from pipeline.issue import Issue
 from pipeline.report import Reporter
 from pipeline.site.home import build_home
 from pipeline.site.page import neighbour_episodes, neighbours, with_neighbours
+from pipeline.source.document import Issue
 from pipeline.storage.bucket import (
     CHAPTERS_TYPE,
     CONTENT_TYPES,

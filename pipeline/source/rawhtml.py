@@ -76,8 +76,7 @@ def embeds_to_links(text: str) -> str:
         if found is None:
             return ""
         href, label = found
-        href = href.replace("&", "&amp;").replace('"', "&quot;")
-        return f'<p><a href="{href}">{label}</a></p>'
+        return f'<p><a href="{html.escape(href)}">{label}</a></p>'
     return _IFRAME.sub(link, text)
 
 
