@@ -55,12 +55,12 @@ def read_input_file(path: Path, kind: str = "file", limit: int = 2 * 1024 * 1024
         raise InputError.at(path, f"is a directory, not a {kind}") from None
     except OSError as exc:
         raise InputError.at(path, f"cannot read: {exc.strerror}") from None
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        raise InputError.at(path, f"is a directory, not a {kind}" if stat.S_ISDIR(mode)
+                            else f"is not a regular file (a device or pipe), not a {kind}")
     with os.fdopen(fd, "rb") as handle:
-        mode = os.fstat(handle.fileno()).st_mode
-        if stat.S_ISDIR(mode):
-            raise InputError.at(path, f"is a directory, not a {kind}")
-        if not stat.S_ISREG(mode):
-            raise InputError.at(path, f"is not a regular file (a device or pipe), not a {kind}")
         data = handle.read(limit + 1)
     if len(data) > limit:
         raise InputError.at(path, f"too large (over {limit / 1024 / 1024:.0f} MB); a {kind} may be at most "
