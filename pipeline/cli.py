@@ -15,8 +15,11 @@ import click
 from pipeline import __version__
 from pipeline.config import load_config
 from pipeline.errors import InputError, ServiceError
-from pipeline.publish import PublishOptions, check_bucket, publish_issue, publish_issues, rebuild_feed, serve_local
+from pipeline.publish import PublishOptions, publish_batch, publish_issue
 from pipeline.report import Reporter
+from pipeline.site.home import home_url
+from pipeline.storage.published import republish, verify_bucket
+from pipeline.storage.session import planned_links, serve_embedded
 
 CONFIG = click.option("--config", "config_path", type=click.Path(path_type=Path),
                       help="Config file (default: ./publish.toml, else built-in defaults).")
@@ -147,7 +150,7 @@ def issue(issue_paths, config_path, build_dir, dry_run, no_upload, no_audio, for
     if len(issue_paths) == 1 and not issue_paths[0].is_dir():
         emit(publish_issue(issue_paths[0], load_config(config_path), options, reporter).as_json(), as_json)
         return
-    reports = publish_issues(list(issue_paths), load_config(config_path), options, reporter)
+    reports = publish_batch(list(issue_paths), load_config(config_path), options, reporter)
     emit([report.as_json() for report in reports], as_json)
 
 
@@ -231,7 +234,7 @@ def feed(config_path, as_json):
     Example:
       publish feed --config publish.toml
     """
-    emit(rebuild_feed(load_config(config_path), Reporter(quiet=as_json)), as_json)
+    emit(republish(load_config(config_path), Reporter(quiet=as_json)), as_json)
 
 
 @main.command()
@@ -246,7 +249,7 @@ def check(config_path, as_json):
     Example:
       publish check
     """
-    result = check_bucket(load_config(config_path), Reporter(quiet=as_json))
+    result = verify_bucket(load_config(config_path), Reporter(quiet=as_json))
     emit(result, as_json)
     if result["problems"]:
         sys.exit(1)
@@ -263,7 +266,8 @@ def serve(config_path):
     Example:
       publish serve
     """
-    serve_local(load_config(config_path), Reporter())
+    config = load_config(config_path)
+    serve_embedded(config, Reporter(), home_url(planned_links(config)))
 
 
 @main.command()

@@ -1,12 +1,18 @@
-"""The order of stages: parse → email → audio → feed → upload → verify. The only module
-that knows it."""
+"""The order of stages, and the only module that knows it. For one issue, `publish_issue`:
+
+    parse (source/) → plan the episode against the catalogue (feed/catalog)
+    → audio (audio/) → email (mail/) → page (site/) → feed, validated (feed/)
+    → online (storage/): the episode's files, then the catalogue, then from it the home pages,
+      the neighbours' pages and feed.xml → verified over HTTP (feed/verify)
+
+Audio comes before the email and the page because both name its length. A batch
+(`publish_batch`) checks every issue first, then runs the same order for each, oldest first.
+"""
 from __future__ import annotations
 
 import contextlib
 import json
 import time
-import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -14,40 +20,41 @@ from typing import TYPE_CHECKING
 from pipeline.audio.transcript import read_cues
 from pipeline.buildfolder import EMAIL_MANIFEST, PUBLISHED_MARK, AudioFiles, BuiltFiles, source_digest
 from pipeline.config import Config
-from pipeline.errors import InputError, Problem
-from pipeline.feed.catalog import AudioInfo, Catalog, Episode
-from pipeline.feed.rss import build_feed, check_cover, show_guid, validate_feed
-from pipeline.feed.verify import check_published_feed
+from pipeline.errors import InputError, Problem, ServiceError
+from pipeline.feed.catalog import AudioInfo, Catalog, Episode, keep_unchanged_timestamp, plan_episode
+from pipeline.feed.rss import build_feed, show_guid
+from pipeline.feed.validate import validate_cover, validate_feed
+from pipeline.feed.verify import verify_published_feed
 from pipeline.mail.compose import build_email
 from pipeline.report import Reporter
 from pipeline.site.home import home_url
-from pipeline.site.page import Neighbour, PageAudio, PageImage, build_page, neighbours, read_chapters
+from pipeline.site.page import PageAudio, PageImage, build_page, neighbours, read_chapters
 from pipeline.source.document import Issue
 from pipeline.source.files import ISSUE_SUFFIXES
 from pipeline.source.parse import parse_issue
 from pipeline.storage.links import Links
-from pipeline.storage.session import StorageSession, open_storage, planned_links, uses_embedded
+from pipeline.storage.session import StorageSession, open_storage, planned_links
 from pipeline.storage.upload import (
     UploadResult,
     episode_items,
     image_items,
+    link_neighbour_pages,
     page_item,
+    plan_upload,
     publish_feed_from_catalog,
     publish_home_from_catalog,
-    publish_to_bucket,
     read_catalog,
     shared_items,
+    upload_files,
+    write_catalog,
 )
 from pipeline.textutil import human_size, write_atomic
 from pipeline.timefmt import elapsed as elapsed_text
-from pipeline.timefmt import listen_minutes, utc_stamp
+from pipeline.timefmt import listen_minutes
 
 if TYPE_CHECKING:                  # the audio stack is imported only when audio is made
     from pipeline.audio.episode import AudioPlan
     from pipeline.audio.tts import Synthesis
-
-GUID_NAMESPACE = uuid.UUID("5b1e4c3c-8d53-4f0e-9a57-70a1b3a9e0d1")
-
 
 @dataclass(frozen=True)
 class PublishOptions:
@@ -82,49 +89,9 @@ class PublishReport:
 
 
 def check_show_inputs(config: Config) -> None:
-    problems = check_cover(config.show.cover)
+    problems = validate_cover(config.show.cover)
     if problems:
         raise InputError([Problem(str(config.show.cover), p.split(": ", 1)[1]) for p in problems])
-
-
-def plan_episode(issue: Issue, catalog: Catalog, links: Links, force: bool, reporter: Reporter) -> Episode:
-    """The catalogue entry for this issue, keeping what must never change once published."""
-    previous = catalog.find(issue.slug)
-    now = utc_stamp()
-    if previous is None:
-        number = issue.episode or catalog.next_number()
-        taken = next((e for e in catalog.episodes if e.number == number), None)
-        if taken:
-            raise InputError.at(issue.source, f"episode {number} is already '{taken.slug}'; "
-                                "choose another number or leave 'episode' out")
-        guid = str(uuid.uuid5(GUID_NAMESPACE, f"{links.feed_url}#{issue.slug}"))
-        first = now
-    else:
-        if previous.source and previous.source != issue.source.name and not force:
-            raise InputError.at(issue.source, f"slug '{issue.slug}' is already used by {previous.source} "
-                                f"(episode {previous.number}); set another 'slug'")
-        number = issue.episode or previous.number
-        for label, old, new in (("date", previous.date, issue.date.isoformat()), ("episode", previous.number, number)):
-            if old != new and not force:
-                raise InputError.at(issue.source, f"{label} of published episode '{issue.slug}' would change "
-                                    f"from {old} to {new}; pass --force to change it")
-            if old != new:
-                reporter.warn(f"{label} of published episode '{issue.slug}' changes from {old} to {new} (--force)")
-        guid, first = previous.guid, previous.first_published
-    episode = Episode(
-        slug=issue.slug, guid=guid, number=number, title=issue.title, date=issue.date.isoformat(),
-        summary=issue.summary, content_html=issue.body_html, author=issue.author or "",
-        explicit=bool(issue.explicit), page_key=links.layout.episode(issue.slug, "index.html"),
-        audio=previous.audio if previous else None, tags=issue.tags, first_published=first,
-        updated=now, source=issue.source.name)
-    return episode
-
-
-def keep_unchanged_timestamp(episode: Episode, previous: Episode | None) -> Episode:
-    """An unchanged episode keeps its 'updated' time, so a re-run changes nothing remote."""
-    if previous is not None and replace(episode, updated=previous.updated) == previous:
-        return previous
-    return episode
 
 
 def local_catalog(build_dir: Path) -> Catalog:
@@ -173,9 +140,9 @@ def preflight(files: list[Path], config: Config) -> list[Issue]:
     return sorted(issues, key=lambda i: (i.date, i.source.name))
 
 
-def publish_issues(paths: list[Path], config: Config, options: PublishOptions,
+def publish_batch(paths: list[Path], config: Config, options: PublishOptions,
                    reporter: Reporter) -> list[PublishReport]:
-    """A blog's back catalogue in one run: checked first, then published oldest first over one
+    """A batch of issues (a blog's archive, a folder) in one run: checked first, then published oldest first over one
     storage session and one speech engine. The engine speaks every issue's sentences in order,
     so it is on the next issue while this one is mastered and uploaded. Each issue is published
     whole before the next, so a stopped run resumes where it stopped: the published ones are
@@ -245,8 +212,8 @@ def run_speech(plans: dict[str, AudioPlan], options: PublishOptions, reporter: R
 def publish_issue(path: Path, config: Config, options: PublishOptions, reporter: Reporter,
                   storage: StorageSession | None = None, parsed: Issue | None = None,
                   shared: tuple[AudioPlan, Synthesis] | None = None) -> PublishReport:
-    """One issue; `storage`, `parsed` and `shared` (its audio plan and the speech engine) when
-    a run of many already holds them."""
+    """One issue, every stage in order; `storage`, `parsed` and `shared` (its audio plan and the
+    speech engine) when a batch already holds them."""
     issue = parsed or parse_issue(path, config.issues.ignore_keys)
     for warning in issue.warnings:
         reporter.warn(str(warning))
@@ -259,51 +226,94 @@ def publish_issue(path: Path, config: Config, options: PublishOptions, reporter:
     with session as storage:
         links = storage.links if storage else planned_links(config)
         issue = issue.with_image_urls(lambda image: links.url(links.layout.episode(issue.slug, image.name)))
-        if storage is None:
-            catalog = local_catalog(options.build_dir)
-        elif storage.missing:
-            reporter.info(f"would create bucket {storage.bucket.target.bucket}")
-            catalog = Catalog()
-        else:
-            catalog = read_catalog(storage.bucket, links.layout)
-        catalog = catalog.with_guid(show_guid(config.show, catalog, links))
-        episode = plan_episode(issue, catalog, links, options.force, reporter)
-        summary, episode, files, write_page = build_outputs(issue, config, episode, links, options, reporter,
-                                                            neighbours(catalog.upsert(episode), issue.slug, links),
-                                                            shared)
+        catalog = current_catalog(storage, config, links, options, reporter)
+        episode = plan_episode(issue, catalog, links, options.force, reporter.warn)
+        build = Build(issue, options.build_dir / issue.slug,
+                      PublishReport(slug=issue.slug, feed_url=links.feed_url, web_url=links.web_url(issue.slug),
+                                    episode=episode.number))
+        episode = build_audio(build, config, episode, links, options, reporter, shared)
+        build_email_files(build, config, episode, links, reporter)
+        page = build_page_file(build, config, catalog.upsert(episode), links)
         episode = keep_unchanged_timestamp(episode, catalog.find(issue.slug))
         catalog = catalog.upsert(episode)
-        feed = build_feed(config.show, catalog, links, links.layout.cover(config.show.cover))
-        sizes = ({links.url(episode.audio.key): files.audio.mp3.stat().st_size}
-                 if files.audio and episode.audio else None)
-        problems = validate_feed(feed, sizes)
-        if problems:
-            raise InputError([Problem("feed.xml", p) for p in problems])
-        write_atomic(options.build_dir / "feed.xml", feed)
-        summary.files.append(str(options.build_dir / "feed.xml"))
+        build_feed_file(build, config, catalog, episode, links, options.build_dir)
+        files = BuiltFiles(build.email_html, build.email_text, build.eml, page(episode.number), build.audio)
+        build.report.files = [str(p) for p in files.paths()] + [str(options.build_dir / "feed.xml")]
         if storage is None:
             write_atomic(options.build_dir / "catalog.json", catalog.to_json())
-            reporter.info(f"built    {options.build_dir / issue.slug}/ (not uploaded)")
-            return summary
+            reporter.info(f"built    {build.folder}/ (not uploaded)")
+            return build.report
         items = (episode_items(episode, files, links.layout) + image_items(issue, links.layout)
                  + shared_items(config, links.layout))
-        summary.upload = publish_to_bucket(storage.bucket, links, config, episode, items,
-                                           options.dry_run, reporter)
-        final = summary.upload.episode or episode.number
+        if options.dry_run:
+            build.report.upload = plan_upload(storage.bucket, links, items, reporter)
+            return _announce(build.report, links, reporter)
+        build.report.upload = put_online(storage, config, episode, items, reporter)
+        final = build.report.upload.episode or episode.number
         if final != episode.number:             # a concurrent publisher took the planned number
             reporter.info(f"episode  {issue.slug} is episode {final}: another publisher took {episode.number}")
             episode = replace(episode, number=final)
             catalog = catalog.upsert(episode)
-            storage.bucket.put(page_item(episode, write_page(final)))
-            summary.episode = final
-        if not options.dry_run:
-            write_atomic(options.build_dir / "catalog.json", catalog.to_json())
-            write_atomic(options.build_dir / issue.slug / PUBLISHED_MARK, json.dumps({
-                "source_sha256": source_digest(issue.source), "web_url": summary.web_url,
-                "feed_url": links.feed_url, "at": episode.updated}, indent=2))
-        reporter.info(f"home     {home_url(links)}")
-        reporter.info(f"feed     {links.feed_url}")
-        return summary
+            storage.bucket.put(page_item(episode, page(final)))
+            build.report.episode = final
+        write_atomic(options.build_dir / "catalog.json", catalog.to_json())
+        write_atomic(build.folder / PUBLISHED_MARK, json.dumps({
+            "source_sha256": source_digest(issue.source), "web_url": build.report.web_url,
+            "feed_url": links.feed_url, "at": episode.updated}, indent=2))
+        return _announce(build.report, links, reporter)
+
+
+def _announce(report: PublishReport, links: Links, reporter: Reporter) -> PublishReport:
+    reporter.info(f"home     {home_url(links)}")
+    reporter.info(f"feed     {links.feed_url}")
+    return report
+
+
+def current_catalog(storage: StorageSession | None, config: Config, links: Links, options: PublishOptions,
+                    reporter: Reporter) -> Catalog:
+    """The catalogue this issue joins: the bucket's, or the build folder's when not uploading."""
+    if storage is None:
+        catalog = local_catalog(options.build_dir)
+    elif storage.missing:
+        reporter.info(f"would create bucket {storage.bucket.target.bucket}")
+        catalog = Catalog()
+    else:
+        catalog = read_catalog(storage.bucket, links.layout)
+    return catalog.with_guid(show_guid(config.show, catalog, links))
+
+
+@dataclass
+class Build:
+    """What one issue's build has written so far into build/<slug>/, and its report."""
+    issue: Issue
+    folder: Path
+    report: PublishReport
+    audio: AudioFiles | None = None
+    email_html: Path = Path()
+    email_text: Path = Path()
+    eml: Path = Path()
+
+
+def build_audio(build: Build, config: Config, episode: Episode, links: Links, options: PublishOptions,
+                reporter: Reporter, shared: tuple[AudioPlan, Synthesis] | None) -> Episode:
+    """The narrated episode and its transcript, chapters and word timings (audio/); the episode
+    with its audio facts (those published before, when audio is not made this time)."""
+    if not options.audio:
+        return episode
+    from pipeline.audio.episode import build_episode_audio
+    issue = build.issue
+    built = build_episode_audio(issue, config, build.folder, options.build_dir / ".cache", force=options.force,
+                                dry_run=options.dry_run, reporter=reporter, shared=shared)
+    build.report.audio = built.summary()
+    if not (built.mp3 and built.transcript and built.chapters and built.words):
+        return episode
+    build.audio = AudioFiles(built.mp3, built.transcript, built.chapters, built.words)
+    return replace(episode, audio=AudioInfo(
+        key=links.layout.episode(issue.slug, f"{issue.slug}-{built.sha256[:12]}.mp3"), bytes=built.bytes,
+        sha256=built.sha256, duration_s=round(built.duration_s, 3),
+        transcript_key=links.layout.episode(issue.slug, "transcript.vtt"),
+        chapters_key=links.layout.episode(issue.slug, "chapters.json"),
+        words_key=links.layout.episode(issue.slug, "transcript.json")))
 
 
 def cover_image(config: Config, links: Links) -> PageImage:
@@ -313,112 +323,84 @@ def cover_image(config: Config, links: Links) -> PageImage:
     return PageImage(links.url(links.layout.cover(config.show.cover)), width, height, f"{config.show.title} cover art")
 
 
-def build_outputs(issue: Issue, config: Config, episode: Episode, links: Links,
-                  options: PublishOptions, reporter: Reporter,
-                  around: tuple[Neighbour | None, Neighbour | None] = (None, None),
-                  shared: tuple[AudioPlan, Synthesis] | None = None,
-                  ) -> tuple[PublishReport, Episode, BuiltFiles, Callable[[int], Path]]:
-    """Email, audio and web page into build/<slug>/; the episode with its audio facts; and
-    how to write the page again under another episode number."""
-    out = options.build_dir / issue.slug
-    web_url, feed_url = links.web_url(issue.slug), links.feed_url
-    summary = PublishReport(slug=issue.slug, feed_url=feed_url, web_url=web_url, episode=episode.number)
-    audio_files = None
-    audio_info = episode.audio
-    if options.audio:
-        from pipeline.audio.episode import build_episode_audio
-        built = build_episode_audio(issue, config, out, options.build_dir / ".cache",
-                                    force=options.force, dry_run=options.dry_run, reporter=reporter,
-                                    shared=shared)
-        summary.audio = built.summary()
-        if built.mp3 and built.transcript and built.chapters and built.words:
-            audio_files = AudioFiles(built.mp3, built.transcript, built.chapters, built.words)
-            digest = built.sha256
-            audio_info = AudioInfo(
-                key=links.layout.episode(issue.slug, f"{issue.slug}-{digest[:12]}.mp3"), bytes=built.bytes,
-                sha256=digest, duration_s=round(built.duration_s, 3),
-                transcript_key=links.layout.episode(issue.slug, "transcript.vtt"),
-                chapters_key=links.layout.episode(issue.slug, "chapters.json"),
-                words_key=links.layout.episode(issue.slug, "transcript.json"))
-    episode = replace(episode, audio=audio_info)
-    page_audio = None
-    if audio_info is not None:
-        summary.audio_url = links.url(audio_info.key)
-        page_audio = PageAudio(summary.audio_url, audio_info.duration_s, links.url(audio_info.transcript_key),
-                               read_cues(audio_files.transcript) if audio_files else (),
-                               read_chapters(audio_files.chapters) if audio_files else (),
-                               links.url(audio_info.words_key) if audio_info.words_key else None)
-    minutes = listen_minutes(audio_info.duration_s) if audio_info else None
+def build_email_files(build: Build, config: Config, episode: Episode, links: Links, reporter: Reporter) -> None:
+    """The email (HTML, text part, a preview .eml) and its manifest for `publish send` (mail/);
+    the review's own images beside it."""
+    issue, out, report = build.issue, build.folder, build.report
     for image in issue.images:
         write_atomic(out / image.name, image.data)
-    cover = cover_image(config, links)
+    minutes = listen_minutes(episode.audio.duration_s) if episode.audio else None
     header = (issue.image, issue.title) if issue.image else None
-    email = build_email(issue, config, web_url, feed_url, audio_minutes=minutes, cover_url=cover.url, image=header)
-    email_html = write_atomic(out / "email.html", email.html)
-    email_text = write_atomic(out / "email.txt", email.text)
-    eml = write_atomic(out / "email.eml", email.eml)
+    email = build_email(issue, config, report.web_url or "", links.feed_url, audio_minutes=minutes,
+                        cover_url=cover_image(config, links).url, image=header)
+    build.email_html = write_atomic(out / "email.html", email.html)
+    build.email_text = write_atomic(out / "email.txt", email.text)
+    build.eml = write_atomic(out / "email.eml", email.eml)
     write_atomic(out / EMAIL_MANIFEST, json.dumps({
-        "source_sha256": source_digest(issue.source), "subject": email.subject, "web_url": web_url,
+        "source_sha256": source_digest(issue.source), "subject": email.subject, "web_url": report.web_url,
         "unsubscribe_placeholder": email.unsubscribe_preview_url}, indent=2))
-    def write_page(number: int) -> Path:
-        return write_atomic(out / "index.html", build_page(issue, config, web_url, feed_url, page_audio,
-                                                           cover, number, *around, home_url=home_url(links)))
-    files = BuiltFiles(email_html, email_text, eml, write_page(episode.number), audio_files)
-    summary.email = {"html": str(email_html), "text": str(email_text), "eml": str(eml),
-                     "html_bytes": email.html_bytes}
-    summary.files = [str(path) for path in files.paths()]
-    reporter.info(f"email    {email_html}  ({human_size(email.html_bytes)} HTML; Gmail clips at 102 KB)")
+    report.email = {"html": str(build.email_html), "text": str(build.email_text), "eml": str(build.eml),
+                    "html_bytes": email.html_bytes}
+    reporter.info(f"email    {build.email_html}  ({human_size(email.html_bytes)} HTML; Gmail clips at 102 KB)")
     for warning in email.warnings:
         reporter.warn(warning)
-    return summary, episode, files, write_page
 
 
-def rebuild_feed(config: Config, reporter: Reporter) -> dict:
-    """Rebuild feed.xml from the bucket's catalogue and upload it if it changed."""
-    with open_storage(config) as storage:
-        catalog = read_catalog(storage.bucket, storage.links.layout)
-        written = publish_home_from_catalog(storage.bucket, storage.links, config, catalog)
-        written.update(publish_feed_from_catalog(storage.bucket, storage.links, config, catalog))
-        reporter.info(f"home     {home_url(storage.links)}")
-        reporter.info(f"feed     {storage.links.feed_url} ({len(catalog.episodes)} episodes"
-                      f"{', uploaded' if written else ', unchanged'})")
-        return {"feed_url": storage.links.feed_url, "episodes": len(catalog.episodes), "uploaded": written}
+def build_page_file(build: Build, config: Config, catalog: Catalog, links: Links):
+    """The episode's web page (site/), with its player, transcript and chapters, between its
+    neighbours; returns how to write it again under another episode number."""
+    issue, audio_info = build.issue, catalog.find(build.issue.slug).audio    # type: ignore[union-attr]
+    page_audio = None
+    if audio_info is not None:
+        build.report.audio_url = links.url(audio_info.key)
+        files = build.audio
+        page_audio = PageAudio(build.report.audio_url, audio_info.duration_s, links.url(audio_info.transcript_key),
+                               read_cues(files.transcript) if files else (),
+                               read_chapters(files.chapters) if files else (),
+                               links.url(audio_info.words_key) if audio_info.words_key else None)
+    cover, around = cover_image(config, links), neighbours(catalog, issue.slug, links)
+
+    def write_page(number: int) -> Path:
+        return write_atomic(build.folder / "index.html", build_page(
+            issue, config, build.report.web_url or "", links.feed_url, page_audio, cover, number, *around,
+            home_url=home_url(links)))
+    return write_page
 
 
-def check_bucket(config: Config, reporter: Reporter) -> dict:
-    """Verify what listeners get: the feed, every file it names, and the catalogue's sizes."""
-    with open_storage(config) as storage:
-        catalog = read_catalog(storage.bucket, storage.links.layout)
-        problems, checked = check_published_feed(storage.links.feed_url,
-                                                 show_guid(config.show, catalog, storage.links))
-        for episode in catalog.episodes:
-            if episode.audio is None:
-                continue
-            found = storage.bucket.head(episode.audio.key)
-            if found is None:
-                problems.append(f"{episode.audio.key}: missing from the bucket (episode '{episode.slug}')")
-            elif found.size != episode.audio.bytes:
-                problems.append(f"{episode.audio.key}: {found.size} bytes, the catalogue says {episode.audio.bytes}")
-        for problem in problems:
-            reporter.warn(problem)
-        reporter.info(f"check    {checked} feed items, {len(catalog.episodes)} catalogue entries, "
-                      f"{len(problems)} problems")
-        return {"feed_url": storage.links.feed_url, "items": checked, "problems": problems}
+def build_feed_file(build: Build, config: Config, catalog: Catalog, episode: Episode, links: Links,
+                    build_dir: Path) -> None:
+    """feed.xml from the catalogue with this episode in it (feed/), validated before anything
+    is uploaded, the enclosure's length checked against the file."""
+    feed = build_feed(config.show, catalog, links, links.layout.cover(config.show.cover))
+    sizes = ({links.url(episode.audio.key): build.audio.mp3.stat().st_size}
+             if build.audio and episode.audio else None)
+    problems = validate_feed(feed, sizes)
+    if problems:
+        raise InputError([Problem("feed.xml", p) for p in problems])
+    write_atomic(build_dir / "feed.xml", feed)
 
 
-def serve_local(config: Config, reporter: Reporter) -> None:
-    """Run the embedded S3 in the foreground until Ctrl-C."""
-    if not uses_embedded(config):
-        raise InputError.at(str(config.path or "publish.toml"),
-                            "an endpoint is configured; `publish serve` runs only the embedded local S3")
-    with open_storage(config, keep_running=True) as storage:
-        server = storage.embedded
-        if server is None or server.process is None:
-            reporter.info(f"already serving {storage.links.feed_url} (another `publish serve` runs it)")
-            return
-        try:                                 # a signal from here on stops the store too
-            reporter.info(f"serving  {home_url(storage.links)}  (the show's home; feed: {storage.links.feed_url}; "
-                          "Ctrl-C to stop)")
-            server.process.wait()
-        finally:
-            server.stop()
+def put_online(storage: StorageSession, config: Config, episode: Episode, items: list,
+               reporter: Reporter) -> UploadResult:
+    """The episode's files; then the catalogue; then, built from each catalogue the bucket ends
+    with, the home pages, the neighbours' pages and the feed, last; then the feed verified as a
+    listener fetches it. Returns what was written, with the number the catalogue gave the episode."""
+    bucket, links, started = storage.bucket, storage.links, time.monotonic()
+    files = upload_files(bucket, items, reporter)
+    written: dict[str, int] = {}
+    for catalog, size in write_catalog(bucket, links, config, episode):
+        if size:
+            written[links.layout.catalog] = size
+        written.update(publish_home_from_catalog(bucket, links, config, catalog))
+        written.update(link_neighbour_pages(bucket, links, catalog, episode.slug))
+        written.update(publish_feed_from_catalog(bucket, links, config, catalog))
+    problems, checked = verify_published_feed(links.feed_url)
+    if problems:
+        raise ServiceError("the published feed does not verify: " + "; ".join(problems[:5]),
+                           "run `publish check` for the full list; run the same command again to repair")
+    reporter.info(f"upload   {files.uploaded} uploaded ({human_size(files.bytes)}), {files.skipped} unchanged, "
+                  f"{checked} episodes verified over HTTP in {time.monotonic() - started:.1f}s")
+    unchanged = sum(1 for key in (links.layout.catalog, links.layout.feed) if key not in written)
+    mine = catalog.find(episode.slug)
+    return UploadResult(files.uploaded + len(written), files.skipped + unchanged, files.bytes + sum(written.values()),
+                        mine.number if mine is not None else episode.number)

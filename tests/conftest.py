@@ -64,9 +64,9 @@ def s3_server(tmp_path_factory):
         yield S3Server(os.environ["S3_TEST_ENDPOINT"], os.environ["S3_TEST_ACCESS_KEY"],
                        os.environ["S3_TEST_SECRET_KEY"])
         return
-    from pipeline.storage.embedded import free_base_port, start_local_s3
+    from pipeline.storage.embedded import free_base_port, start_embedded_store
     # Every test makes a bucket of its own (~130 in a run): ask weed for room for 500.
-    server = start_local_s3(tmp_path_factory.mktemp("seaweed"), free_base_port(), "test-access-key",
+    server = start_embedded_store(tmp_path_factory.mktemp("seaweed"), free_base_port(), "test-access-key",
                             "test-secret-key-123", buckets=500)
     yield S3Server(server.endpoint, server.access_key, server.secret_key, server.stop)
     server.stop()

@@ -8,7 +8,9 @@ from lxml import etree
 
 from pipeline.config import ShowConfig
 from pipeline.feed.catalog import AudioInfo, Catalog, Episode
-from pipeline.feed.rss import ITUNES_NS, PODCAST_NS, build_feed, check_cover, podcast_guid, validate_feed
+from pipeline.feed.podcast import ITUNES_NS, PODCAST_NS
+from pipeline.feed.rss import build_feed, podcast_guid
+from pipeline.feed.validate import validate_cover, validate_feed
 from pipeline.storage.links import Layout, Links
 
 LINKS = Links("https://media.example.com/pod", Layout(""))
@@ -118,14 +120,14 @@ def test_cover_rules(tmp_path):
     from PIL import Image
 
     from tests.conftest import ROOT
-    assert check_cover(ROOT / "pipeline" / "assets" / "cover.jpg") == []
+    assert validate_cover(ROOT / "pipeline" / "assets" / "cover.jpg") == []
     Image.new("RGB", (1400, 1000)).save(tmp_path / "wide.jpg")
     Image.new("RGB", (500, 500)).save(tmp_path / "small.png")
     Image.new("CMYK", (1400, 1400)).save(tmp_path / "cmyk.jpg")
-    assert "not square" in check_cover(tmp_path / "wide.jpg")[0]
-    assert "1400 to 3000" in check_cover(tmp_path / "small.png")[0]
-    assert "RGB" in check_cover(tmp_path / "cmyk.jpg")[0]
-    assert check_cover(tmp_path / "none.jpg") == ["cover: file not found"]
+    assert "not square" in validate_cover(tmp_path / "wide.jpg")[0]
+    assert "1400 to 3000" in validate_cover(tmp_path / "small.png")[0]
+    assert "RGB" in validate_cover(tmp_path / "cmyk.jpg")[0]
+    assert validate_cover(tmp_path / "none.jpg") == ["cover: file not found"]
 
 
 def test_thousand_episodes_build():

@@ -40,7 +40,7 @@ def test_a_file_over_its_bound_is_refused_after_reading_only_the_bound(tmp_path)
 
 
 @pytest.mark.parametrize(("data", "message"), [
-    (b"a = 1\n\xff\n", "not UTF-8 (invalid byte 0xff at offset 6); save the lexicon as UTF-8"),
+    (b"a = 1\n\xff\n", "not UTF-8 (invalid byte 0xff at offset 6); save it as UTF-8"),
     (b"a = 1\x00\n", "binary file (NUL byte at offset 5), not a lexicon"),
 ])
 def test_text_is_utf8_without_nul_and_says_where_it_is_not(tmp_path, data, message):

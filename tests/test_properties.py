@@ -16,7 +16,8 @@ from pipeline.audio.narration import build_narration
 from pipeline.config import Config
 from pipeline.errors import InputError
 from pipeline.feed.catalog import AudioInfo, Catalog, Episode
-from pipeline.feed.rss import build_feed, validate_feed
+from pipeline.feed.rss import build_feed
+from pipeline.feed.validate import validate_feed
 from pipeline.mail.compose import build_email
 from pipeline.source.parse import parse_issue
 from pipeline.storage.links import make_links

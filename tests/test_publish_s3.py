@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from lxml import etree
 
 from pipeline.cli import main
-from pipeline.feed.rss import PODCAST_NS
+from pipeline.feed.podcast import PODCAST_NS
 from tests.conftest import SHORT_ISSUE, http_get
 
 
@@ -154,8 +154,8 @@ def test_unreachable_endpoint_exit_1_as_subprocess(project, example_path):
 
 def test_server_dying_mid_upload_leaves_old_feed_and_rerun_completes(project, tmp_path_factory, monkeypatch):
     from pipeline.storage.bucket import Bucket
-    from pipeline.storage.embedded import free_base_port, start_local_s3
-    server = start_local_s3(tmp_path_factory.mktemp("dying"), free_base_port(), project.s3.access_key,
+    from pipeline.storage.embedded import free_base_port, start_embedded_store
+    server = start_embedded_store(tmp_path_factory.mktemp("dying"), free_base_port(), project.s3.access_key,
                             project.s3.secret_key)
     data_dir, port = server.data_dir, int(server.endpoint.rsplit(":", 1)[1])
     try:
@@ -175,7 +175,7 @@ def test_server_dying_mid_upload_leaves_old_feed_and_rerun_completes(project, tm
         result = project.publish(issue2)
         assert result.exit_code == 1 and "storage:" in result.stderr
         monkeypatch.setattr(Bucket, "put", original_put)
-        server = start_local_s3(data_dir, port, project.s3.access_key, project.s3.secret_key)
+        server = start_embedded_store(data_dir, port, project.s3.access_key, project.s3.secret_key)
         assert http_get_when_ready(first["feed_url"])[2] == old_feed   # the public feed never changed
         rerun = summary_of(project.publish(issue2))
         feed = feedparser.parse(http_get(rerun["feed_url"])[2])
@@ -188,7 +188,7 @@ def test_the_podcast_guid_is_made_once_and_kept_when_the_feed_moves(project):
     """Podcasting 2.0: podcast:guid is generated once and never changes; apps know the show by it."""
     from lxml import etree
 
-    from pipeline.feed.rss import PODCAST_NS
+    from pipeline.feed.podcast import PODCAST_NS
     issue = project.issue()
     project.config(public_url=f"{project.s3.endpoint}/{project.bucket}")
     first = summary_of(project.publish(issue, "--no-audio"))
@@ -216,7 +216,7 @@ def test_a_stop_while_the_embedded_store_starts_leaves_no_server_running(tmp_pat
     stopped, not left holding its ports for the next command to trip over."""
     import subprocess
 
-    from pipeline.storage import embedded as seaweed
+    from pipeline.storage import embedded
     started = []
     real_popen = subprocess.Popen
 
@@ -226,10 +226,10 @@ def test_a_stop_while_the_embedded_store_starts_leaves_no_server_running(tmp_pat
 
     def interrupted(endpoint):
         raise KeyboardInterrupt
-    monkeypatch.setattr(seaweed.subprocess, "Popen", popen)
-    monkeypatch.setattr(seaweed, "s3_answers", interrupted)
-    port = seaweed.free_base_port()
+    monkeypatch.setattr(embedded.subprocess, "Popen", popen)
+    monkeypatch.setattr(embedded, "s3_answers", interrupted)
+    port = embedded.free_base_port()
     with pytest.raises(KeyboardInterrupt):
-        seaweed.start_local_s3(tmp_path / "s3", port, "access-key", "secret-key-0123456789")
+        embedded.start_embedded_store(tmp_path / "s3", port, "access-key", "secret-key-0123456789")
     assert len(started) == 1 and started[0].poll() is not None          # the server was stopped
-    assert seaweed.port_is_free(port)
+    assert embedded.port_is_free(port)

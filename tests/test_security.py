@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.storage.embedded import free_base_port, listening_ports, port_is_free, start_local_s3
+from pipeline.storage.embedded import free_base_port, listening_ports, port_is_free, start_embedded_store
 from tests.conftest import ROOT
 
 
@@ -60,7 +60,7 @@ def _answer(connection, method, path, body, headers):
 def test_the_embedded_store_answers_no_anonymous_filer_request_on_any_port(tmp_path):
     from pipeline.storage.bucket import Bucket, Item, Target
     port = free_base_port()
-    server = start_local_s3(tmp_path / "data", port, "publish-local", "a-secret-for-this-test")
+    server = start_embedded_store(tmp_path / "data", port, "publish-local", "a-secret-for-this-test")
     try:
         bucket = Bucket(Target("podcast", "us-east-1", server.endpoint, server.access_key, server.secret_key,
                                create_bucket=True, public_read=True))

@@ -5,10 +5,15 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+import uuid
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 
 from pipeline.errors import InputError
+from pipeline.source.document import Issue
+from pipeline.storage.links import Links
 from pipeline.textutil import PREFIX_PATTERN, SLUG_RE, UUID_RE
+from pipeline.timefmt import utc_stamp
 
 CATALOG_VERSION = 1
 
@@ -142,3 +147,47 @@ class Catalog:
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise InputError.at(source, f"catalogue is damaged: {exc}") from None
 
+
+# The guid of every episode is made from the feed's URL and the slug, once, and then kept.
+GUID_NAMESPACE = uuid.UUID("5b1e4c3c-8d53-4f0e-9a57-70a1b3a9e0d1")
+
+
+def plan_episode(issue: Issue, catalog: Catalog, links: Links, force: bool, warn: Callable[[str], None]) -> Episode:
+    """The catalogue entry for this issue, keeping what must never change once published: its
+    number (the next free one for a new episode, or the front matter's), guid and first date."""
+    previous = catalog.find(issue.slug)
+    now = utc_stamp()
+    if previous is None:
+        number = issue.episode or catalog.next_number()
+        taken = next((e for e in catalog.episodes if e.number == number), None)
+        if taken:
+            raise InputError.at(issue.source, f"episode {number} is already '{taken.slug}'; "
+                                "choose another number or leave 'episode' out")
+        guid = str(uuid.uuid5(GUID_NAMESPACE, f"{links.feed_url}#{issue.slug}"))
+        first = now
+    else:
+        if previous.source and previous.source != issue.source.name and not force:
+            raise InputError.at(issue.source, f"slug '{issue.slug}' is already used by {previous.source} "
+                                f"(episode {previous.number}); set another 'slug'")
+        number = issue.episode or previous.number
+        for label, old, new in (("date", previous.date, issue.date.isoformat()), ("episode", previous.number, number)):
+            if old != new and not force:
+                raise InputError.at(issue.source, f"{label} of published episode '{issue.slug}' would change "
+                                    f"from {old} to {new}; pass --force to change it")
+            if old != new:
+                warn(f"{label} of published episode '{issue.slug}' changes from {old} to {new} (--force)")
+        guid, first = previous.guid, previous.first_published
+    episode = Episode(
+        slug=issue.slug, guid=guid, number=number, title=issue.title, date=issue.date.isoformat(),
+        summary=issue.summary, content_html=issue.body_html, author=issue.author or "",
+        explicit=bool(issue.explicit), page_key=links.layout.episode(issue.slug, "index.html"),
+        audio=previous.audio if previous else None, tags=issue.tags, first_published=first,
+        updated=now, source=issue.source.name)
+    return episode
+
+
+def keep_unchanged_timestamp(episode: Episode, previous: Episode | None) -> Episode:
+    """An unchanged episode keeps its 'updated' time, so a re-run changes nothing remote."""
+    if previous is not None and replace(episode, updated=previous.updated) == previous:
+        return previous
+    return episode

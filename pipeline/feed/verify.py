@@ -1,4 +1,9 @@
-"""Check what listeners will fetch, over plain HTTP through the public URL."""
+"""Verify what listeners fetch, over plain HTTP through the public URL: the feed (validated
+again as fetched), every enclosure, transcript and chapters file it names.
+
+The chain of checks has three names: *validate* what was built (feed/validate.py, before any
+upload), *verify* what is online (here, after each upload and for `publish check`), and
+`publish check`, the command that runs the verification on a whole bucket."""
 from __future__ import annotations
 
 import urllib.error
@@ -6,7 +11,8 @@ import urllib.request
 
 from lxml import etree
 
-from pipeline.feed.rss import PODCAST_NS, validate_feed
+from pipeline.feed.podcast import PODCAST_NS
+from pipeline.feed.validate import validate_feed
 
 TIMEOUT = 15
 
@@ -42,7 +48,7 @@ def check_url(url: str, length: int | None = None, kind: str | None = None, rang
     return None
 
 
-def check_published_feed(feed_url: str, guid: str | None = None) -> tuple[list[str], int]:
+def verify_published_feed(feed_url: str, guid: str | None = None) -> tuple[list[str], int]:
     """(problems, items checked): the feed fetched, validated, and every file it names fetched;
     with `guid`, the feed's podcast:guid must be it (apps know the podcast by it)."""
     try:

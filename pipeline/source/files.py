@@ -68,19 +68,20 @@ def read_input_file(path: Path, kind: str = "file", limit: int = 2 * 1024 * 1024
     return data
 
 
-def read_user_text(path: Path, kind: str, limit: int) -> str:
+def read_user_text(path: Path, kind: str, limit: int, content: str | None = None) -> str:
     """A text file the user names, decoded: UTF-8 (a BOM allowed), no NUL bytes, each refusal
-    one line naming the offset and the line."""
+    one line naming the offset and the line. `content` names what it holds ("a lexicon")."""
     data = read_input_file(path, kind, limit)
+    content = content or f"a {kind}"
     if b"\x00" in data:
         offset = data.index(b"\x00")
-        raise InputError.at(path, f"binary file (NUL byte at offset {offset}), not a {kind}")
+        raise InputError.at(path, f"binary file (NUL byte at offset {offset}), not {content}")
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
         raise InputError.at(path, f"not UTF-8 (invalid byte 0x{data[exc.start]:02x} at offset {exc.start}); "
-                            f"save the {kind} as UTF-8", line) from None
+                            f"save it as UTF-8", line) from None
 
 
 MAX_ISSUE_BYTES = 2 * 1024 * 1024
@@ -91,5 +92,5 @@ ISSUE_SUFFIXES = (".md", ".markdown", ".mdown", ".mkd", ".txt")
 
 def read_issue_text(path: Path) -> str:
     """An issue file as text: LF line endings, no control characters."""
-    text = read_user_text(path, "Markdown file", MAX_ISSUE_BYTES)
+    text = read_user_text(path, "file", MAX_ISSUE_BYTES, "Markdown")
     return xml_safe(text.replace("\r\n", "\n").replace("\r", "\n"))

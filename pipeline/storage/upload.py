@@ -1,9 +1,10 @@
-"""Put one episode online in an order that keeps the public feed true at every moment:
-media and pages first, then the catalogue (a conditional write), then feed.xml last."""
+"""The storage half of putting one episode online, in steps publish.py calls in an order that
+keeps the public feed true at every moment: the episode's files first, then the catalogue (a
+conditional write), then what is built from it — the home pages, the neighbours' pages, and
+feed.xml last."""
 from __future__ import annotations
 
 import contextlib
-import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -13,8 +14,8 @@ from pipeline.buildfolder import BuiltFiles
 from pipeline.config import Config
 from pipeline.errors import ServiceError
 from pipeline.feed.catalog import Catalog, Episode
-from pipeline.feed.rss import build_feed, show_guid, validate_feed
-from pipeline.feed.verify import check_published_feed
+from pipeline.feed.rss import build_feed, show_guid
+from pipeline.feed.validate import validate_feed
 from pipeline.report import Reporter
 from pipeline.site.home import build_home
 from pipeline.site.page import neighbour_episodes, neighbours, with_neighbours
@@ -101,17 +102,20 @@ def _merge_episode(episode: Episode, guid: str):
     return change
 
 
-def publish_to_bucket(bucket: Bucket, links: Links, config: Config, episode: Episode, items: list[Item],
-                      dry_run: bool, reporter: Reporter) -> UploadResult:
-    started = time.monotonic()
+def plan_upload(bucket: Bucket, links: Links, items: list[Item], reporter: Reporter) -> UploadResult:
+    """A dry run: what would be uploaded and what is unchanged; nothing is written."""
     pending = [item for item in items if needs_upload(item, bucket.head(item.key))]
     skipped = len(items) - len(pending)
-    total = sum(item.size for item in pending)
-    if dry_run:
-        for item in pending:
-            reporter.info(f"would upload {item.key} ({human_size(item.size)})")
-        reporter.info(f"would skip {skipped} unchanged; then write {links.layout.catalog} and {links.layout.feed}")
-        return UploadResult(0, skipped, 0, planned=len(pending) + len(LAST_WRITTEN))
+    for item in pending:
+        reporter.info(f"would upload {item.key} ({human_size(item.size)})")
+    reporter.info(f"would skip {skipped} unchanged; then write {links.layout.catalog} and {links.layout.feed}")
+    return UploadResult(0, skipped, 0, planned=len(pending) + len(LAST_WRITTEN))
+
+
+def upload_files(bucket: Bucket, items: list[Item], reporter: Reporter) -> UploadResult:
+    """The episode's own files, four at a time, those that changed; each checked to have arrived
+    whole. Nothing public names them yet: the catalogue and the feed are written after."""
+    pending = [item for item in items if needs_upload(item, bucket.head(item.key))]
     progress = reporter.progress("upload", len(pending))
 
     def put(item: Item) -> None:
@@ -124,17 +128,7 @@ def publish_to_bucket(bucket: Bucket, links: Links, config: Config, episode: Epi
         found = bucket.head(item.key)
         if found is None or found.size != item.size:
             raise ServiceError(f"storage: {item.key} did not arrive whole", "run the same command again")
-    written, final = publish_catalog_and_feed(bucket, links, config, episode)
-    problems, checked = check_published_feed(links.feed_url)
-    if problems:
-        raise ServiceError("the published feed does not verify: " + "; ".join(problems[:5]),
-                           "run `publish check` for the full list; run the same command again to repair")
-    reporter.info(f"upload   {len(pending)} uploaded ({human_size(total)}), {skipped} unchanged, "
-                  f"{checked} episodes verified over HTTP in {time.monotonic() - started:.1f}s")
-    mine = final.find(episode.slug)
-    number = mine.number if mine is not None else episode.number
-    unchanged = sum(1 for key in (links.layout.catalog, links.layout.feed) if key not in written)
-    return UploadResult(len(pending) + len(written), skipped + unchanged, total + sum(written.values()), number)
+    return UploadResult(len(pending), len(items) - len(pending), sum(item.size for item in pending))
 
 
 @contextlib.contextmanager
@@ -167,33 +161,26 @@ def record_list_id(bucket: Bucket, config: Config, layout: Layout, list_id: str)
     return Catalog.from_json(body).list_id
 
 
-def publish_catalog_and_feed(bucket: Bucket, links: Links, config: Config,
-                             episode: Episode) -> tuple[dict[str, int], Catalog]:
-    """Write the catalogue (conditionally, or under a lock object where the server ignores
-    conditions), then the feed built from exactly what was written. If another publisher
-    changed the catalogue meanwhile, rebuild the feed from theirs.
-    Returns {key: bytes} of what was written (nothing when both were already current), and
-    the catalogue as written: a concurrent publisher may have made this episode renumber."""
+def write_catalog(bucket: Bucket, links: Links, config: Config,
+                  episode: Episode) -> Iterator[tuple[Catalog, int]]:
+    """Merge the episode into catalog.json (conditionally, or under a lock object where the
+    server ignores conditions) and yield the catalogue as written, with the bytes written (0:
+    it was current). The caller then puts what is built from it; if another publisher changed
+    the catalogue meanwhile, its newer catalogue is yielded in turn (at most ten times), so
+    the last pages and feed put are built from what the bucket holds. The lock is held until
+    the caller is done. A concurrent publisher may have made this episode renumber."""
     layout = links.layout
     change = _merge_episode(episode, show_guid(config.show, Catalog(), links))
-    written: dict[str, int] = {}
     with catalog_update(bucket, config, layout, change) as update:
         body, etag, changed = update()
-        if changed:
-            written[layout.catalog] = len(body)
+        yield Catalog.from_json(body), len(body) if changed else 0
         for _ in range(10):
-            catalog = Catalog.from_json(body)
-            written.update(publish_home_from_catalog(bucket, links, config, catalog))    # before the feed
-            written.update(link_neighbour_pages(bucket, links, catalog, episode.slug))
-            written.update(publish_feed_from_catalog(bucket, links, config, catalog))
             latest = bucket.head(layout.catalog)
-            if latest is None or latest.etag == etag:
-                return written, catalog
-            found = bucket.get(layout.catalog)
+            found = bucket.get(layout.catalog) if latest is not None and latest.etag != etag else None
             if found is None:
-                return written, catalog
+                return
             body, etag = found
-    return written, Catalog.from_json(body)
+            yield Catalog.from_json(body), 0
 
 
 def publish_home_from_catalog(bucket: Bucket, links: Links, config: Config, catalog: Catalog) -> dict[str, int]:
