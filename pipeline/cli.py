@@ -7,8 +7,11 @@ import signal
 import sys
 import threading
 import traceback
+from collections.abc import Callable, Iterator
 from functools import wraps
 from pathlib import Path
+from types import FrameType
+from typing import Any, NoReturn
 
 import click
 
@@ -38,12 +41,12 @@ class Stopped(BaseException):
         self.signum = signum
 
 
-def _stop(signum, _frame):
+def _stop(signum: int, _frame: FrameType | None) -> NoReturn:
     raise Stopped(signum)
 
 
 @contextlib.contextmanager
-def stop_on_signals():
+def stop_on_signals() -> Iterator[None]:
     """SIGTERM and SIGHUP stop a command as Ctrl-C does (the main thread only; restored after)."""
     if threading.current_thread() is not threading.main_thread():
         yield
@@ -56,10 +59,10 @@ def stop_on_signals():
             signal.signal(sig, handler)
 
 
-def handle_errors(command):
+def handle_errors(command: Callable[..., Any]) -> Callable[..., Any]:
     """Exit 2 for bad input, 1 for a failed service; one line each, no traceback."""
     @wraps(command)
-    def wrapper(*args, debug=False, **kwargs):
+    def wrapper(*args: Any, debug: bool = False, **kwargs: Any) -> Any:
         try:
             with stop_on_signals():
                 return command(*args, **kwargs)
@@ -95,7 +98,7 @@ def emit(result: dict | list, as_json: bool) -> None:
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="publish")
-def main():
+def main() -> None:
     """Turn a Markdown review into a newsletter issue, a podcast episode and its feed.
 
     \b
@@ -108,7 +111,7 @@ def main():
 @click.argument("directory", required=False, default=Path("."), metavar="[DIR]", type=click.Path(path_type=Path))
 @DEBUG
 @handle_errors
-def init(directory):
+def init(directory: Path) -> None:
     """Start a show in DIR (default: here): publish.toml with every key explained, a sample
     issue in issues/, and a cover, stings and lexicon in audio/ to replace. Never overwrites.
 
@@ -134,7 +137,8 @@ def init(directory):
 @click.option("--quiet", is_flag=True, help="Print only warnings and errors.")
 @DEBUG
 @handle_errors
-def issue(issue_paths, config_path, build_dir, dry_run, no_upload, no_audio, force, as_json, quiet):
+def issue(issue_paths: tuple[Path, ...], config_path: Path | None, build_dir: Path, dry_run: bool, no_upload: bool,
+          no_audio: bool, force: bool, as_json: bool, quiet: bool) -> None:
     """Build and publish issues: email, audio, feed, upload. Several files or a folder are
     checked together first, then published oldest first (run it again to resume).
 
@@ -161,7 +165,7 @@ def issue(issue_paths, config_path, build_dir, dry_run, no_upload, no_audio, for
 @click.option("--no-audio", is_flag=True, help="Skip narration and audio.")
 @DEBUG
 @handle_errors
-def preview(issue_path, config_path, build_dir, no_audio):
+def preview(issue_path: Path, config_path: Path | None, build_dir: Path, no_audio: bool) -> None:
     """Build one issue locally and print the paths to open.
 
     \b
@@ -180,7 +184,7 @@ def preview(issue_path, config_path, build_dir, no_audio):
 @JSON
 @DEBUG
 @handle_errors
-def narration(issue_path, config_path, as_json):
+def narration(issue_path: Path, config_path: Path | None, as_json: bool) -> None:
     """Print the narration script exactly as the voice gets it: chapters, chunks, pauses, and
     each substitution (lexicon, name rule, number, date, code) marked.
 
@@ -188,7 +192,7 @@ def narration(issue_path, config_path, as_json):
     Example:
       publish narration issues/2022-01-28-all-of-us-are-dead.md | less
     """
-    from pipeline.audio.script import narration_of, script_json, script_text
+    from pipeline.audio.tryout import narration_of, script_json, script_text
     from pipeline.source.parse import parse_issue
     config = load_config(config_path)
     script = narration_of(parse_issue(issue_path, config.issues.ignore_keys), config)
@@ -205,7 +209,7 @@ def narration(issue_path, config_path, as_json):
 @BUILD_DIR
 @DEBUG
 @handle_errors
-def say(text, out, names, config_path, build_dir):
+def say(text: str, out: Path, names: tuple[str, ...], config_path: Path | None, build_dir: Path) -> None:
     """Speak a word or phrase with the show's voice, through the narration's own rules and
     lexicon, to tune a lexicon entry by ear.
 
@@ -214,7 +218,7 @@ def say(text, out, names, config_path, build_dir):
       publish say "Lee Cheong-san" --out cheong-san.wav
       publish say "[[ tʃˈʌŋ sˈɑːn ]]"
     """
-    from pipeline.audio.script import say as speak
+    from pipeline.audio.tryout import say as speak
     spoken, changes, seconds = speak(text, load_config(config_path), out, build_dir / ".cache", tuple(names))
     click.echo(f"says     {spoken}")
     for change in changes:
@@ -227,7 +231,7 @@ def say(text, out, names, config_path, build_dir):
 @JSON
 @DEBUG
 @handle_errors
-def feed(config_path, as_json):
+def feed(config_path: Path | None, as_json: bool) -> None:
     """Rebuild feed.xml from the bucket's catalogue and re-upload it.
 
     \b
@@ -242,7 +246,7 @@ def feed(config_path, as_json):
 @JSON
 @DEBUG
 @handle_errors
-def check(config_path, as_json):
+def check(config_path: Path | None, as_json: bool) -> None:
     """Verify the bucket: the feed, every enclosure and its size. Exit 1 on any problem.
 
     \b
@@ -259,7 +263,7 @@ def check(config_path, as_json):
 @CONFIG
 @DEBUG
 @handle_errors
-def serve(config_path):
+def serve(config_path: Path | None) -> None:
     """Keep the embedded local S3 running so apps on this machine can subscribe (Ctrl-C stops).
 
     \b
@@ -283,7 +287,8 @@ def serve(config_path):
 @click.option("--quiet", is_flag=True, help="Print only warnings and errors.")
 @DEBUG
 @handle_errors
-def send(issue_path, subscribers_path, test_to, config_path, build_dir, dry_run, as_json, quiet):
+def send(issue_path: Path, subscribers_path: Path | None, test_to: str | None, config_path: Path | None,
+         build_dir: Path, dry_run: bool, as_json: bool, quiet: bool) -> None:
     """Email a published issue to every subscriber, once each (safe to re-run).
 
     The unsubscribe secret comes from the environment ($PUBLISH_SECRET by default), SMTP
@@ -311,7 +316,7 @@ def send(issue_path, subscribers_path, test_to, config_path, build_dir, dry_run,
 @CONFIG
 @DEBUG
 @handle_errors
-def unsubscribe_server(host, port, config_path):
+def unsubscribe_server(host: str, port: int, config_path: Path | None) -> None:
     """Run the unsubscribe service that [email] unsubscribe_url points at: a confirmation page
     (a GET never unsubscribes), one-click POST (RFC 8058), and Undo. Unsubscribes are recorded
     in the private [subscriptions] bucket that `publish send` reads.
@@ -330,12 +335,13 @@ def unsubscribe_server(host, port, config_path):
         assert store is not None
         app = create_app(config, secrets, store,
                          restart_store=(lambda: start_embedded(config)) if uses_embedded(config) else None)
-        click.echo(f"serving  unsubscribes at http://{host}:{port}{app.routes[0].path}  (Ctrl-C to stop)", err=True)
+        path = getattr(app.routes[0], "path", "/")
+        click.echo(f"serving  unsubscribes at http://{host}:{port}{path}  (Ctrl-C to stop)", err=True)
         run(app, host, port)
 
 
 @main.group()
-def subscribers():
+def subscribers() -> None:
     """Look after the subscriber list.
 
     \b
@@ -351,7 +357,7 @@ def subscribers():
 @JSON
 @DEBUG
 @handle_errors
-def unsubscribed(subscribers_path, config_path, as_json):
+def unsubscribed(subscribers_path: Path, config_path: Path | None, as_json: bool) -> None:
     """List the rows of your CSV whose address unsubscribed through the link, to tidy the list.
 
     \b

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Iterator
 from dataclasses import dataclass, fields
 from email.utils import parseaddr
 from importlib import resources
@@ -131,7 +132,8 @@ def _check_type(value: Any, default: Any) -> str | None:
     return None if isinstance(value, str) else "must be a string"
 
 
-def _build_section(name, cls, raw, text, file, base_dir, problems):
+def _build_section(name: str, cls: type, raw: dict, text: str, file: str, base_dir: Path,
+                   problems: list[Problem]) -> Any:
     defaults = cls()
     values = {}
     known = {_toml_key(f.name): f for f in fields(cls)}
@@ -160,48 +162,60 @@ def _build_section(name, cls, raw, text, file, base_dir, problems):
 
 
 def _validate(config: Config, text: str, file: str, problems: list[Problem]) -> None:
-    def bad(section, key, message):
-        problems.append(Problem(file, f"[{section}] {key} {message}", key_line(text, key, section=section)))
-
-    show, storage, email = config.show, config.storage, config.email
+    """Every value checked against its rule, section by section; all problems reported."""
+    found: list[tuple[str, str, str]] = []
     for section_name in SECTIONS:
         for key, value in vars(getattr(config, section_name)).items():
             if isinstance(value, str) and CONTROL.search(value):
-                bad(section_name, _toml_key(key), "contains control characters")
+                found.append((section_name, _toml_key(key), "contains control characters"))
+    found += [("show", key, message) for key, message in _show_problems(config.show)]
+    found += [("storage", key, message) for key, message in _storage_problems(config.storage)]
+    found += [("email", key, message) for key, message in _email_problems(config.email)]
+    if config.subscriptions.bucket_for(config.storage) == config.storage.bucket:
+        found.append(("subscriptions", "bucket", "must not be the public [storage] bucket: the list is private"))
+    problems += [Problem(file, f"[{section}] {key} {message}", key_line(text, key, section=section))
+                 for section, key, message in found]
+
+
+def _show_problems(show: ShowConfig) -> Iterator[tuple[str, str]]:
     if not LANGUAGE_RE.match(show.language):
-        bad("show", "language", f"'{show.language}' is not a language code like en-us")
+        yield "language", f"'{show.language}' is not a language code like en-us"
     if show.guid and not UUID_RE.match(show.guid):
-        bad("show", "guid", "must be a lowercase UUID like ead4c236-bf58-58c6-a2c6-a6b28d128cb6")
+        yield "guid", "must be a lowercase UUID like ead4c236-bf58-58c6-a2c6-a6b28d128cb6"
     if show.subscribe_url and not is_web_url(show.subscribe_url):
-        bad("show", "subscribe_url", "must start with http:// or https://")
+        yield "subscribe_url", "must start with http:// or https://"
     if not is_web_url(show.site_url):
-        bad("show", "site_url", "must start with http:// or https://")
+        yield "site_url", "must start with http:// or https://"
     if "@" not in parseaddr(show.owner_email)[1]:
-        bad("show", "owner_email", "is not an email address")
+        yield "owner_email", "is not an email address"
+
+
+def _storage_problems(storage: StorageConfig) -> Iterator[tuple[str, str]]:
     if not re.fullmatch(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", storage.bucket):
-        bad("storage", "bucket", f"'{storage.bucket}' is not a valid bucket name")
+        yield "bucket", f"'{storage.bucket}' is not a valid bucket name"
     if storage.locking not in ("auto", "conditional", "lock-object"):
-        bad("storage", "locking", 'must be "auto", "conditional" or "lock-object"')
+        yield "locking", 'must be "auto", "conditional" or "lock-object"'
     if storage.prefix and not PREFIX_RE.match(storage.prefix.rstrip("/") + "/"):
-        bad("storage", "prefix", "may hold only a-z 0-9 . _ - and / between parts, and no '..'")
+        yield "prefix", "may hold only a-z 0-9 . _ - and / between parts, and no '..'"
     for key in ("public_url", "endpoint_url"):
         url = getattr(storage, key)
         if url and not is_web_url(url):
-            bad("storage", key, "must start with http:// or https://")
+            yield key, "must start with http:// or https://"
+
+
+def _email_problems(email: EmailConfig) -> Iterator[tuple[str, str]]:
     if "@" not in parseaddr(email.from_)[1]:
-        bad("email", "from", "is not an address like 'Name <news@example.com>'")
+        yield "from", "is not an address like 'Name <news@example.com>'"
     if not is_web_url(email.unsubscribe_url):
-        bad("email", "unsubscribe_url", "must be an http(s) URL")
+        yield "unsubscribe_url", "must be an http(s) URL"
     elif "{email}" not in email.unsubscribe_url or "{token}" not in email.unsubscribe_url:
-        bad("email", "unsubscribe_url", "must contain {email} and {token} (the link is checked with both)")
+        yield "unsubscribe_url", "must contain {email} and {token} (the link is checked with both)"
     if email.unsubscribe_mailto and not email.unsubscribe_mailto.startswith("mailto:"):
-        bad("email", "unsubscribe_mailto", "must start with mailto:")
+        yield "unsubscribe_mailto", "must start with mailto:"
     if email.transport not in ("smtp", "ses"):
-        bad("email", "transport", "must be \"smtp\" or \"ses\"")
+        yield "transport", "must be \"smtp\" or \"ses\""
     if email.rate_per_second < 0:
-        bad("email", "rate_per_second", "must be 0 (no limit) or more")
-    if config.subscriptions.bucket_for(config.storage) == config.storage.bucket:
-        bad("subscriptions", "bucket", "must not be the public [storage] bucket: the list is private")
+        yield "rate_per_second", "must be 0 (no limit) or more"
 
 
 def find_config(explicit: Path | None) -> Path | None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import json
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -190,7 +191,8 @@ def plan_run_audio(issues: list[Issue], config: Config, options: PublishOptions)
 
 
 @contextlib.contextmanager
-def run_speech(plans: dict[str, AudioPlan], options: PublishOptions, reporter: Reporter):
+def run_speech(plans: dict[str, AudioPlan], options: PublishOptions,
+               reporter: Reporter) -> Iterator[Synthesis | None]:
     """One speech engine for every issue's missing sentences, in publishing order; stopped
     after the sentence in hand if the run fails."""
     jobs = [job for plan in plans.values() for job in plan.missing.items()]
@@ -233,7 +235,7 @@ def publish_issue(path: Path, config: Config, options: PublishOptions, reporter:
                                     episode=episode.number))
         episode = build_audio(build, config, episode, links, options, reporter, shared)
         build_email_files(build, config, episode, links, reporter)
-        page = build_page_file(build, config, catalog.upsert(episode), links)
+        page = build_page_file(build, config, episode, catalog, links)
         episode = keep_unchanged_timestamp(episode, catalog.find(issue.slug))
         catalog = catalog.upsert(episode)
         build_feed_file(build, config, catalog, episode, links, options.build_dir)
@@ -346,10 +348,11 @@ def build_email_files(build: Build, config: Config, episode: Episode, links: Lin
         reporter.warn(warning)
 
 
-def build_page_file(build: Build, config: Config, catalog: Catalog, links: Links):
+def build_page_file(build: Build, config: Config, episode: Episode, catalog: Catalog,
+                    links: Links) -> Callable[[int], Path]:
     """The episode's web page (site/), with its player, transcript and chapters, between its
-    neighbours; returns how to write it again under another episode number."""
-    issue, audio_info = build.issue, catalog.find(build.issue.slug).audio    # type: ignore[union-attr]
+    neighbours in the catalogue; returns how to write it again under another episode number."""
+    issue, audio_info = build.issue, episode.audio
     page_audio = None
     if audio_info is not None:
         build.report.audio_url = links.url(audio_info.key)
@@ -358,7 +361,7 @@ def build_page_file(build: Build, config: Config, catalog: Catalog, links: Links
                                read_cues(files.transcript) if files else (),
                                read_chapters(files.chapters) if files else (),
                                links.url(audio_info.words_key) if audio_info.words_key else None)
-    cover, around = cover_image(config, links), neighbours(catalog, issue.slug, links)
+    cover, around = cover_image(config, links), neighbours(catalog.upsert(episode), issue.slug, links)
 
     def write_page(number: int) -> Path:
         return write_atomic(build.folder / "index.html", build_page(

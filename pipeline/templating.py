@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
@@ -9,7 +10,7 @@ from markupsafe import Markup
 from pipeline.textutil import xml_safe
 
 
-def _printable(value):
+def _printable(value: Any) -> Any:
     """Every value put into a template: control characters break MJML's parser and are not
     allowed in XML at all. Safe markup stays safe: `re.sub` returns a plain str, which
     autoescape would then show to the reader as escaped HTML."""
@@ -30,6 +31,6 @@ def environment() -> Environment:
     )
 
 
-def render(name: str, **context) -> str:
+def render(name: str, **context: Any) -> str:
     return environment().get_template(name).render(**context)
 

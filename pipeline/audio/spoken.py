@@ -2,6 +2,7 @@
 out the way a reader would say them."""
 from __future__ import annotations
 
+import datetime as dt
 import re
 import unicodedata
 from collections.abc import Callable
@@ -235,5 +236,5 @@ def _speakable(ch: str) -> bool:
     return category.startswith("N")
 
 
-def date_words(day) -> str:
+def date_words(day: dt.date) -> str:
     return f"{day:%B} {ordinal(day.day)}, {year(day.year)}"

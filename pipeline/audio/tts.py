@@ -21,6 +21,7 @@ import threading
 import wave
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -187,7 +188,7 @@ def trim_bounds(samples: np.ndarray, rate: int) -> tuple[int, int]:
 NOT_WORD = frozenset("^$_ .,;:!?\"'()-—…")
 
 
-def word_spans(sentences) -> list[tuple[int, int]] | None:
+def word_spans(sentences: list) -> list[tuple[int, int]] | None:
     """(start, end) samples of each spoken word, from piper's phoneme alignments of each
     sentence it spoke; None if any sentence came without them."""
     spans: list[tuple[int, int]] = []
@@ -210,7 +211,7 @@ def word_spans(sentences) -> list[tuple[int, int]] | None:
     return spans
 
 
-def load_piper(voice: Voice, threads: int = 1):
+def load_piper(voice: Voice, threads: int = 1) -> Any:
     import onnxruntime
     from piper import PiperConfig, PiperVoice
 
@@ -265,7 +266,7 @@ class Synthesis:
         for thread in self._threads:
             thread.start()
 
-    def _take(self, voice: Voice):
+    def _take(self, voice: Voice) -> Any:
         """The voice and the next job that fits in the budget (None when all are taken)."""
         with self._room:
             if self._piper is None and self._error is None:

@@ -2,6 +2,8 @@
 `ext/<name>.py` pairing; the item's half is podcast_entry.py)."""
 from __future__ import annotations
 
+from typing import Any
+
 from feedgen.ext.base import BaseExtension
 from feedgen.util import xml_elem
 
@@ -13,16 +15,16 @@ class PodcastIndexExtension(BaseExtension):
     """Channel tags feedgen lacks or writes in an outdated form: the podcast: namespace,
     itunes:explicit as true/false (Apple's current rule) and Apple's current categories."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.guid: str | None = None
         self.locked_owner: str | None = None
         self.explicit: bool | None = None
         self.category: tuple[str, str | None] | None = None
 
-    def extend_ns(self):
+    def extend_ns(self) -> dict[str, str]:
         return {"podcast": PODCAST_NS, "itunes": ITUNES_NS}
 
-    def extend_rss(self, feed):
+    def extend_rss(self, feed: Any) -> Any:
         channel = feed[0]
         if self.guid:
             xml_elem(f"{{{PODCAST_NS}}}guid", channel).text = self.guid

@@ -1,6 +1,8 @@
 """Podcasting 2.0 and current iTunes tags for each item: transcripts, chapters, explicit."""
 from __future__ import annotations
 
+from typing import Any
+
 from feedgen.ext.base import BaseEntryExtension
 from feedgen.util import xml_elem
 
@@ -8,15 +10,15 @@ from pipeline.feed.podcast import ITUNES_NS, PODCAST_NS
 
 
 class PodcastIndexEntryExtension(BaseEntryExtension):
-    def __init__(self):
+    def __init__(self) -> None:
         self.transcripts: list[tuple[str, str]] = []       # (url, type)
         self.chapters: tuple[str, str] | None = None
         self.explicit: bool | None = None
 
-    def extend_ns(self):
+    def extend_ns(self) -> dict[str, str]:
         return {"podcast": PODCAST_NS, "itunes": ITUNES_NS}
 
-    def extend_rss(self, item):
+    def extend_rss(self, item: Any) -> Any:
         if self.explicit is not None:
             xml_elem(f"{{{ITUNES_NS}}}explicit", item).text = "true" if self.explicit else "false"
         for url, kind in self.transcripts:

@@ -3,6 +3,8 @@ apps read it, and the cover by Apple's artwork rules. (What is online is verifie
 by verify.py, which runs these checks again on what it fetched.)"""
 from __future__ import annotations
 
+from pathlib import Path
+
 from lxml import etree
 
 from pipeline.config import LANGUAGE_RE
@@ -30,6 +32,14 @@ def validate_feed(xml: bytes, sizes: dict[str, int] | None = None) -> list[str]:
     channel = root.find("channel")
     if root.tag != "rss" or channel is None:
         return ["feed: not an RSS 2.0 document"]
+    problems = _channel_problems(channel)
+    guids: set[str] = set()
+    for item in channel.findall("item"):
+        problems += _item_problems(item, guids, sizes)
+    return problems
+
+
+def _channel_problems(channel: etree._Element) -> list[str]:
     problems = [f"channel {_name(tag)}: missing" for tag in REQUIRED_CHANNEL
                 if channel.find(tag) is None or not (channel.findtext(tag) or channel.find(tag).attrib
                                                      or len(channel.find(tag)))]
@@ -39,37 +49,40 @@ def validate_feed(xml: bytes, sizes: dict[str, int] | None = None) -> list[str]:
         problems.append("channel itunes:explicit: must be true or false")
     if len((channel.findtext("description") or "").encode()) > APPLE_DESCRIPTION_LIMIT:
         problems.append("channel description: over Apple's 4000-byte limit")
-    guids: set[str] = set()
-    for item in channel.findall("item"):
-        title = item.findtext("title") or "(untitled)"
-        where = f"item '{shorten(title, 60)}'"
-        guid = item.findtext("guid")
-        if not guid:
-            problems.append(f"{where} guid: missing")
-        elif guid in guids:
-            problems.append(f"{where} guid: '{guid}' is used by another item")
-        guids.add(guid or "")
-        if len((item.findtext("description") or "").encode()) > APPLE_DESCRIPTION_LIMIT:
-            problems.append(f"{where} description: over Apple's 4000-byte limit")
-        enclosure = item.find("enclosure")
-        if enclosure is None:
-            problems.append(f"{where} enclosure: missing")
-            continue
-        url, length, kind = enclosure.get("url", ""), enclosure.get("length", ""), enclosure.get("type")
-        if not is_web_url(url):
-            problems.append(f"{where} enclosure url: '{url}' is not an http(s) URL")
-        if kind != "audio/mpeg":
-            problems.append(f"{where} enclosure type: '{kind}', expected audio/mpeg")
-        if not length.isdigit() or int(length) <= 0:
-            problems.append(f"{where} enclosure length: '{length}' is not a byte count")
-        elif sizes is not None and url in sizes and sizes[url] != int(length):
-            problems.append(f"{where} enclosure length: feed says {length} bytes, the file has {sizes[url]}")
-        if not (item.findtext(f"{{{ITUNES_NS}}}duration") or "").isdigit():
-            problems.append(f"{where} itunes:duration: missing or not whole seconds")
     return problems
 
 
-def validate_cover(path) -> list[str]:
+def _item_problems(item: etree._Element, guids: set[str], sizes: dict[str, int] | None) -> list[str]:
+    """One item's problems; `guids` collects the guids seen so far, to catch one used twice."""
+    problems = []
+    title = item.findtext("title") or "(untitled)"
+    where = f"item '{shorten(title, 60)}'"
+    guid = item.findtext("guid")
+    if not guid:
+        problems.append(f"{where} guid: missing")
+    elif guid in guids:
+        problems.append(f"{where} guid: '{guid}' is used by another item")
+    guids.add(guid or "")
+    if len((item.findtext("description") or "").encode()) > APPLE_DESCRIPTION_LIMIT:
+        problems.append(f"{where} description: over Apple's 4000-byte limit")
+    enclosure = item.find("enclosure")
+    if enclosure is None:
+        return [*problems, f"{where} enclosure: missing"]
+    url, length, kind = enclosure.get("url", ""), enclosure.get("length", ""), enclosure.get("type")
+    if not is_web_url(url):
+        problems.append(f"{where} enclosure url: '{url}' is not an http(s) URL")
+    if kind != "audio/mpeg":
+        problems.append(f"{where} enclosure type: '{kind}', expected audio/mpeg")
+    if not length.isdigit() or int(length) <= 0:
+        problems.append(f"{where} enclosure length: '{length}' is not a byte count")
+    elif sizes is not None and url in sizes and sizes[url] != int(length):
+        problems.append(f"{where} enclosure length: feed says {length} bytes, the file has {sizes[url]}")
+    if not (item.findtext(f"{{{ITUNES_NS}}}duration") or "").isdigit():
+        problems.append(f"{where} itunes:duration: missing or not whole seconds")
+    return problems
+
+
+def validate_cover(path: Path) -> list[str]:
     """Apple's artwork rules, read from the file itself."""
     from PIL import Image, UnidentifiedImageError
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import urllib.error
 import urllib.request
+from typing import Any
 
 from lxml import etree
 
@@ -17,7 +18,7 @@ from pipeline.feed.validate import validate_feed
 TIMEOUT = 15
 
 
-def _request(url: str, method: str = "GET", headers: dict | None = None):
+def _request(url: str, method: str = "GET", headers: dict | None = None) -> Any:
     request = urllib.request.Request(url, method=method, headers=headers or {})
     return urllib.request.urlopen(request, timeout=TIMEOUT)
 

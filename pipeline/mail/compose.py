@@ -109,7 +109,7 @@ def _wrap(text: str, prefix: str = "", rest: str | None = None) -> list[str]:
 
 
 class _LinkNumbers:
-    def __init__(self):
+    def __init__(self) -> None:
         self.urls: list[str] = []
 
     def inline(self, block: Block) -> str:

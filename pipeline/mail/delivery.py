@@ -9,6 +9,7 @@ import ssl
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from pipeline.config import Config
 from pipeline.errors import InputError, ServiceError
@@ -125,7 +126,7 @@ class SesTransport:
                  "InternalFailure", "RequestTimeout", "LimitExceededException"}
     REJECTED = {"MessageRejected", "BadRequestException"}
 
-    def __init__(self, config: Config, client=None):
+    def __init__(self, config: Config, client: Any = None) -> None:
         if client is None:
             import boto3
             from botocore.config import Config as BotoConfig
@@ -157,7 +158,7 @@ class SesTransport:
         pass
 
 
-def open_transport(config: Config):
+def open_transport(config: Config) -> SmtpTransport | SesTransport:
     return SesTransport(config) if config.email.transport == "ses" else SmtpTransport(config)
 
 
@@ -182,9 +183,9 @@ class Pacer:
             self.next_at = max(self.next_at, time.monotonic() - self.interval) + self.interval
 
 
-def deliver(jobs: Iterable[tuple[str, Callable[[], bytes]]], sender: str, transport, *,
+def deliver(jobs: Iterable[tuple[str, Callable[[], bytes]]], sender: str, transport: Any, *,
             rate: float, on_sent: Callable[[str], None], on_failed: Callable[[str, int | None, str], None],
-            progress=None, delays: tuple[float, ...] = RETRY_DELAYS) -> Delivery:
+            progress: Any = None, delays: tuple[float, ...] = RETRY_DELAYS) -> Delivery:
     """Send each (address, render) in turn. Returns when all were tried; raises ServiceError
     when the server stays unreachable (everything accepted so far is already recorded)."""
     result = Delivery()

@@ -13,6 +13,7 @@ import hashlib
 import os
 import re
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 
 from pipeline.errors import InputError, ServiceError
@@ -68,7 +69,7 @@ class SendLog:
 
 
 @contextlib.contextmanager
-def open_send_log(folder: Path, secret: str, earlier: tuple[str, ...] = ()):
+def open_send_log(folder: Path, secret: str, earlier: tuple[str, ...] = ()) -> Iterator[SendLog]:
     """The log, held under an exclusive lock: two `publish send` runs of one issue at once
     would otherwise both send to everyone not yet logged."""
     folder.mkdir(parents=True, exist_ok=True)

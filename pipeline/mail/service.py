@@ -151,40 +151,54 @@ def create_app(config: Config, secrets: tuple[str, ...], store: ListStore, journ
     """The service's app. `restart_store` starts the embedded store again when it has gone (it
     was another command's, which exited): called while journalled unsubscribes wait for it;
     what it returns is stopped when the service stops."""
+    service = UnsubscribeService(config, secrets, store,
+                                 journal or Journal(config.base_dir / ".publish" / "unsubscribe-journal.jsonl"),
+                                 restart_store)
     path = urlsplit(config.email.unsubscribe_url).path or "/unsubscribe"
-    show = config.show
-    journal = journal or Journal(config.base_dir / ".publish" / "unsubscribe-journal.jsonl")
+    return Starlette(routes=[Route(path, service.unsubscribe, methods=["GET", "HEAD", "POST"])],
+                     lifespan=service.lifespan)
 
-    def page(status: int, heading: str, message: str, address: str = "", token: str = "",
+
+class UnsubscribeService:
+    """The unsubscribe endpoint: a confirmation page for a GET, the unsubscribe for its form's
+    POST or a mail client's one-click POST, and Undo for an hour after."""
+
+    def __init__(self, config: Config, secrets: tuple[str, ...], store: ListStore, journal: Journal,
+                 restart_store: Callable[[], Any] | None):
+        self.show, self.secrets, self.store, self.journal = config.show, secrets, store, journal
+        self.restart_store = restart_store
+
+    def page(self, status: int, heading: str, message: str, address: str = "", token: str = "",
              action: str = "", button: str = "", headers: dict | None = None) -> HTMLResponse:
+        show = self.show
         html = render("unsubscribe.html", language=show.language, show_title=show.title, site_url=show.site_url,
                       heading=heading, message=message, address=address, token=token, action=action,
                       button=button)
         return HTMLResponse(html, status, headers={**HEADERS, **(headers or {})})
 
-    def invalid() -> HTMLResponse:
-        return page(400, "This link does not work",
-                    "It may have been cut short by your mail program. Use the unsubscribe link in the "
-                    "newsletter's footer, or reply to the newsletter and we will take you off the list.")
+    def invalid(self) -> HTMLResponse:
+        return self.page(400, "This link does not work",
+                         "It may have been cut short by your mail program. Use the unsubscribe link in the "
+                         "newsletter's footer, or reply to the newsletter and we will take you off the list.")
 
-    def unavailable() -> HTMLResponse:
-        return page(503, "Please try again in a minute",
-                    "We could not record this just now. Nothing has changed yet; the same link will work "
-                    "again shortly.", headers={"Retry-After": "60"})
+    def unavailable(self) -> HTMLResponse:
+        return self.page(503, "Please try again in a minute",
+                         "We could not record this just now. Nothing has changed yet; the same link will work "
+                         "again shortly.", headers={"Retry-After": "60"})
 
-    async def record(address: str) -> bool:
+    async def record(self, address: str) -> bool:
         """The unsubscribe, in the store or, while it does not answer, in the journal."""
         try:
-            await run_in_threadpool(store.add, address)
+            await run_in_threadpool(self.store.add, address)
             return True
         except ServiceError:
             try:
-                await run_in_threadpool(journal.append, address)
+                await run_in_threadpool(self.journal.append, address)
                 return True
             except OSError:
                 return False
 
-    async def unsubscribe(request: Request) -> Response:
+    async def unsubscribe(self, request: Request) -> Response:
         try:
             form = await _form(request) if request.method == "POST" else {}
         except TooLarge:
@@ -194,49 +208,46 @@ def create_app(config: Config, secrets: tuple[str, ...], store: ListStore, journ
         address = form.get("email") or request.query_params.get("email", "")
         token = form.get("token") or request.query_params.get("token", "")
         if not address:
-            return invalid()
+            return self.invalid()
         if form.get("action") == "undo":
-            if not verify_undo(address, token, secrets[0], store.info.list_id, time.time()):
-                return page(400, "This Undo has expired",
-                            "Undo works for an hour after unsubscribing. To subscribe again, reply to any "
-                            "issue of the newsletter.")
-            try:
-                await run_in_threadpool(store.remove, address)
-            except ServiceError:
-                return unavailable()
-            return page(200, "You are subscribed again", f"Welcome back: the next issue of {show.title} will "
-                        "reach you as before.", address)
-        if not verify_any(address, token, secrets, store.list_ids):
-            return invalid()
-        if request.method in ("GET", "HEAD"):
-            return page(200, "Unsubscribe?", f"You will get no more emails from {show.title}.",
-                        address, token, "unsubscribe", "Unsubscribe")
-        one_click = form.get("List-Unsubscribe") == "One-Click"
-        if not one_click and form.get("action") != "unsubscribe":
-            return invalid()
-        if not await record(address):
-            return unavailable()
+            return await self.undo(address, token)
+        if not verify_any(address, token, self.secrets, self.store.list_ids):
+            return self.invalid()
+        if request.method in ("GET", "HEAD"):         # a GET never unsubscribes: scanners follow links
+            return self.page(200, "Unsubscribe?", f"You will get no more emails from {self.show.title}.",
+                             address, token, "unsubscribe", "Unsubscribe")
+        return await self.confirmed(address, one_click=form.get("List-Unsubscribe") == "One-Click",
+                                    asked=form.get("action") == "unsubscribe")
+
+    async def confirmed(self, address: str, one_click: bool, asked: bool) -> Response:
+        """A POST with a valid token: the form's button, or a mail client's one-click (RFC 8058)."""
+        if not one_click and not asked:
+            return self.invalid()
+        if not await self.record(address):
+            return self.unavailable()
         if one_click:
             return Response(status_code=200, headers=HEADERS)
-        undo = make_undo_token(address, secrets[0], store.info.list_id, time.time())
-        return page(200, "You are unsubscribed", f"You will get no more emails from {show.title}. "
-                    "Clicked by mistake?", address, undo, "undo", "Undo")
+        undo = make_undo_token(address, self.secrets[0], self.store.info.list_id, time.time())
+        return self.page(200, "You are unsubscribed", f"You will get no more emails from {self.show.title}. "
+                         "Clicked by mistake?", address, undo, "undo", "Undo")
+
+    async def undo(self, address: str, token: str) -> Response:
+        if not verify_undo(address, token, self.secrets[0], self.store.info.list_id, time.time()):
+            return self.page(400, "This Undo has expired",
+                             "Undo works for an hour after unsubscribing. To subscribe again, reply to any "
+                             "issue of the newsletter.")
+        try:
+            await run_in_threadpool(self.store.remove, address)
+        except ServiceError:
+            return self.unavailable()
+        return self.page(200, "You are subscribed again", f"Welcome back: the next issue of {self.show.title} "
+                         "will reach you as before.", address)
 
     @contextlib.asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+    async def lifespan(self, app: Starlette) -> AsyncIterator[None]:
+        """Journalled unsubscribes replayed into the store every few seconds while it answers."""
         started: list[Any] = []
-
-        async def replay_forever() -> None:
-            while True:
-                if journal.path.exists() or journal.replaying.exists():
-                    try:
-                        await run_in_threadpool(journal.replay, store)
-                    except (ServiceError, OSError):
-                        if restart_store is not None:
-                            with contextlib.suppress(ServiceError, OSError):
-                                started.append(await run_in_threadpool(restart_store))
-                await asyncio.sleep(REPLAY_EVERY_S)
-        task = asyncio.create_task(replay_forever())
+        task = asyncio.create_task(self._replay_forever(started))
         try:
             yield
         finally:
@@ -244,7 +255,17 @@ def create_app(config: Config, secrets: tuple[str, ...], store: ListStore, journ
             for server in started:
                 await run_in_threadpool(server.stop)
 
-    return Starlette(routes=[Route(path, unsubscribe, methods=["GET", "HEAD", "POST"])], lifespan=lifespan)
+    async def _replay_forever(self, started: list[Any]) -> None:
+        journal = self.journal
+        while True:
+            if journal.path.exists() or journal.replaying.exists():
+                try:
+                    await run_in_threadpool(journal.replay, self.store)
+                except (ServiceError, OSError):
+                    if self.restart_store is not None:
+                        with contextlib.suppress(ServiceError, OSError):
+                            started.append(await run_in_threadpool(self.restart_store))
+            await asyncio.sleep(REPLAY_EVERY_S)
 
 
 class GuardedH11Protocol(H11Protocol):

@@ -3,6 +3,7 @@ later stages never parse Markdown again."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -62,7 +63,7 @@ class Issue:
     def byline(self, show_author: str) -> str:
         return byline(self.author, show_author)
 
-    def with_image_urls(self, url_for) -> Issue:
+    def with_image_urls(self, url_for: Callable[[LocalImage], str]) -> Issue:
         """The issue with every local image's src made the absolute URL `url_for(image)`."""
         if not self.images:
             return self

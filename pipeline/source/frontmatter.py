@@ -6,6 +6,7 @@ import datetime as dt
 import re
 import tomllib
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -46,7 +47,7 @@ _NoDatesLoader.yaml_implicit_resolvers = {
 
 
 class _Refused(Exception):
-    def __init__(self, message: str, mark):
+    def __init__(self, message: str, mark: Any) -> None:
         super().__init__(message)
         self.message, self.line = message, (mark.line + 2 if mark else 2)   # +2: after the '---'
 
@@ -56,14 +57,14 @@ class _FrontMatterLoader(_NoDatesLoader):
     built (443 bytes of nested aliases expand to gigabytes), and so is a key given twice
     (YAML would silently keep the last)."""
 
-    def compose_node(self, parent, index):
+    def compose_node(self, parent: Any, index: Any) -> Any:
         event = self.peek_event()
         if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
             raise _Refused("YAML anchors and aliases (&name, *name) are not allowed in front matter",
                            event.start_mark)
         return super().compose_node(parent, index)
 
-    def construct_mapping(self, node, deep=False):
+    def construct_mapping(self, node: Any, deep: bool = False) -> dict:
         seen: dict = {}
         for key_node, _ in node.value:
             key = self.construct_object(key_node, deep=deep)
@@ -178,7 +179,7 @@ def _split_front_matter(path: Path, text: str) -> tuple[dict, str, int]:
     return meta, "\n".join(lines[index + 1:]), index + 2
 
 
-def _clean_values(value):
+def _clean_values(value: Any) -> Any:
     """YAML escapes ("\\x07", "\\ud83e\\udddf") can put back what reading the file removed:
     join surrogate pairs into characters, drop control characters."""
     if isinstance(value, str):

@@ -7,6 +7,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from markdown_it.token import Token
+
 from pipeline.errors import InputError, Problem
 from pipeline.source.files import read_input_file
 from pipeline.source.rawhtml import image_sources
@@ -27,7 +29,7 @@ class LocalImage:
     data: bytes = field(default=b"", repr=False, compare=False)   # the bytes checked: what is published
 
 
-def image_refs(tokens, body_line: int) -> list[tuple[str, int | None]]:
+def image_refs(tokens: list[Token], body_line: int) -> list[tuple[str, int | None]]:
     """(src, line) of every image in the Markdown and its raw HTML."""
     refs: list[tuple[str, int | None]] = []
     for token in tokens:

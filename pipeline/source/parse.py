@@ -4,8 +4,10 @@ from __future__ import annotations
 import html as html_lib
 from pathlib import Path
 
+from markdown_it.token import Token
+
 from pipeline.errors import InputError, Problem
-from pipeline.source.document import Issue
+from pipeline.source.document import Issue, Section
 from pipeline.source.files import read_issue_text
 from pipeline.source.frontmatter import FILE_NAME_RE, front_line, parse_date, read_front_matter
 from pipeline.source.images import image_refs, local_images, svg_warnings
@@ -68,7 +70,7 @@ def _without_blog_leftovers(path: Path, body: str, body_line: int, warnings: lis
     return embeds_to_links(body)
 
 
-def _title(path: Path, text: str, meta: dict, tokens: list) -> tuple[str, list]:
+def _title(path: Path, text: str, meta: dict, tokens: list[Token]) -> tuple[str, list[Token]]:
     """The title: the front matter's, else a leading `# Heading` (then dropped from the body,
     not repeated), else the file name's."""
     title = meta.get("title")
@@ -105,7 +107,7 @@ def _slug(path: Path, text: str, meta: dict, title: str, warnings: list[Problem]
     return slug
 
 
-def _summary(path: Path, text: str, meta: dict, sections, warnings: list[Problem]) -> str:
+def _summary(path: Path, text: str, meta: dict, sections: tuple[Section, ...], warnings: list[Problem]) -> str:
     """The writer's summary, else the review's first sentences; shortened to whole sentences
     that fit the feed's limit, with a warning."""
     summary = meta.get("summary")

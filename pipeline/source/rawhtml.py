@@ -6,7 +6,7 @@ from __future__ import annotations
 import html.parser
 import re
 from dataclasses import dataclass
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import SplitResult, parse_qs, urlsplit
 
 # {{ page.excerpt }}, {% if page.rating > 3.5 %}, {%- endif -%}, {# a comment #}, also when a
 # writer's editor wrapped one over two lines. Bounded, so a stray brace never swallows the
@@ -47,7 +47,7 @@ def strip_template_tags(text: str) -> str:
     return _EMPTY_PARAGRAPH.sub("", TEMPLATE_TAG.sub("", text))
 
 
-def _youtube(url) -> str:
+def _youtube(url: SplitResult) -> str:
     video = url.path.rstrip("/").rsplit("/", 1)[-1]
     if url.path.startswith("/watch"):
         video = parse_qs(url.query).get("v", [""])[0]
@@ -129,7 +129,7 @@ class _Reader(html.parser.HTMLParser):
                 self.pieces.append(HtmlPiece("image" if only_images else (kind or self._kind()), tuple(self.runs)))
         self.runs = []
 
-    def handle_starttag(self, tag, attrs):
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         attributes = dict(attrs)
         if tag in _SKIP:
             self.skip += 1
@@ -154,14 +154,14 @@ class _Reader(html.parser.HTMLParser):
         if tag not in ("br", "img", "hr") and tag not in ("td", "th"):
             self.open.append(tag)
 
-    def handle_startendtag(self, tag, attrs):
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         self.handle_starttag(tag, attrs)
         if tag in _SKIP:
             self.skip -= 1
         elif self.open and self.open[-1] == tag:
             self.open.pop()
 
-    def handle_endtag(self, tag):
+    def handle_endtag(self, tag: str) -> None:
         if tag in _SKIP:
             self.skip = max(0, self.skip - 1)
             return
@@ -175,7 +175,7 @@ class _Reader(html.parser.HTMLParser):
         if tag in self.open:
             del self.open[len(self.open) - 1 - self.open[::-1].index(tag):]
 
-    def handle_data(self, data):
+    def handle_data(self, data: str) -> None:
         if not self.skip:
             self.runs.append((data, self.href, "code" if "code" in self.open else "text"))
 

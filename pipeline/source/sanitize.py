@@ -5,8 +5,11 @@ from __future__ import annotations
 import re
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import nh3
+from markdown_it import MarkdownIt
+from markdown_it.token import Token
 
 from pipeline.errors import InputError
 from pipeline.source.images import is_local, is_relative
@@ -27,7 +30,7 @@ STYLE_PROPERTIES = {"text-align", "vertical-align", "width"}
 
 
 
-def sanitize_html(html: str, **extra) -> str:
+def sanitize_html(html: str, **extra: Any) -> str:
     """The only way HTML from an issue reaches an email, page or feed."""
     options = {"tags": ALLOWED_TAGS, "attributes": ALLOWED_ATTRIBUTES, "url_schemes": URL_SCHEMES,
                "link_rel": "noopener", "filter_style_properties": STYLE_PROPERTIES, **extra}
@@ -77,7 +80,7 @@ def _drop_unloadable_images(tag: str, attribute: str, value: str) -> str | None:
 
 
 
-def render_html(md, tokens, env: dict) -> str:
+def render_html(md: MarkdownIt, tokens: list[Token], env: dict) -> str:
     """The review's body as safe HTML: sanitised, with images no reader could load shown as
     their alt text."""
     html = sanitize_html(md.renderer.render(tokens, md.options, env), attribute_filter=_drop_unloadable_images)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import html as html_lib
 
 from markdown_it import MarkdownIt
+from markdown_it.token import Token
 from mdit_py_plugins.footnote import footnote_plugin
 
 from pipeline.source.document import Block, Section, Span
@@ -17,7 +18,7 @@ def markdown() -> MarkdownIt:
             .enable(["table", "strikethrough"]).use(footnote_plugin))
 
 
-def emoji_shortcodes(tokens) -> None:
+def emoji_shortcodes(tokens: list[Token]) -> None:
     """`:tada:` as the emoji it names, in text only (never in code): blogs write them for
     Jekyll's jemoji or Hugo's enableEmoji. The narration leaves emoji unsaid."""
     import emoji
@@ -52,13 +53,14 @@ def derive_summary(sections: tuple[Section, ...]) -> str:
     return ""
 
 
-def _inline_spans(token) -> tuple[Span, ...]:
+def _inline_spans(token: Token) -> tuple[Span, ...]:
     spans: list[Span] = []
     href: str | None = None
     for child in token.children or ():
         kind = child.type
         if kind == "link_open":
-            href = child.attrGet("href")
+            found = child.attrGet("href")
+            href = str(found) if found is not None else None
         elif kind == "link_close":
             href = None
         elif kind == "text":
@@ -81,70 +83,91 @@ def _inline_spans(token) -> tuple[Span, ...]:
     return tuple(merged)
 
 
-def structure(tokens) -> tuple[tuple[Section, ...], tuple[Block, ...]]:
-    sections: list[Section] = []
-    current_title, current_level, blocks = None, 0, []
-    footnotes: list[Block] = []
-    stack: list[str] = []            # open containers: bullet, ordered, item, quote, table, footnote
-    counters: list[int] = []         # ordinal of the current item per ordered list
-    row: list[Span] = []
-    heading = False
+def structure(tokens: list[Token]) -> tuple[tuple[Section, ...], tuple[Block, ...]]:
+    """The review's sections (a heading and the blocks under it) and its footnotes."""
+    reader = _StructureReader()
     for token in tokens:
+        reader.read(token)
+    return reader.result()
+
+
+# Containers a token opens or closes: bullet and ordered lists, list items, quotes, tables, footnotes.
+_OPENS = {"bullet_list_open": "bullet", "ordered_list_open": "ordered", "list_item_open": "item",
+          "blockquote_open": "quote", "table_open": "table", "footnote_open": "footnote"}
+_CLOSES = {"bullet_list_close", "ordered_list_close", "list_item_close", "blockquote_close", "table_close",
+           "footnote_close"}
+
+
+class _StructureReader:
+    """markdown-it's flat token stream read once, keeping the open containers on a stack."""
+
+    def __init__(self) -> None:
+        self.sections: list[Section] = []
+        self.title: str | None = None
+        self.level = 0
+        self.blocks: list[Block] = []
+        self.footnotes: list[Block] = []
+        self.stack: list[str] = []           # open containers, innermost last
+        self.counters: list[int] = []        # ordinal of the current item per open list
+        self.row: list[Span] = []
+        self.heading = False
+
+    def read(self, token: Token) -> None:
         kind = token.type
-        if kind == "heading_open":
-            heading = True
-        elif kind == "heading_close":
-            heading = False
-        elif kind in ("bullet_list_open", "ordered_list_open"):
-            stack.append("ordered" if kind.startswith("ordered") else "bullet")
-            counters.append(int(token.attrGet("start") or 1) - 1)
-        elif kind in ("bullet_list_close", "ordered_list_close"):
-            stack.pop()
-            counters.pop()
-        elif kind == "list_item_open":
-            stack.append("item")
-            counters[-1] += 1
-        elif kind in ("list_item_close", "blockquote_close", "table_close", "footnote_close"):
-            stack.pop()
-        elif kind in ("blockquote_open", "table_open", "footnote_open"):
-            stack.append({"blockquote_open": "quote", "table_open": "table"}.get(kind, "footnote"))
+        if kind in _OPENS:
+            self.stack.append(_OPENS[kind])
+            if kind in ("bullet_list_open", "ordered_list_open"):
+                self.counters.append(int(token.attrGet("start") or 1) - 1)
+            elif kind == "list_item_open":
+                self.counters[-1] += 1
+        elif kind in _CLOSES:
+            self.stack.pop()
+            if kind in ("bullet_list_close", "ordered_list_close"):
+                self.counters.pop()
+        elif kind in ("heading_open", "heading_close"):
+            self.heading = kind == "heading_open"
         elif kind == "tr_open":
-            row = []
-        elif kind == "tr_close" and row:
-            blocks.append(Block("table_row", tuple(row)))
+            self.row = []
+        elif kind == "tr_close" and self.row:
+            self.blocks.append(Block("table_row", tuple(self.row)))
         elif kind == "inline":
-            spans = _inline_spans(token)
-            if heading:
-                if current_title is not None or blocks:
-                    sections.append(Section(current_title, current_level, tuple(blocks)))
-                current_title = " ".join(token.content.split()) or None
-                current_level = int(token.tag[1]) if token.tag.startswith("h") else 2
-                blocks = []
-                heading = False
-                continue
-            if "table" in stack:
-                if row:
-                    row.append(Span(" | "))
-                row.extend(spans)
-                continue
-            if not "".join(s.text for s in spans).strip() and not any(s.kind == "image" for s in spans):
-                continue
-            block = _block_for(spans, stack, counters)
-            (footnotes if "footnote" in stack else blocks).append(block)
+            self._inline(token)
         elif kind in ("fence", "code_block") and token.content.strip():
-            blocks.append(Block("code", (Span(token.content.rstrip("\n"), None, "code"),)))
+            self.blocks.append(Block("code", (Span(token.content.rstrip("\n"), None, "code"),)))
         elif kind == "html_block":
-            for piece in read_html(token.content):
-                spans = tuple(Span(text, href, span_kind) for text, href, span_kind in piece.runs)
-                if piece.kind == "heading":
-                    if current_title is not None or blocks:
-                        sections.append(Section(current_title, current_level, tuple(blocks)))
-                    current_title, current_level, blocks = " ".join(Block("", spans).text.split()), piece.level, []
-                    continue
-                depth = sum(1 for c in stack if c in ("bullet", "ordered")) + (piece.kind == "list_item")
-                blocks.append(Block(piece.kind, spans, depth))
-    sections.append(Section(current_title, current_level, tuple(blocks)))
-    return tuple(s for s in sections if s.title or s.blocks), tuple(footnotes)
+            self._html(token.content)
+
+    def _new_section(self, title: str | None, level: int) -> None:
+        if self.title is not None or self.blocks:
+            self.sections.append(Section(self.title, self.level, tuple(self.blocks)))
+        self.title, self.level, self.blocks = title, level, []
+
+    def _inline(self, token: Token) -> None:
+        spans = _inline_spans(token)
+        if self.heading:
+            self._new_section(" ".join(token.content.split()) or None,
+                              int(token.tag[1]) if token.tag.startswith("h") else 2)
+            self.heading = False
+        elif "table" in self.stack:
+            if self.row:
+                self.row.append(Span(" | "))
+            self.row.extend(spans)
+        elif "".join(s.text for s in spans).strip() or any(s.kind == "image" for s in spans):
+            block = _block_for(spans, self.stack, self.counters)
+            (self.footnotes if "footnote" in self.stack else self.blocks).append(block)
+
+    def _html(self, content: str) -> None:
+        for piece in read_html(content):
+            spans = tuple(Span(text, href, span_kind) for text, href, span_kind in piece.runs)
+            if piece.kind == "heading":
+                self._new_section(" ".join(Block("", spans).text.split()), piece.level)
+                continue
+            depth = sum(1 for c in self.stack if c in ("bullet", "ordered")) + (piece.kind == "list_item")
+            self.blocks.append(Block(piece.kind, spans, depth))
+
+    def result(self) -> tuple[tuple[Section, ...], tuple[Block, ...]]:
+        sections = [*self.sections, Section(self.title, self.level, tuple(self.blocks))]
+        return tuple(s for s in sections if s.title or s.blocks), tuple(self.footnotes)
 
 
 def _block_for(spans: tuple[Span, ...], stack: list[str], counters: list[int]) -> Block:

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 import boto3
 from boto3.s3.transfer import TransferConfig
@@ -122,7 +123,7 @@ class Bucket:
         self.transfer = TransferConfig(multipart_threshold=MULTIPART_THRESHOLD,
                                        multipart_chunksize=MULTIPART_THRESHOLD, max_concurrency=4)
 
-    def _call(self, action: str, function: Callable, **kwargs):
+    def _call(self, action: str, function: Callable, **kwargs: Any) -> Any:
         try:
             return function(**kwargs)
         except (BotoCoreError, ClientError) as exc:
@@ -158,7 +159,7 @@ class Bucket:
         self._call("set the public-read policy", self.client.put_bucket_policy,
                    Bucket=self.target.bucket, Policy=json.dumps(policy))
 
-    def _read(self, key: str, function: Callable):
+    def _read(self, key: str, function: Callable) -> Any:
         """function(Bucket, Key), or None when the object does not exist."""
         try:
             return function(Bucket=self.target.bucket, Key=key)

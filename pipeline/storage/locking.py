@@ -13,6 +13,7 @@ import json
 import random
 import time
 import uuid
+from collections.abc import Iterator
 
 from pipeline.errors import ServiceError
 from pipeline.retry import poll_until
@@ -73,7 +74,7 @@ def _holder(bucket: Bucket, key: str) -> dict | None:
 
 
 @contextlib.contextmanager
-def object_lock(bucket: Bucket, key: str, wait_s: float = WAIT_S):
+def object_lock(bucket: Bucket, key: str, wait_s: float = WAIT_S) -> Iterator[None]:
     owner = uuid.uuid4().hex
     seen: list[dict] = [{}]
 

@@ -89,7 +89,7 @@ def shared_items(config: Config, layout: Layout) -> list[Item]:
     return [Item(layout.cover(cover), CONTENT_TYPES[cover.suffix.lower()], "public, max-age=86400", cover)]
 
 
-def _merge_episode(episode: Episode, guid: str):
+def _merge_episode(episode: Episode, guid: str) -> Callable[[bytes | None], bytes]:
     """The catalogue change: upsert our episode into whatever is there now, renumbering a new
     episode whose number a concurrent publisher took first; the show's guid kept, or set once."""
     def change(current: bytes | None) -> bytes:
