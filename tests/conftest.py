@@ -92,16 +92,24 @@ def project(tmp_path, s3_server, speech_cache, monkeypatch):
     return Project(tmp_path, s3_server, bucket, speech_cache)
 
 
+@pytest.fixture(scope="module")
+def local_project(tmp_path_factory, speech_cache):
+    """A project folder for `--no-upload` runs only, shared by a module's tests: no S3 is
+    started for it, and its config names no endpoint."""
+    return Project(tmp_path_factory.mktemp("local"), None, "local", speech_cache)
+
+
 @dataclass
 class Project:
     root: Path
-    s3: S3Server
+    s3: S3Server | None          # None: a local project, which never uploads
     bucket: str
     speech_cache: Path
 
     def config(self, email: dict | None = None, **storage) -> Path:
         audio = ROOT / "pipeline" / "assets"
-        settings = {"endpoint_url": self.s3.endpoint, "bucket": self.bucket, "create_bucket": True, **storage}
+        remote = {"endpoint_url": self.s3.endpoint, "create_bucket": True} if self.s3 else {}
+        settings = {**remote, "bucket": self.bucket, **storage}
         lines = ["[show]", f'cover = "{audio / "cover.jpg"}"', "[storage]"]
         lines += [f"{k} = {json.dumps(v)}" for k, v in settings.items()]
         lines += ["[voice]", f'lexicon = "{audio / "lexicon.toml"}"', f'intro = "{audio / "intro.mp3"}"',

@@ -12,16 +12,29 @@ from pipeline.audio.narration import build_narration
 from pipeline.config import load_config
 from pipeline.source.parse import parse_issue
 from tests.audio_measure import decode, integrated_lufs, silent_stretches, true_peak_dbtp
-from tests.conftest import SHORT_ISSUE
+from tests.conftest import SHORT_ISSUE, Project
 
 
-@pytest.fixture
-def built(project):
+def _build(project):
     """Publish the short issue locally; return (summary, build dir, issue path)."""
     issue = project.issue()
     result = project.publish(issue, "--no-upload")
     assert result.exit_code == 0, result.output
     return json.loads(result.stdout), project.build_dir() / "a-short-test", issue
+
+
+@pytest.fixture(scope="module")
+def built(local_project):
+    """One build for the tests that only read it (it was one per test: seven publishes)."""
+    return _build(local_project)
+
+
+@pytest.fixture
+def rebuilt(tmp_path, speech_cache):
+    """A build of its own, for a test that edits the issue or the config and builds again:
+    (summary, build dir, issue path, the project)."""
+    project = Project(tmp_path, None, "local", speech_cache)
+    return (*_build(project), project)
 
 
 def vtt_cues(text: str) -> list[tuple[float, float, str]]:
@@ -52,9 +65,9 @@ def test_mp3_is_mastered_podcast_audio(built):
     assert max(silent_stretches(samples)) < 1.8
 
 
-def test_duration_is_chunks_plus_pauses(built, project):
+def test_duration_is_chunks_plus_pauses(built, local_project):
     summary, out, issue = built
-    config = load_config(project.root / "publish.toml")
+    config = load_config(local_project.root / "publish.toml")
     narration = build_narration(parse_issue(issue), config.show, load_lexicon(config.voice.lexicon))
     cues = vtt_cues((out / "transcript.vtt").read_text(encoding="utf-8"))
     assert len(cues) == len(narration.chunks)
@@ -114,8 +127,8 @@ def test_id3_tags_and_chapters_read_back(built):
     assert tags["CTOC:toc"].child_element_ids == [c.element_id for c in sorted(chaps, key=lambda c: c.element_id)]
 
 
-def test_rerun_synthesises_nothing_and_edit_only_its_chunks(built, project):
-    summary, out, issue = built
+def test_rerun_synthesises_nothing_and_edit_only_its_chunks(rebuilt):
+    summary, out, issue, project = rebuilt
     again = json.loads(project.publish(issue, "--no-upload").stdout)
     assert again["audio"]["chunks_synthesized"] == 0
     issue.write_text(SHORT_ISSUE.replace("It doesn’t go well.", "It goes badly, then worse."), encoding="utf-8")
@@ -129,8 +142,8 @@ def test_rerun_synthesises_nothing_and_edit_only_its_chunks(built, project):
     assert abs(integrated_lufs(samples) - -16) <= 0.5 and true_peak_dbtp(samples) <= -1.0
 
 
-def test_lexicon_changes_narration_not_transcript(built, project):
-    summary, out, issue = built
+def test_lexicon_changes_narration_not_transcript(rebuilt):
+    summary, out, issue, project = rebuilt
     transcript_before = (out / "transcript.vtt").read_text(encoding="utf-8")
     lexicon = project.root / "lexicon.toml"
     lexicon.write_text('"Hyosan" = "[[ hjˈoʊsɑːn ]]"\n')

@@ -1,20 +1,11 @@
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from pipeline.cli import main
-
-
-def test_every_command_has_help_with_an_example():
-    runner = CliRunner()
-    for name, command in main.commands.items():
-        result = runner.invoke(main, [name, "--help"])
-        assert result.exit_code == 0, name
-        assert command.help and "Example" in command.help, name
 
 
 def test_issue_no_upload_json(example_path, tmp_path):
@@ -56,29 +47,6 @@ def test_bad_config_reports_every_problem(tmp_path, example_path):
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 2 and all(line.startswith("error: ") for line in lines)
     assert "Traceback" not in result.stderr
-
-
-def test_every_command_and_option_is_in_the_readme():
-    """Like sqlite-utils' test_docs: a command or flag the README never mentions is one a
-    user will not find."""
-    from pipeline.cli import main
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
-    missing = []
-    for name, command in main.commands.items():
-        if f"publish {name}" not in readme:
-            missing.append(f"publish {name}")
-        for param in command.params:
-            for option in getattr(param, "opts", ()):
-                if option.startswith("--") and option not in readme:
-                    missing.append(f"publish {name} {option}")
-    assert missing == []
-
-
-def test_every_command_has_help():
-    from pipeline.cli import main
-    for name in main.commands:
-        result = CliRunner().invoke(main, [name, "--help"])
-        assert result.exit_code == 0 and "Example:" in result.output, name
 
 
 def test_narration_prints_the_script_with_each_substitution(write_issue):

@@ -176,10 +176,8 @@ def test_hostile_input(project, label, content, change, expected):
         assert len(errors) == 1 and (str(path) in errors[0] or str(config) in errors[0]
                                      or str(root) in errors[0]), result.stderr
         assert written == set()
-        try:
+        if bucket.ensure_bucket(create=False):      # a bucket never created holds nothing either
             assert bucket.list_keys() == []
-        except Exception as exc:     # the bucket was never created: nothing published either
-            assert "bucket" in str(exc).lower()
         return
     keys = bucket.list_keys()
     assert keys and all(key.startswith(PREFIX) for key in keys), keys

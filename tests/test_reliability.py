@@ -129,45 +129,6 @@ def test_concurrent_publishers_both_land(project, locking):
     assert not [key for key in bucket.list_keys() if key.endswith(".lock") or "probe" in key]
 
 
-def test_lock_object_serialises_and_a_stale_lock_expires(project):
-    import threading
-    import time
-
-    from pipeline.storage import locking
-    from pipeline.storage.bucket import Item
-    bucket = project.bucket_client()
-    bucket.ensure_bucket()
-    assert locking.conditional_writes_work(bucket, "probe")      # SeaweedFS honours If-None-Match
-    inside, overlaps = [], []
-
-    def worker():
-        with locking.object_lock(bucket, "catalog.json.lock"):
-            if inside:
-                overlaps.append(1)
-            inside.append(1)
-            time.sleep(0.2)
-            inside.pop()
-    threads = [threading.Thread(target=worker) for _ in range(3)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert overlaps == [] and bucket.head("catalog.json.lock") is None
-    stale = json.dumps({"owner": "crashed", "host": "elsewhere", "pid": 1, "expires": time.time() - 1})
-    bucket.put(Item("catalog.json.lock", "application/json", "no-store", data=stale.encode()))
-    started = time.monotonic()
-    with locking.object_lock(bucket, "catalog.json.lock"):
-        assert json.loads(bucket.get("catalog.json.lock")[0])["owner"] != "crashed"
-    assert time.monotonic() - started < 5
-    live = json.dumps({"owner": "busy", "host": "elsewhere", "pid": 7, "expires": time.time() + 60})
-    bucket.put(Item("catalog.json.lock", "application/json", "no-store", data=live.encode()))
-    from pipeline.errors import ServiceError
-    with pytest.raises(ServiceError) as caught:
-        with locking.object_lock(bucket, "catalog.json.lock", wait_s=1):
-            pass
-    assert "held by elsewhere (pid 7)" in caught.value.what
-
-
 def test_secrets_never_appear_in_output_files_or_objects(project, monkeypatch):
     """Recognisable S3, SMTP and unsubscribe secrets, through successful and failing runs with
     --debug: none may show up on stdout, stderr, in build files or in the bucket."""
@@ -234,7 +195,8 @@ def test_a_silent_server_times_out_instead_of_hanging():
         bucket = Bucket(Target("podcast", "us-east-1", f"http://127.0.0.1:{port}", "a", "b"), timeout_s=0.5)
         with pytest.raises(ServiceError) as caught:
             bucket.head("feed.xml")
-        assert "timed out" in caught.value.what.lower() or "time" in caught.value.what.lower(), caught.value.what
+        assert caught.value.what == (f"storage: http://127.0.0.1:{port} did not answer in time while trying to "
+                                     "read feed.xml"), caught.value.what
         smtp = SmtpTransport(Config(email=EmailConfig(smtp_host="127.0.0.1", smtp_port=port)), timeout=0.5)
         with pytest.raises(Transient):
             smtp.send("news@example.com", "a@example.com", b"Subject: x\r\n\r\nx\r\n")

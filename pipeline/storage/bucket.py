@@ -14,7 +14,14 @@ from typing import Any
 import boto3
 from boto3.s3.transfer import TransferConfig
 from botocore.config import Config as BotoConfig
-from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError, NoCredentialsError
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    NoCredentialsError,
+    ReadTimeoutError,
+)
 
 from pipeline.errors import ServiceError
 from pipeline.retry import retry
@@ -86,6 +93,9 @@ def describe_failure(exc: Exception, target: Target, action: str) -> ServiceErro
         return ServiceError(f"storage: cannot reach {where} while trying to {action}",
                             "check endpoint_url (or AWS_ENDPOINT_URL) and that the server is running; "
                             "run the same command again to finish")
+    if isinstance(exc, (ReadTimeoutError, ConnectTimeoutError)):
+        return ServiceError(f"storage: {where} did not answer in time while trying to {action}",
+                            "check that the server is up and not overloaded; run the same command again to finish")
     if isinstance(exc, NoCredentialsError):
         return ServiceError("storage: no credentials",
                             "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE)")

@@ -79,12 +79,23 @@ def test_edit_uploads_only_what_changed_and_keeps_the_guid(project):
     issue = project.issue()
     first = summary_of(project.publish(issue))
     feed_before = feedparser.parse(http_get(first["feed_url"])[2])
+    bucket = project.bucket_client()
+    before = {key: bucket.head(key).etag for key in bucket.list_keys()}
     issue.write_text(SHORT_ISSUE.replace("watch it.", "watch it tonight."), encoding="utf-8")
     second = summary_of(project.publish(issue))
+    after = {key: bucket.head(key).etag for key in bucket.list_keys()}
+    changed = {key for key in after if before.get(key) != after[key]}
     assert second["audio"]["chunks_synthesized"] == 1
-    # new MP3 (new name), transcripts, chapters? (same times may differ), page, email html/text, catalogue,
-    # the home's index (the new duration) and sitemap (the new date), feed; never the cover, 404 or robots.txt
-    assert 5 <= second["upload"]["uploaded"] <= 11
+    # Exactly what the edit changed: the new MP3 (a new name), both transcripts, the page, the
+    # email's web copies, the catalogue, the home (the new duration) and the feed. Not the
+    # chapters (one chapter, at 0 s), the cover, 404 or robots.txt; the sitemap only when the
+    # second publish fell on another day (its dates are days).
+    episode = "episodes/a-short-test/"
+    expected = {f"{episode}{second['audio_url'].rsplit('/', 1)[1]}", f"{episode}transcript.vtt",
+                f"{episode}transcript.json", f"{episode}index.html", f"{episode}email.html", f"{episode}email.txt",
+                "catalog.json", "index.html", "feed.xml"}
+    assert changed - {"sitemap.xml"} == expected
+    assert second["upload"]["uploaded"] == len(changed)
     feed_after = feedparser.parse(http_get(second["feed_url"])[2])
     assert len(feed_after.entries) == 1
     assert feed_after.entries[0].id == feed_before.entries[0].id
