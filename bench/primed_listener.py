@@ -9,6 +9,7 @@ Without NAMES it is the same windows unprimed, so the two differ only by the pri
 over the whole episode instead (faster-whisper's hotwords), Whisper base falls into reciting
 the list of names; a window at a time it does not.
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -23,7 +24,7 @@ RATE = 16000
 
 def seconds(stamp: str) -> float:
     parts = [float(p) for p in stamp.split(":")]
-    return sum(p * 60 ** i for i, p in enumerate(reversed(parts)))
+    return sum(p * 60**i for i, p in enumerate(reversed(parts)))
 
 
 def windows(vtt: str) -> list[tuple[float, float]]:
@@ -46,15 +47,18 @@ def main() -> None:
     asr = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(asr)
     from faster_whisper import WhisperModel
-    model = WhisperModel(str(asr.resolve_model("base")[0]), device="cpu", compute_type="int8", cpu_threads=2,
-                         local_files_only=True)
+
+    model = WhisperModel(
+        str(asr.resolve_model("base")[0]), device="cpu", compute_type="int8", cpu_threads=2, local_files_only=True
+    )
     audio = asr.decode_audio(audio_path)
     prompt = f"Names in this review: {', '.join(names)}." if names else None
     heard = []
     for start, end in windows(Path(vtt_path).read_text(encoding="utf-8")):
-        clip = audio[int(max(0.0, start - 0.2) * RATE):int((end + 0.3) * RATE)]
-        segments, _ = model.transcribe(clip, language="en", beam_size=5, condition_on_previous_text=False,
-                                       vad_filter=False, initial_prompt=prompt)
+        clip = audio[int(max(0.0, start - 0.2) * RATE) : int((end + 0.3) * RATE)]
+        segments, _ = model.transcribe(
+            clip, language="en", beam_size=5, condition_on_previous_text=False, vad_filter=False, initial_prompt=prompt
+        )
         heard.append(" ".join(segment.text.strip() for segment in segments))
     Path(out).write_text(" ".join(heard) + "\n", encoding="utf-8")
 

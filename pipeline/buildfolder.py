@@ -1,6 +1,7 @@
 """What `publish issue` leaves in build/<slug>/ for `publish send`: the contract between the two
 commands, so send never imports publish. The email manifest says which source the built email
 came from; the published mark says that source went online, so its links work."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ class AudioFiles:
 @dataclass(frozen=True)
 class BuiltFiles:
     """What one build wrote to build/<slug>/ (the .eml stays local: it is a per-recipient template)."""
+
     email_html: Path
     email_text: Path
     email_eml: Path
@@ -35,6 +37,5 @@ class BuiltFiles:
     audio: AudioFiles | None = None
 
     def paths(self) -> list[Path]:
-        extra = ([self.audio.mp3, self.audio.transcript, self.audio.chapters, self.audio.words]
-                 if self.audio else [])
+        extra = [self.audio.mp3, self.audio.transcript, self.audio.chapters, self.audio.words] if self.audio else []
         return [self.email_html, self.page, self.email_text, self.email_eml, *extra]

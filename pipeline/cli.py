@@ -1,99 +1,40 @@
 """The `publish` command: a thin layer over pipeline.publish."""
+
 from __future__ import annotations
 
-import contextlib
 import json
-import signal
 import sys
-import threading
-import traceback
-from collections.abc import Callable, Iterator
-from functools import wraps
 from pathlib import Path
-from types import FrameType
-from typing import Any, NoReturn
 
 import click
 
 from pipeline import __version__
+from pipeline.batch import publish_batch
 from pipeline.config import load_config
-from pipeline.errors import InputError, ServiceError
-from pipeline.publish import PublishOptions, publish_batch, publish_issue
+from pipeline.exits import emit, handle_errors
+from pipeline.publish import publish_issue
 from pipeline.report import Reporter
 from pipeline.site.home import home_url
+from pipeline.stages import PublishOptions
 from pipeline.storage.published import republish, verify_bucket
 from pipeline.storage.session import planned_links, serve_embedded
 
-CONFIG = click.option("--config", "config_path", type=click.Path(path_type=Path),
-                      help="Config file (default: ./publish.toml, else built-in defaults).")
-BUILD_DIR = click.option("--build-dir", type=click.Path(path_type=Path), default=Path("build"),
-                         show_default=True, help="Where built files go.")
+CONFIG = click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path),
+    help="Config file (default: ./publish.toml, else built-in defaults).",
+)
+BUILD_DIR = click.option(
+    "--build-dir",
+    type=click.Path(path_type=Path),
+    default=Path("build"),
+    show_default=True,
+    help="Where built files go.",
+)
 JSON = click.option("--json", "as_json", is_flag=True, help="Print one JSON summary on stdout.")
 DEBUG = click.option("--debug", is_flag=True, help="Show tracebacks for unexpected errors.")
 ISSUE = click.argument("issue_path", metavar="ISSUE.md", type=click.Path(path_type=Path))
-
-
-class Stopped(BaseException):
-    """SIGTERM or SIGHUP: unwinds like Ctrl-C, so the embedded server and locks are released."""
-
-    def __init__(self, signum: int):
-        super().__init__(signum)
-        self.signum = signum
-
-
-def _stop(signum: int, _frame: FrameType | None) -> NoReturn:
-    raise Stopped(signum)
-
-
-@contextlib.contextmanager
-def stop_on_signals() -> Iterator[None]:
-    """SIGTERM and SIGHUP stop a command as Ctrl-C does (the main thread only; restored after)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = {sig: signal.signal(sig, _stop) for sig in (signal.SIGTERM, signal.SIGHUP)}
-    try:
-        yield
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-
-
-def handle_errors(command: Callable[..., Any]) -> Callable[..., Any]:
-    """Exit 2 for bad input, 1 for a failed service; one line each, no traceback."""
-    @wraps(command)
-    def wrapper(*args: Any, debug: bool = False, **kwargs: Any) -> Any:
-        try:
-            with stop_on_signals():
-                return command(*args, **kwargs)
-        except Stopped as exc:
-            click.echo(f"stopped by {signal.Signals(exc.signum).name}; run the same command again to finish",
-                       err=True)
-            sys.exit(128 + exc.signum)
-        except InputError as exc:
-            for problem in exc.problems:
-                click.echo(f"error: {problem}", err=True)
-            sys.exit(2)
-        except ServiceError as exc:
-            click.echo(f"error: {exc.what}", err=True)
-            if exc.hint:
-                click.echo(f"  {exc.hint}", err=True)
-            sys.exit(1)
-        except KeyboardInterrupt:
-            click.echo("interrupted; run the same command again to finish", err=True)
-            sys.exit(130)
-        except Exception as exc:  # noqa: BLE001 - the last line of defence against tracebacks
-            if debug:
-                traceback.print_exc()
-            click.echo(f"error: internal error: {type(exc).__name__}: {exc} (rerun with --debug for details)",
-                       err=True)
-            sys.exit(1)
-    return wrapper
-
-
-def emit(result: dict | list, as_json: bool) -> None:
-    if as_json:
-        click.echo(json.dumps(result, indent=2, ensure_ascii=False))
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -120,13 +61,13 @@ def init(directory: Path) -> None:
       publish init my-show && cd my-show && publish issue issues/*-welcome.md
     """
     from pipeline.scaffold import init_show
+
     for path in init_show(directory):
         click.echo(f"created  {path}")
 
 
 @main.command()
-@click.argument("issue_paths", metavar="ISSUE.md|DIR...", nargs=-1, required=True,
-                type=click.Path(path_type=Path))
+@click.argument("issue_paths", metavar="ISSUE.md|DIR...", nargs=-1, required=True, type=click.Path(path_type=Path))
 @CONFIG
 @BUILD_DIR
 @click.option("--dry-run", is_flag=True, help="Print the plan; write nothing remote.")
@@ -137,8 +78,17 @@ def init(directory: Path) -> None:
 @click.option("--quiet", is_flag=True, help="Print only warnings and errors.")
 @DEBUG
 @handle_errors
-def issue(issue_paths: tuple[Path, ...], config_path: Path | None, build_dir: Path, dry_run: bool, no_upload: bool,
-          no_audio: bool, force: bool, as_json: bool, quiet: bool) -> None:
+def issue(
+    issue_paths: tuple[Path, ...],
+    config_path: Path | None,
+    build_dir: Path,
+    dry_run: bool,
+    no_upload: bool,
+    no_audio: bool,
+    force: bool,
+    as_json: bool,
+    quiet: bool,
+) -> None:
     """Build and publish issues: email, audio, feed, upload. Several files or a folder are
     checked together first, then published oldest first (run it again to resume).
 
@@ -148,8 +98,9 @@ def issue(issue_paths: tuple[Path, ...], config_path: Path | None, build_dir: Pa
       publish issue issues/            # every .md in it: a blog's back catalogue
       publish issue issues/x.md --no-upload --json
     """
-    options = PublishOptions(build_dir=build_dir, dry_run=dry_run, upload=not no_upload,
-                             audio=not no_audio, force=force)
+    options = PublishOptions(
+        build_dir=build_dir, dry_run=dry_run, upload=not no_upload, audio=not no_audio, force=force
+    )
     reporter = Reporter(quiet=quiet or as_json)
     if len(issue_paths) == 1 and not issue_paths[0].is_dir():
         emit(publish_issue(issue_paths[0], load_config(config_path), options, reporter).as_json(), as_json)
@@ -194,6 +145,7 @@ def narration(issue_path: Path, config_path: Path | None, as_json: bool) -> None
     """
     from pipeline.audio.tryout import narration_of, script_json, script_text
     from pipeline.source.parse import parse_issue
+
     config = load_config(config_path)
     script = narration_of(parse_issue(issue_path, config.issues.ignore_keys), config)
     click.echo(json.dumps(script_json(script), indent=2, ensure_ascii=False) if as_json else script_text(script))
@@ -201,10 +153,16 @@ def narration(issue_path: Path, config_path: Path | None, as_json: bool) -> None
 
 @main.command()
 @click.argument("text")
-@click.option("--out", type=click.Path(path_type=Path), default=Path("say.wav"), show_default=True,
-              help="The WAV file to write.")
-@click.option("--names", "names", multiple=True, type=click.Choice(["ko", "ja"]),
-              help="Read names by this language's rules, as an issue's `names:` does (repeatable).")
+@click.option(
+    "--out", type=click.Path(path_type=Path), default=Path("say.wav"), show_default=True, help="The WAV file to write."
+)
+@click.option(
+    "--names",
+    "names",
+    multiple=True,
+    type=click.Choice(["ko", "ja"]),
+    help="Read names by this language's rules, as an issue's `names:` does (repeatable).",
+)
 @CONFIG
 @BUILD_DIR
 @DEBUG
@@ -219,6 +177,7 @@ def say(text: str, out: Path, names: tuple[str, ...], config_path: Path | None, 
       publish say "[[ tʃˈʌŋ sˈɑːn ]]"
     """
     from pipeline.audio.tryout import say as speak
+
     spoken, changes, seconds = speak(text, load_config(config_path), out, build_dir / ".cache", tuple(names))
     click.echo(f"says     {spoken}")
     for change in changes:
@@ -276,10 +235,19 @@ def serve(config_path: Path | None) -> None:
 
 @main.command()
 @ISSUE
-@click.option("--subscribers", "subscribers_path", metavar="FILE.csv", type=click.Path(path_type=Path),
-              help="CSV with an 'email' column; optional 'name' and 'status' (unsubscribed rows are skipped).")
-@click.option("--test", "test_to", metavar="ADDRESS[,ADDRESS…]",
-              help="Send only to these addresses, subject marked [Test]; not logged, needs no list.")
+@click.option(
+    "--subscribers",
+    "subscribers_path",
+    metavar="FILE.csv",
+    type=click.Path(path_type=Path),
+    help="CSV with an 'email' column; optional 'name' and 'status' (unsubscribed rows are skipped).",
+)
+@click.option(
+    "--test",
+    "test_to",
+    metavar="ADDRESS[,ADDRESS…]",
+    help="Send only to these addresses, subject marked [Test]; not logged, needs no list.",
+)
 @CONFIG
 @BUILD_DIR
 @click.option("--dry-run", is_flag=True, help="Count recipients and show one rendered message; send nothing.")
@@ -287,8 +255,16 @@ def serve(config_path: Path | None) -> None:
 @click.option("--quiet", is_flag=True, help="Print only warnings and errors.")
 @DEBUG
 @handle_errors
-def send(issue_path: Path, subscribers_path: Path | None, test_to: str | None, config_path: Path | None,
-         build_dir: Path, dry_run: bool, as_json: bool, quiet: bool) -> None:
+def send(
+    issue_path: Path,
+    subscribers_path: Path | None,
+    test_to: str | None,
+    config_path: Path | None,
+    build_dir: Path,
+    dry_run: bool,
+    as_json: bool,
+    quiet: bool,
+) -> None:
     """Email a published issue to every subscriber, once each (safe to re-run).
 
     The unsubscribe secret comes from the environment ($PUBLISH_SECRET by default), SMTP
@@ -301,10 +277,12 @@ def send(issue_path: Path, subscribers_path: Path | None, test_to: str | None, c
       publish send issues/2022-01-28-all-of-us-are-dead.md --subscribers subscribers.csv
     """
     from pipeline.mail.send import SendOptions, send_issue
+
     test = tuple(a.strip() for a in (test_to or "").split(",") if a.strip())
     options = SendOptions(build_dir=build_dir, dry_run=dry_run, test=test)
-    result = send_issue(issue_path, subscribers_path, load_config(config_path), options,
-                        Reporter(quiet=quiet or as_json))
+    result = send_issue(
+        issue_path, subscribers_path, load_config(config_path), options, Reporter(quiet=quiet or as_json)
+    )
     if dry_run and not as_json and "sample" in result:
         click.echo(result["sample"])
     emit(result, as_json)
@@ -329,12 +307,14 @@ def unsubscribe_server(host: str, port: int, config_path: Path | None) -> None:
     from pipeline.mail.secret import read_secrets
     from pipeline.mail.service import STORE_ATTEMPTS, STORE_TIMEOUT_S, create_app, run
     from pipeline.storage.session import start_embedded, uses_embedded
+
     config = load_config(config_path)
     secrets = read_secrets(config)
     with open_list(config, secrets, timeout_s=STORE_TIMEOUT_S, attempts=STORE_ATTEMPTS) as store:
         assert store is not None
-        app = create_app(config, secrets, store,
-                         restart_store=(lambda: start_embedded(config)) if uses_embedded(config) else None)
+        app = create_app(
+            config, secrets, store, restart_store=(lambda: start_embedded(config)) if uses_embedded(config) else None
+        )
         path = getattr(app.routes[0], "path", "/")
         click.echo(f"serving  unsubscribes at http://{host}:{port}{path}  (Ctrl-C to stop)", err=True)
         run(app, host, port)
@@ -351,8 +331,14 @@ def subscribers() -> None:
 
 
 @subscribers.command()
-@click.option("--subscribers", "subscribers_path", required=True, metavar="FILE.csv",
-              type=click.Path(path_type=Path), help="The list `publish send` reads.")
+@click.option(
+    "--subscribers",
+    "subscribers_path",
+    required=True,
+    metavar="FILE.csv",
+    type=click.Path(path_type=Path),
+    help="The list `publish send` reads.",
+)
 @CONFIG
 @JSON
 @DEBUG
@@ -367,6 +353,7 @@ def unsubscribed(subscribers_path: Path, config_path: Path | None, as_json: bool
     from pipeline.mail.liststore import open_list
     from pipeline.mail.secret import read_secrets
     from pipeline.mail.subscribers import read_subscribers
+
     config = load_config(config_path)
     listed = read_subscribers(subscribers_path).active
     with open_list(config, read_secrets(config), create=False) as store:

@@ -2,6 +2,7 @@
 
 Credentials never live here: boto3's standard chain and PUBLISH_SMTP_* supply them.
 """
+
 from __future__ import annotations
 
 import re
@@ -34,8 +35,8 @@ class ShowConfig:
     category: str = "TV & Film"
     subcategory: str = "TV Reviews"
     explicit: bool = False
-    guid: str = ""                     # podcast:guid to keep (a show moving here); else made once
-    subscribe_url: str = ""            # the newsletter's sign-up page, linked from the home page
+    guid: str = ""  # podcast:guid to keep (a show moving here); else made once
+    subscribe_url: str = ""  # the newsletter's sign-up page, linked from the home page
 
 
 @dataclass(frozen=True)
@@ -46,7 +47,7 @@ class StorageConfig:
     endpoint_url: str = ""
     region: str = "us-east-1"
     create_bucket: bool = False
-    locking: str = "auto"              # catalogue updates: "conditional", "lock-object" or "auto" (probe)
+    locking: str = "auto"  # catalogue updates: "conditional", "lock-object" or "auto" (probe)
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,7 @@ class VoiceConfig:
 class EmailConfig:
     from_: str = "Screen Reviews <news@example.com>"
     reply_to: str = ""
-    address: str = ""                  # postal address for the footer (CAN-SPAM requires one)
+    address: str = ""  # postal address for the footer (CAN-SPAM requires one)
     unsubscribe_url: str = "https://example.com/unsubscribe?email={email}&token={token}"
     unsubscribe_mailto: str = ""
     secret_env: str = "PUBLISH_SECRET"
@@ -74,7 +75,7 @@ class EmailConfig:
 
 @dataclass(frozen=True)
 class SubscriptionsConfig:
-    bucket: str = ""                   # private: who unsubscribed; default "<[storage] bucket>-subscriptions"
+    bucket: str = ""  # private: who unsubscribed; default "<[storage] bucket>-subscriptions"
 
     def bucket_for(self, storage: StorageConfig) -> str:
         return self.bucket or f"{storage.bucket}-subscriptions"
@@ -82,7 +83,7 @@ class SubscriptionsConfig:
 
 @dataclass(frozen=True)
 class IssuesConfig:
-    ignore_keys: tuple[str, ...] = ()   # a site's own front matter keys, accepted and ignored
+    ignore_keys: tuple[str, ...] = ()  # a site's own front matter keys, accepted and ignored
 
 
 @dataclass(frozen=True)
@@ -93,13 +94,17 @@ class Config:
     email: EmailConfig = EmailConfig()
     issues: IssuesConfig = IssuesConfig()
     subscriptions: SubscriptionsConfig = SubscriptionsConfig()
-    path: Path | None = None          # the file it came from, if any
-    base_dir: Path = Path(".")        # relative paths in the file are relative to this
+    path: Path | None = None  # the file it came from, if any
+    base_dir: Path = Path(".")  # relative paths in the file are relative to this
 
 
 SECTIONS: dict[str, type] = {
-    "show": ShowConfig, "storage": StorageConfig, "voice": VoiceConfig, "email": EmailConfig,
-    "issues": IssuesConfig, "subscriptions": SubscriptionsConfig,
+    "show": ShowConfig,
+    "storage": StorageConfig,
+    "voice": VoiceConfig,
+    "email": EmailConfig,
+    "issues": IssuesConfig,
+    "subscriptions": SubscriptionsConfig,
 }
 PATH_KEYS = {("show", "cover"), ("voice", "lexicon"), ("voice", "intro"), ("voice", "outro")}
 
@@ -114,7 +119,7 @@ def default_asset(base_dir: Path, default: Path) -> Path:
 
 
 def _toml_key(field_name: str) -> str:
-    return field_name.rstrip("_")     # `from` is a Python keyword
+    return field_name.rstrip("_")  # `from` is a Python keyword
 
 
 def _check_type(value: Any, default: Any) -> str | None:
@@ -132,8 +137,9 @@ def _check_type(value: Any, default: Any) -> str | None:
     return None if isinstance(value, str) else "must be a string"
 
 
-def _build_section(name: str, cls: type, raw: dict, text: str, file: str, base_dir: Path,
-                   problems: list[Problem]) -> Any:
+def _build_section(
+    name: str, cls: type, raw: dict, text: str, file: str, base_dir: Path, problems: list[Problem]
+) -> Any:
     defaults = cls()
     values = {}
     known = {_toml_key(f.name): f for f in fields(cls)}
@@ -173,8 +179,10 @@ def _validate(config: Config, text: str, file: str, problems: list[Problem]) -> 
     found += [("email", key, message) for key, message in _email_problems(config.email)]
     if config.subscriptions.bucket_for(config.storage) == config.storage.bucket:
         found.append(("subscriptions", "bucket", "must not be the public [storage] bucket: the list is private"))
-    problems += [Problem(file, f"[{section}] {key} {message}", key_line(text, key, section=section))
-                 for section, key, message in found]
+    problems += [
+        Problem(file, f"[{section}] {key} {message}", key_line(text, key, section=section))
+        for section, key, message in found
+    ]
 
 
 def _show_problems(show: ShowConfig) -> Iterator[tuple[str, str]]:
@@ -213,7 +221,7 @@ def _email_problems(email: EmailConfig) -> Iterator[tuple[str, str]]:
     if email.unsubscribe_mailto and not email.unsubscribe_mailto.startswith("mailto:"):
         yield "unsubscribe_mailto", "must start with mailto:"
     if email.transport not in ("smtp", "ses"):
-        yield "transport", "must be \"smtp\" or \"ses\""
+        yield "transport", 'must be "smtp" or "ses"'
     if email.rate_per_second < 0:
         yield "rate_per_second", "must be 0 (no limit) or more"
 
@@ -244,14 +252,18 @@ def _from_mapping(data: dict, text: str, file: str, base_dir: Path, path: Path |
     sections = {}
     for name, value in data.items():
         if name not in SECTIONS:
-            problems.append(Problem(file, f"unknown section [{name}]{did_you_mean(name, list(SECTIONS))}",
-                                    key_line(text, name, header=True)))
+            problems.append(
+                Problem(
+                    file,
+                    f"unknown section [{name}]{did_you_mean(name, list(SECTIONS))}",
+                    key_line(text, name, header=True),
+                )
+            )
         elif not isinstance(value, dict):
             problems.append(Problem(file, f"'{name}' must be a table [{name}]", key_line(text, name, header=True)))
     for name, cls in SECTIONS.items():
         raw = data.get(name, {})
-        sections[name] = _build_section(name, cls, raw if isinstance(raw, dict) else {},
-                                        text, file, base_dir, problems)
+        sections[name] = _build_section(name, cls, raw if isinstance(raw, dict) else {}, text, file, base_dir, problems)
     config = Config(**sections, path=path, base_dir=base_dir)
     _validate(config, text, file, problems)
     if problems:

@@ -4,6 +4,7 @@ InputError (exit 2): the user's file or config is wrong; one line per problem,
 `<file>[:<line>]: <what>`. ServiceError (exit 1): storage or SMTP failed; says
 what failed and what to do.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -45,5 +46,6 @@ class ServiceError(Exception):
 def did_you_mean(word: str, known: list[str] | tuple[str, ...]) -> str:
     """' (did you mean 'x'?)' for the closest known word, or ''; every unknown-key message uses it."""
     import difflib
+
     close = difflib.get_close_matches(str(word), list(known), n=1)
     return f" (did you mean '{close[0]}'?)" if close else ""

@@ -1,5 +1,6 @@
 """What a long run tells the user: messages and progress on stderr, never on stdout
 (stdout is kept for --json)."""
+
 from __future__ import annotations
 
 import sys
@@ -14,11 +15,12 @@ class Reporter:
     """Lines are written whole under one lock: the speech and upload threads report progress
     while the main thread reports each stage. A warning said once is not repeated (a run of
     many issues would otherwise repeat a show-wide one for each)."""
+
     quiet: bool = False
     stream: TextIO = field(default_factory=lambda: sys.stderr)
     _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
     _said: set[str] = field(default_factory=set, repr=False)
-    _bar_open: bool = field(default=False, repr=False)     # a terminal bar awaits its newline
+    _bar_open: bool = field(default=False, repr=False)  # a terminal bar awaits its newline
 
     def info(self, message: str) -> None:
         if not self.quiet:
@@ -63,8 +65,10 @@ class Progress:
                 filled = int(fraction * 30)
                 bar = "█" * filled + "·" * (30 - filled)
                 end = "\n" if self.done >= self.total else ""
-                self.reporter.write(f"\r{self.label:<12} {bar} {self.done}/{self.total} "
-                                    f"{time.monotonic() - self.started:5.1f}s{end}", bar=True)
+                self.reporter.write(
+                    f"\r{self.label:<12} {bar} {self.done}/{self.total} {time.monotonic() - self.started:5.1f}s{end}",
+                    bar=True,
+                )
             elif int(fraction * 10) != self._last_tenth:
                 self._last_tenth = int(fraction * 10)
                 self.reporter.write(f"{self.label}: {self.done}/{self.total}\n")

@@ -1,5 +1,6 @@
 """`publish init`: a new show's folder, like `mkdocs new`: the config with every key
 explained, a sample issue, and the default cover, stings and lexicon to replace."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -18,14 +19,24 @@ def init_show(directory: Path, today: dt.date | None = None) -> list[Path]:
     package = resources.files("pipeline")
     files: dict[Path, bytes] = {
         directory / "publish.toml": (package / "init" / "publish.toml").read_bytes(),
-        directory / "issues" / f"{day}-welcome.md":
-            (package / "init" / "sample-issue.md").read_text("utf-8").replace("{date}", day).encode("utf-8"),
+        directory / "issues" / f"{day}-welcome.md": (package / "init" / "sample-issue.md")
+        .read_text("utf-8")
+        .replace("{date}", day)
+        .encode("utf-8"),
         **{directory / "audio" / name: (package / "assets" / name).read_bytes() for name in ASSETS},
     }
     linked = [folder for folder in (directory, directory / "issues", directory / "audio") if folder.is_symlink()]
     if linked:
-        raise InputError([Problem(str(folder), f"is a link (to {folder.resolve()}); publish init writes only into "
-                                  "real folders of the show, so that nothing lands elsewhere") for folder in linked])
+        raise InputError(
+            [
+                Problem(
+                    str(folder),
+                    f"is a link (to {folder.resolve()}); publish init writes only into "
+                    "real folders of the show, so that nothing lands elsewhere",
+                )
+                for folder in linked
+            ]
+        )
     existing = [path for path in files if path.exists() or path.is_symlink()]
     if existing:
         raise InputError([Problem(str(path), "already exists; publish init never overwrites") for path in existing])

@@ -1,4 +1,5 @@
 """Jinja2 environment over the package's templates/, autoescaping everything by default."""
+
 from __future__ import annotations
 
 from functools import lru_cache
@@ -23,7 +24,7 @@ def _printable(value: Any) -> Any:
 def environment() -> Environment:
     return Environment(
         finalize=_printable,
-        loader=PackageLoader("pipeline", "templates"),     # package data: works from a wheel
+        loader=PackageLoader("pipeline", "templates"),  # package data: works from a wheel
         autoescape=select_autoescape(["html", "mjml", "xml"], default=True),
         undefined=StrictUndefined,
         trim_blocks=True,
@@ -33,4 +34,3 @@ def environment() -> Environment:
 
 def render(name: str, **context: Any) -> str:
     return environment().get_template(name).render(**context)
-

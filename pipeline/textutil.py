@@ -1,4 +1,5 @@
 """Small text helpers shared by several stages."""
+
 from __future__ import annotations
 
 import contextlib
@@ -12,17 +13,61 @@ from pathlib import Path
 # A sentence ends at . ! ? (optionally followed by closing quotes or brackets) before
 # whitespace and an opening capital, quote, bracket or digit. Abbreviations that
 # commonly precede a capital are protected so "Dr. Lee" stays one sentence.
-_ABBREVIATIONS = ("Dr", "Mr", "Mrs", "Ms", "Prof", "St", "Jr", "Sr", "vs", "No", "Jan", "Feb", "Mar",
-                  "Apr", "Jun", "Jul", "Aug", "Sep", "Sept", "Oct", "Nov", "Dec", "e.g", "i.e", "etc",
-                  "Mt", "Gen", "Col", "Lt", "Sgt", "Capt", "Rev", "Vol", "vol", "ca", "approx", "al", "Fig",
-                  "U.S", "U.K", "U.N", "E.U", "Ph.D", "Ft", "Gov", "Sen", "Rep")
+_ABBREVIATIONS = (
+    "Dr",
+    "Mr",
+    "Mrs",
+    "Ms",
+    "Prof",
+    "St",
+    "Jr",
+    "Sr",
+    "vs",
+    "No",
+    "Jan",
+    "Feb",
+    "Mar",
+    "Apr",
+    "Jun",
+    "Jul",
+    "Aug",
+    "Sep",
+    "Sept",
+    "Oct",
+    "Nov",
+    "Dec",
+    "e.g",
+    "i.e",
+    "etc",
+    "Mt",
+    "Gen",
+    "Col",
+    "Lt",
+    "Sgt",
+    "Capt",
+    "Rev",
+    "Vol",
+    "vol",
+    "ca",
+    "approx",
+    "al",
+    "Fig",
+    "U.S",
+    "U.K",
+    "U.N",
+    "E.U",
+    "Ph.D",
+    "Ft",
+    "Gov",
+    "Sen",
+    "Rep",
+)
 # An initial (W. Montgomery Watt, J. R. R. Tolkien) never ends a sentence; "I." may.
 _INITIAL = "[A-HJ-Z]"
 _SENTENCE_END = re.compile(r"(?<=[.!?])([”\"’')\]]*)\s+(?=[“\"‘'(\[A-Z0-9#])")
 # Tested against the end of a candidate sentence only: rescanning the whole growing sentence
 # after each abbreviation made "Dr. A " x 10,000 quadratic (14 s).
-_ABBREV_END = re.compile(r"(?<![^\s(.])(?:" + "|".join(re.escape(a) for a in _ABBREVIATIONS) + "|" + _INITIAL
-                         + r")\.$")
+_ABBREV_END = re.compile(r"(?<![^\s(.])(?:" + "|".join(re.escape(a) for a in _ABBREVIATIONS) + "|" + _INITIAL + r")\.$")
 _LONGEST_ABBREVIATION = max(len(a) for a in _ABBREVIATIONS) + 2
 
 

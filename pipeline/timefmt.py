@@ -1,5 +1,6 @@
 """Times as publish writes them, one home for each form: the current time in UTC, a date in
 words, a duration as a reader, a listener's app or a progress line shows it."""
+
 from __future__ import annotations
 
 import datetime as dt

@@ -5,6 +5,7 @@
 Everything is synthesised here (no samples, no fonts beyond Pillow's bundled one),
 so the files are ours to publish and stay small.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -12,7 +13,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
-HERE = Path(__file__).resolve().parent.parent / "pipeline" / "assets"      # the packaged defaults
+HERE = Path(__file__).resolve().parent.parent / "pipeline" / "assets"  # the packaged defaults
 RATE = 44100
 
 
@@ -22,7 +23,7 @@ def cover(path: Path, size: int = 1400) -> None:
     base = np.stack([18 + 150 * glow, 14 + 22 * glow, 16 + 20 * glow], axis=-1)
     image = Image.fromarray(base.clip(0, 255).astype("uint8"), "RGB")
     draw = ImageDraw.Draw(image)
-    for band_y in (60, size - 150):                       # film strips, top and bottom
+    for band_y in (60, size - 150):  # film strips, top and bottom
         draw.rectangle([0, band_y, size, band_y + 90], fill=(10, 10, 12))
         for hole_x in range(30, size, 90):
             draw.rounded_rectangle([hole_x, band_y + 25, hole_x + 44, band_y + 65], 8, fill=(235, 228, 214))
@@ -40,7 +41,7 @@ def cover(path: Path, size: int = 1400) -> None:
 
 def _tone(freq: float, seconds: float, decay: float) -> np.ndarray:
     t = np.arange(int(seconds * RATE)) / RATE
-    partials = sum(np.sin(2 * np.pi * freq * k * t) / k ** 1.6 for k in (1, 2, 3, 4))
+    partials = sum(np.sin(2 * np.pi * freq * k * t) / k**1.6 for k in (1, 2, 3, 4))
     attack = np.minimum(1, t / 0.012)
     return partials * attack * np.exp(-t / decay)
 
@@ -53,7 +54,7 @@ def sting(notes: list[tuple[float, float]], seconds: float) -> np.ndarray:
     for start, freq in notes:
         note = _tone(freq, seconds - start, 0.5)
         begin = int(start * RATE)
-        out[begin:begin + note.size] += 0.5 * note
+        out[begin : begin + note.size] += 0.5 * note
     fade = np.minimum(1, (seconds - t) / 0.3)
     return out * fade / np.max(np.abs(out)) * 0.7
 
@@ -61,6 +62,7 @@ def sting(notes: list[tuple[float, float]], seconds: float) -> np.ndarray:
 def export_mp3(samples: np.ndarray, path: Path) -> None:
     import imageio_ffmpeg
     from pydub import AudioSegment
+
     AudioSegment.converter = imageio_ffmpeg.get_ffmpeg_exe()
     pcm = (samples * 32767).astype("<i2").tobytes()
     AudioSegment(pcm, sample_width=2, frame_rate=RATE, channels=1).export(path, format="mp3", bitrate="96k")

@@ -1,4 +1,5 @@
 """Decode an MP3 with ffmpeg and measure it the way a mastering engineer would."""
+
 from __future__ import annotations
 
 import subprocess
@@ -12,8 +13,24 @@ RATE = 44100
 
 
 def decode(path) -> np.ndarray:
-    raw = subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-i", str(path), "-f", "f32le",
-                          "-ac", "1", "-ar", str(RATE), "-"], capture_output=True, check=True).stdout
+    raw = subprocess.run(
+        [
+            imageio_ffmpeg.get_ffmpeg_exe(),
+            "-v",
+            "error",
+            "-i",
+            str(path),
+            "-f",
+            "f32le",
+            "-ac",
+            "1",
+            "-ar",
+            str(RATE),
+            "-",
+        ],
+        capture_output=True,
+        check=True,
+    ).stdout
     return np.frombuffer(raw, dtype="<f4").astype(np.float64)
 
 
@@ -29,7 +46,7 @@ def silent_stretches(samples: np.ndarray, floor_db: float = -50, window_s: float
     """Lengths in seconds of runs of windows quieter than floor_db RMS."""
     size = int(RATE * window_s)
     windows = samples[: len(samples) // size * size].reshape(-1, size)
-    quiet = 20 * np.log10(np.sqrt(np.mean(windows ** 2, axis=1)) + 1e-12) < floor_db
+    quiet = 20 * np.log10(np.sqrt(np.mean(windows**2, axis=1)) + 1e-12) < floor_db
     runs, current = [], 0
     for is_quiet in quiet:
         if is_quiet:

@@ -2,6 +2,7 @@
 
 `measure(page)` runs in the page and reports what a person would notice: sideways scrolling,
 broken images, text too faint to read, rules that stay light on a dark page."""
+
 from __future__ import annotations
 
 import os
@@ -9,8 +10,16 @@ import shutil
 
 import pytest
 
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--hide-scrollbars"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--hide-scrollbars",
+]
 
 
 def chromium_path() -> str:
@@ -77,10 +86,13 @@ def box(page, locator) -> dict:
 
 def line_measure(page, selector: str) -> float:
     """Characters per line of the longest paragraph matched: its text over its line count."""
-    return page.evaluate("""(selector) => {
+    return page.evaluate(
+        """(selector) => {
       let best = null;
       for (const p of document.querySelectorAll(selector)) if (!best || p.textContent.length > best.textContent.length) best = p;
       const range = document.createRange(); range.selectNodeContents(best);
       const tops = new Set([...range.getClientRects()].map((r) => Math.round(r.top)));
       return best.textContent.trim().length / tops.size;
-    }""", selector)
+    }""",
+        selector,
+    )

@@ -20,6 +20,7 @@ def example_path() -> Path:
 @pytest.fixture
 def write_issue(tmp_path):
     """Write an issue file (str or bytes) under tmp_path and return its path."""
+
     def write(content: str | bytes, name: str = "2024-03-01-test-issue.md") -> Path:
         path = tmp_path / name
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -27,6 +28,7 @@ def write_issue(tmp_path):
             content = content.encode("utf-8")
         path.write_bytes(content)
         return path
+
     return write
 
 
@@ -61,13 +63,16 @@ class S3Server:
 def s3_server(tmp_path_factory):
     """A real S3 server: S3_TEST_ENDPOINT if set (e.g. MinIO), else SeaweedFS on a free port."""
     if os.environ.get("S3_TEST_ENDPOINT"):
-        yield S3Server(os.environ["S3_TEST_ENDPOINT"], os.environ["S3_TEST_ACCESS_KEY"],
-                       os.environ["S3_TEST_SECRET_KEY"])
+        yield S3Server(
+            os.environ["S3_TEST_ENDPOINT"], os.environ["S3_TEST_ACCESS_KEY"], os.environ["S3_TEST_SECRET_KEY"]
+        )
         return
     from pipeline.storage.embedded import free_base_port, start_embedded_store
+
     # Every test makes a bucket of its own (~130 in a run): ask weed for room for 500.
-    server = start_embedded_store(tmp_path_factory.mktemp("seaweed"), free_base_port(), "test-access-key",
-                            "test-secret-key-123", buckets=500)
+    server = start_embedded_store(
+        tmp_path_factory.mktemp("seaweed"), free_base_port(), "test-access-key", "test-secret-key-123", buckets=500
+    )
     yield S3Server(server.endpoint, server.access_key, server.secret_key, server.stop)
     server.stop()
 
@@ -102,7 +107,7 @@ def local_project(tmp_path_factory, speech_cache):
 @dataclass
 class Project:
     root: Path
-    s3: S3Server | None          # None: a local project, which never uploads
+    s3: S3Server | None  # None: a local project, which never uploads
     bucket: str
     speech_cache: Path
 
@@ -112,8 +117,12 @@ class Project:
         settings = {**remote, "bucket": self.bucket, **storage}
         lines = ["[show]", f'cover = "{audio / "cover.jpg"}"', "[storage]"]
         lines += [f"{k} = {json.dumps(v)}" for k, v in settings.items()]
-        lines += ["[voice]", f'lexicon = "{audio / "lexicon.toml"}"', f'intro = "{audio / "intro.mp3"}"',
-                  f'outro = "{audio / "outro.mp3"}"']
+        lines += [
+            "[voice]",
+            f'lexicon = "{audio / "lexicon.toml"}"',
+            f'intro = "{audio / "intro.mp3"}"',
+            f'outro = "{audio / "outro.mp3"}"',
+        ]
         if email:
             lines += ["[email]", *(f"{k} = {json.dumps(v)}" for k, v in email.items())]
         path = self.root / "publish.toml"
@@ -123,8 +132,18 @@ class Project:
     def bucket_client(self):
         """This project's bucket, straight to the test S3 (no publish logic in between)."""
         from pipeline.storage.bucket import Bucket, Target
-        return Bucket(Target(self.bucket, "us-east-1", self.s3.endpoint, self.s3.access_key, self.s3.secret_key,
-                             create_bucket=True, public_read=True))
+
+        return Bucket(
+            Target(
+                self.bucket,
+                "us-east-1",
+                self.s3.endpoint,
+                self.s3.access_key,
+                self.s3.secret_key,
+                create_bucket=True,
+                public_read=True,
+            )
+        )
 
     def build_dir(self, name: str = "build") -> Path:
         build = self.root / name
@@ -144,13 +163,17 @@ class Project:
         from click.testing import CliRunner
 
         from pipeline.cli import main
+
         config = self.config() if not (self.root / "publish.toml").exists() else self.root / "publish.toml"
-        result = CliRunner().invoke(main, ["issue", str(issue), "--config", str(config), "--build-dir",
-                                           str(self.build_dir(build)), "--json", *args])
+        result = CliRunner().invoke(
+            main,
+            ["issue", str(issue), "--config", str(config), "--build-dir", str(self.build_dir(build)), "--json", *args],
+        )
         return result
 
 
 def http_get(url: str, headers: dict | None = None):
     import urllib.request
+
     with urllib.request.urlopen(urllib.request.Request(url, headers=headers or {}), timeout=10) as answer:
         return answer.status, dict(answer.headers), answer.read()

@@ -1,5 +1,6 @@
 """An HTTP proxy in front of the test S3 that counts requests and, at a chosen one, kills the
 client (SIGKILL) or plays dead, to inject faults at exact points of a publish."""
+
 from __future__ import annotations
 
 import http.client
@@ -20,7 +21,7 @@ MODES = ("kill-before", "kill-after", "kill-mid-body", "server-down", "frozen")
 
 @dataclass
 class Fault:
-    at: int = 0                    # 1-based request number; 0 = never
+    at: int = 0  # 1-based request number; 0 = never
     mode: str = "kill-before"
     victim_pid: int | None = None
     log: list[str] = field(default_factory=list)
@@ -94,7 +95,7 @@ class FaultProxy:
 
         class QuietServer(ThreadingHTTPServer):
             def handle_error(self, request, client_address):
-                pass                     # broken pipes after a kill are the point
+                pass  # broken pipes after a kill are the point
 
         self.server = QuietServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True

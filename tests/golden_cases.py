@@ -1,6 +1,7 @@
 """Golden outputs: the single place that says how each golden file is produced.
 
 Regenerate after an intended change with `make golden` (python -m tests.regen_golden)."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -1,4 +1,5 @@
 """python -m tests.regen_golden: rewrite every golden file from the current code."""
+
 from tests.golden_cases import CASES, GOLDEN
 
 if __name__ == "__main__":

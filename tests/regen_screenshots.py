@@ -2,6 +2,7 @@
 (build/screenshots/), cropped to the first screens and reduced to a palette to stay small.
 
 Run with `make screenshots` (which runs the browser tests first) after a change of design."""
+
 from __future__ import annotations
 
 from PIL import Image

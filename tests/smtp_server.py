@@ -1,5 +1,6 @@
 """A real SMTP server on loopback (aiosmtpd) that records what it accepts, and can refuse
 chosen addresses for good (550) or for a while (451)."""
+
 from __future__ import annotations
 
 import socket
@@ -20,8 +21,8 @@ class Mailbox:
     def __init__(self):
         self.messages: list[tuple[str, list[str], bytes]] = []
         self.refuse: set[str] = set()
-        self.busy: dict[str, int] = {}          # address -> how many 451s before accepting
-        self.on_mail = None                      # called at each MAIL FROM with the number accepted so far
+        self.busy: dict[str, int] = {}  # address -> how many 451s before accepting
+        self.on_mail = None  # called at each MAIL FROM with the number accepted so far
         self.lock = threading.Lock()
 
     async def handle_MAIL(self, server, session, envelope, address, mail_options):
@@ -61,12 +62,16 @@ class SmtpServer:
 
     def _authenticate(self, server, session, envelope, mechanism, auth_data):
         from aiosmtpd.smtp import AuthResult
+
         ok = (auth_data.login.decode(), auth_data.password.decode()) == self.login
         return AuthResult(success=ok, handled=False)
 
     def _controller(self) -> Controller:
-        auth = ({"auth_required": True, "auth_require_tls": False, "authenticator": self._authenticate}
-                if self.login else {})
+        auth = (
+            {"auth_required": True, "auth_require_tls": False, "authenticator": self._authenticate}
+            if self.login
+            else {}
+        )
         return Controller(self.mailbox, hostname="127.0.0.1", port=self.port, enable_SMTPUTF8=True, **auth)
 
     def restart(self) -> None:

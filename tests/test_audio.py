@@ -1,5 +1,6 @@
 """The episode audio, decoded and measured. Uses the short issue (and the shared speech
 cache); one test narrates the whole example."""
+
 import json
 import re
 
@@ -41,6 +42,7 @@ def vtt_cues(text: str) -> list[tuple[float, float, str]]:
     def seconds(stamp):
         h, m, s = stamp.split(":")
         return int(h) * 3600 + int(m) * 60 + float(s)
+
     assert text.startswith("WEBVTT\n")
     cues = []
     for block in text.strip().split("\n\n")[1:]:
@@ -92,9 +94,11 @@ def test_every_word_is_timed_where_it_is_heard(built):
     starts = [s["startTime"] for s in segments]
     assert starts == sorted(starts)
     samples = decode(out / "a-short-test.mp3")
+
     def rms(a, b):
-        part = samples[int(a * 44100):int(b * 44100)]
-        return float((part ** 2).mean() ** 0.5) if len(part) else 0.0
+        part = samples[int(a * 44100) : int(b * 44100)]
+        return float((part**2).mean() ** 0.5) if len(part) else 0.0
+
     loud = [rms(s["startTime"], s["endTime"]) for s in segments]
     assert sum(level > 0.02 for level in loud) >= 0.95 * len(loud)
     gaps = [(a[1] + 0.05, b[0] - 0.05) for a, b in zip(cues, cues[1:]) if b[0] - a[1] > 0.5]
@@ -107,7 +111,7 @@ def test_transcript_and_chapters_follow_the_audio(built):
     starts = [c[0] for c in cues]
     assert starts == sorted(starts) and all(s < e for s, e, _ in cues)
     assert cues[0][2] == "Screen Reviews." and "Nam Ohn-Jo meets Lee Cheong-san at Hyosan High." in [c[2] for c in cues]
-    assert summary["audio"]["duration_s"] - cues[-1][1] < 5          # outro sting after the last words
+    assert summary["audio"]["duration_s"] - cues[-1][1] < 5  # outro sting after the last words
     chapters = json.loads((out / "chapters.json").read_text())
     assert chapters["version"] == "1.2.0"
     assert [c["title"] for c in chapters["chapters"]] == ["A Short Test", "Second part"]
@@ -136,7 +140,7 @@ def test_rerun_synthesises_nothing_and_edit_only_its_chunks(rebuilt):
     assert edited["audio"]["chunks_synthesized"] == 1
     assert edited["audio"]["chunks_cached"] == again["audio"]["chunks_cached"] - 1
     assert again["audio"]["blocks_encoded"] == 0
-    assert 1 <= edited["audio"]["blocks_encoded"] <= 2            # its block (and, rarely, the next)
+    assert 1 <= edited["audio"]["blocks_encoded"] <= 2  # its block (and, rarely, the next)
     samples = decode(out / "a-short-test.mp3")
     assert abs(len(samples) / 44100 - edited["audio"]["duration_s"]) < 0.05
     assert abs(integrated_lufs(samples) - -16) <= 0.5 and true_peak_dbtp(samples) <= -1.0
@@ -157,11 +161,14 @@ def test_lexicon_changes_narration_not_transcript(rebuilt):
     assert "Hyosan" in transcript_after
 
 
-@pytest.mark.parametrize("case,message", [
-    ("only images", "nothing to narrate"),
-    ("missing intro", "intro/outro file not found"),
-    ("missing voice", "voice file not found"),
-])
+@pytest.mark.parametrize(
+    "case,message",
+    [
+        ("only images", "nothing to narrate"),
+        ("missing intro", "intro/outro file not found"),
+        ("missing voice", "voice file not found"),
+    ],
+)
 def test_bad_audio_input_exit_2(project, case, message):
     issue = project.issue()
     config = project.config()

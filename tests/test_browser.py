@@ -1,6 +1,7 @@
 """The email and the web page in a real browser, as published: fetched from the bucket over
 HTTP by Debian's chromium, at phone and desktop widths, in light and dark. Screenshots go to
 build/screenshots/ (not committed) for a developer to open."""
+
 from __future__ import annotations
 
 import json
@@ -11,8 +12,11 @@ from tests.browser import ARGS, MEASURE, box, chromium_path, line_measure
 from tests.conftest import EXAMPLE, ROOT, Project
 
 REVIEWS = ROOT / "tests" / "reviews"
-ISSUES = {"example": EXAMPLE, "raw-html": REVIEWS / "2024-04-28-oke-oka.md",
-          "tables": REVIEWS / "2024-05-06-book-shelf.md"}
+ISSUES = {
+    "example": EXAMPLE,
+    "raw-html": REVIEWS / "2024-04-28-oke-oka.md",
+    "tables": REVIEWS / "2024-05-06-book-shelf.md",
+}
 SHOTS = ROOT / "build" / "screenshots"
 WIDTHS = (375, 800)
 SCHEMES = ("light", "dark")
@@ -41,6 +45,7 @@ def published(s3_server, speech_cache, tmp_path_factory):
 @pytest.fixture(scope="module")
 def browser():
     from playwright.sync_api import sync_playwright
+
     executable = chromium_path()
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(executable_path=executable, args=ARGS)
@@ -49,8 +54,7 @@ def browser():
 
 
 def open_page(browser, url: str, width: int, scheme: str):
-    context = browser.new_context(viewport={"width": width, "height": 800}, color_scheme=scheme,
-                                  device_scale_factor=1)
+    context = browser.new_context(viewport={"width": width, "height": 800}, color_scheme=scheme, device_scale_factor=1)
     page = context.new_page()
     page.goto(url, wait_until="load")
     return context, page
@@ -65,8 +69,13 @@ def readable(page) -> dict:
     return found
 
 
-CASES = [(name, kind, width, scheme) for name in ISSUES for kind in ("email", "page")
-         for width in WIDTHS for scheme in SCHEMES]
+CASES = [
+    (name, kind, width, scheme)
+    for name in ISSUES
+    for kind in ("email", "page")
+    for width in WIDTHS
+    for scheme in SCHEMES
+]
 
 
 @pytest.mark.parametrize("name,kind,width,scheme", CASES, ids=["-".join(map(str, c)) for c in CASES])
@@ -147,20 +156,25 @@ def test_the_page_follows_the_audio_and_seeks_on_a_click(published, browser):
             target = cues.nth(n)
             start = float(target.get_attribute("data-seek"))
             target.click()
-            page.wait_for_function("(t) => Math.abs(document.querySelector('audio').currentTime - t) < 0.1",
-                                   arg=start, timeout=10_000)
-            page.wait_for_function("(el) => el.classList.contains('current') && "
-                                   "document.querySelectorAll('.cue.current').length === 1",
-                                   arg=target.element_handle(), timeout=10_000)
+            page.wait_for_function(
+                "(t) => Math.abs(document.querySelector('audio').currentTime - t) < 0.1", arg=start, timeout=10_000
+            )
+            page.wait_for_function(
+                "(el) => el.classList.contains('current') && document.querySelectorAll('.cue.current').length === 1",
+                arg=target.element_handle(),
+                timeout=10_000,
+            )
         page.wait_for_function("() => document.querySelectorAll('.cue .w').length > 500", timeout=10_000)
         # The first word of a sentence (its start is the end of the word before: a seek that lands
         # a frame early must still mark it), words inside sentences, and back again.
         for n, w in ((12, 2), (12, 0), (20, 0), (20, 3), (12, 2), (30, 0), (5, 1), (31, 0)):
             word = cues.nth(n).locator(".w").nth(w)
             word.click()
-            page.wait_for_function("(el) => el.classList.contains('now') && "
-                                   "document.querySelectorAll('.w.now').length === 1",
-                                   arg=word.element_handle(), timeout=10_000)
+            page.wait_for_function(
+                "(el) => el.classList.contains('now') && document.querySelectorAll('.w.now').length === 1",
+                arg=word.element_handle(),
+                timeout=10_000,
+            )
         assert cues.nth(12).text_content().split() == [w.text_content() for w in cues.nth(12).locator(".w").all()]
     finally:
         context.close()
@@ -171,4 +185,3 @@ def test_reference_screenshots_are_committed():
     for name in ("email-phone.png", "email-desktop.png", "page-phone.png"):
         assert (ROOT / "docs" / "screenshots" / name).stat().st_size > 10_000, name
     assert "docs/screenshots/email-phone.png" in (ROOT / "README.md").read_text()
-

@@ -1,6 +1,7 @@
 """pipeline/storage/bucket.py against a real S3 (SeaweedFS): objects with their type and
 checksum, conditional writes that lose a race instead of overwriting, and a read-modify-write
 that retries until it wins."""
+
 import threading
 
 import pytest
@@ -24,11 +25,11 @@ def test_a_conditional_write_never_overwrites_a_change_it_did_not_see(project):
     bucket = project.bucket_client()
     bucket.ensure_bucket()
     bucket.put(Item("catalog.json", "application/json", "no-store", data=b"1"), if_none_match=True)
-    with pytest.raises(PreconditionFailed):            # it exists now: a second create loses
+    with pytest.raises(PreconditionFailed):  # it exists now: a second create loses
         bucket.put(Item("catalog.json", "application/json", "no-store", data=b"2"), if_none_match=True)
     seen = bucket.get("catalog.json")[1]
     bucket.put(Item("catalog.json", "application/json", "no-store", data=b"3"), if_match=seen)
-    with pytest.raises(PreconditionFailed):            # written against what is no longer there
+    with pytest.raises(PreconditionFailed):  # written against what is no longer there
         bucket.put(Item("catalog.json", "application/json", "no-store", data=b"4"), if_match=seen)
     assert bucket.get("catalog.json")[0] == b"3"
 
@@ -40,6 +41,7 @@ def test_concurrent_read_modify_writes_all_land(project):
 
     def add(n: int) -> None:
         update_with_retry(bucket, "log.txt", lambda current: (current or b"") + f"{n}\n".encode(), "text/plain")
+
     threads = [threading.Thread(target=add, args=(n,)) for n in range(8)]
     for thread in threads:
         thread.start()

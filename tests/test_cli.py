@@ -9,8 +9,9 @@ from pipeline.cli import main
 
 
 def test_issue_no_upload_json(example_path, tmp_path):
-    result = CliRunner().invoke(main, ["issue", str(example_path), "--build-dir", str(tmp_path),
-                                       "--no-upload", "--no-audio", "--json"])
+    result = CliRunner().invoke(
+        main, ["issue", str(example_path), "--build-dir", str(tmp_path), "--no-upload", "--no-audio", "--json"]
+    )
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
     assert summary["slug"] == "all-of-us-are-dead"
@@ -27,13 +28,17 @@ def test_preview_prints_paths(example_path, tmp_path):
     assert str(tmp_path / "all-of-us-are-dead" / "email.html") in paths
 
 
-@pytest.mark.parametrize("args,message", [
-    (["issue", "missing.md", "--no-upload"], "error: missing.md: file not found"),
-    (["preview", "missing.md"], "error: missing.md: file not found"),
-])
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["issue", "missing.md", "--no-upload"], "error: missing.md: file not found"),
+        (["preview", "missing.md"], "error: missing.md: file not found"),
+    ],
+)
 def test_bad_input_exit_2_one_line_as_subprocess(tmp_path, args, message):
-    result = subprocess.run([sys.executable, "-m", "pipeline", *args], cwd=tmp_path,
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "pipeline", *args], cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 2
     assert result.stderr.strip() == message
     assert "Traceback" not in result.stderr
@@ -41,8 +46,13 @@ def test_bad_input_exit_2_one_line_as_subprocess(tmp_path, args, message):
 
 def test_bad_config_reports_every_problem(tmp_path, example_path):
     (tmp_path / "publish.toml").write_text('[show]\ntitel = "x"\n[email]\nfrom = "nobody"\n')
-    result = subprocess.run([sys.executable, "-m", "pipeline", "issue", str(example_path), "--no-upload"],
-                            cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "pipeline", "issue", str(example_path), "--no-upload"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 2 and all(line.startswith("error: ") for line in lines)
@@ -50,8 +60,9 @@ def test_bad_config_reports_every_problem(tmp_path, example_path):
 
 
 def test_narration_prints_the_script_with_each_substitution(write_issue):
-    issue = write_issue("---\ntitle: T\ndate: 2024-04-23\nnames: [ko]\n---\n"
-                        "Lee Jung-jae, 12 years on, in Gyeongju (ASIN B074VCQ3WK).\n")
+    issue = write_issue(
+        "---\ntitle: T\ndate: 2024-04-23\nnames: [ko]\n---\nLee Jung-jae, 12 years on, in Gyeongju (ASIN B074VCQ3WK).\n"
+    )
     result = CliRunner().invoke(main, ["narration", str(issue)])
     assert result.exit_code == 0, result.output
     assert "## chapter 1: T" in result.output
@@ -65,9 +76,11 @@ def test_narration_prints_the_script_with_each_substitution(write_issue):
 
 def test_say_writes_speech_through_the_same_path(project, tmp_path):
     from tests.audio_measure import decode
+
     out = tmp_path / "name.wav"
-    result = CliRunner().invoke(main, ["say", "Lee Jung-jae", "--out", str(out), "--build-dir",
-                                       str(project.build_dir())])
+    result = CliRunner().invoke(
+        main, ["say", "Lee Jung-jae", "--out", str(out), "--build-dir", str(project.build_dir())]
+    )
     assert result.exit_code == 0, result.output
     assert "says     [[ lˈiː dʒˈʌŋ dʒˈɛ ]]" in result.output
     samples = decode(out)

@@ -30,7 +30,7 @@ def test_all_problems_reported_together_with_lines(tmp_path):
 
 def test_wrong_type_and_bad_toml(tmp_path):
     path = tmp_path / "publish.toml"
-    path.write_text("[show]\nexplicit = \"no\"\n")
+    path.write_text('[show]\nexplicit = "no"\n')
     with pytest.raises(InputError, match="explicit must be true or false"):
         load_config(path)
     path.write_text("[show\n")

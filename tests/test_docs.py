@@ -1,5 +1,6 @@
 """The README and the scaffolded publish.toml document everything a user can type (as
 sqlite-utils' test_docs does): every command and subcommand, every option, every config key."""
+
 import re
 from dataclasses import fields
 from pathlib import Path
@@ -35,8 +36,11 @@ def test_every_command_and_option_is_in_the_readme():
         if name not in README:
             missing.append(name)
         for param in command.params:
-            missing += [f"{name} {option}" for option in getattr(param, "opts", ())
-                        if option.startswith("--") and option not in README]
+            missing += [
+                f"{name} {option}"
+                for option in getattr(param, "opts", ())
+                if option.startswith("--") and option not in README
+            ]
     assert missing == []
 
 
@@ -48,8 +52,11 @@ def test_every_config_key_is_in_the_scaffolded_and_the_example_publish_toml():
     for path in (ROOT / "pipeline" / "init" / "publish.toml", ROOT / "publish.toml"):
         text = path.read_text(encoding="utf-8")
         sections = dict(re.findall(r"^\[(\w+)\]\n(.*?)(?=^\[|\Z)", text, re.M | re.S))
-        missing = [f"[{section}] {key}" for section, key in _keys()
-                   if not re.search(rf"^#?\s*{key}\s*=", sections.get(section, ""), re.M)]
+        missing = [
+            f"[{section}] {key}"
+            for section, key in _keys()
+            if not re.search(rf"^#?\s*{key}\s*=", sections.get(section, ""), re.M)
+        ]
         assert missing == [], path
 
 

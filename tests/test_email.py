@@ -19,6 +19,7 @@ FEED = "https://media.example.com/feed.xml"
 @pytest.fixture(scope="module")
 def example_build():
     from tests.conftest import EXAMPLE
+
     issue = parse_issue(EXAMPLE)
     return issue, build_email(issue, ADDRESSED, WEB, FEED, audio_minutes=8)
 
@@ -62,8 +63,12 @@ def test_text_part_wraps_and_matches_golden(example_build):
 
 
 def test_text_part_lists_links_as_numbered_references(write_issue):
-    issue = parse_issue(write_issue("---\ntitle: T\ndate: 2024-01-01\n---\n"
-                                    "See [the trailer](https://example.com/t) and [site](https://example.com/s).\n"))
+    issue = parse_issue(
+        write_issue(
+            "---\ntitle: T\ndate: 2024-01-01\n---\n"
+            "See [the trailer](https://example.com/t) and [site](https://example.com/s).\n"
+        )
+    )
     text = build_email(issue, Config(), WEB, FEED).text
     assert "See the trailer [1] and site [2]." in text
     assert "[1] https://example.com/t" in text and "[2] https://example.com/s" in text
@@ -72,8 +77,16 @@ def test_text_part_lists_links_as_numbered_references(write_issue):
 def test_eml_has_every_header_and_both_parts(example_build):
     issue, built = example_build
     message = email.message_from_bytes(built.eml, policy=email.policy.default)
-    for header in ("Subject", "From", "Date", "Message-ID", "List-Id", "List-Unsubscribe",
-                   "List-Unsubscribe-Post", "To"):
+    for header in (
+        "Subject",
+        "From",
+        "Date",
+        "Message-ID",
+        "List-Id",
+        "List-Unsubscribe",
+        "List-Unsubscribe-Post",
+        "To",
+    ):
         assert message[header], header
     assert message["Subject"] == issue.title
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
@@ -87,19 +100,24 @@ def test_eml_has_every_header_and_both_parts(example_build):
 
 def test_reply_to_and_mailto_unsubscribe(example_build):
     from dataclasses import replace
+
     issue, _ = example_build
     config = Config()
-    config = replace(config, email=replace(config.email, reply_to="editor@example.com",
-                                           unsubscribe_mailto="mailto:unsub@example.com"))
+    config = replace(
+        config,
+        email=replace(config.email, reply_to="editor@example.com", unsubscribe_mailto="mailto:unsub@example.com"),
+    )
     message = email.message_from_bytes(build_email(issue, config, WEB, FEED).eml, policy=email.policy.default)
     assert message["Reply-To"] == "editor@example.com"
     assert "<mailto:unsub@example.com>" in message["List-Unsubscribe"]
 
 
-HOSTILE = ('---\ntitle: "<script>alert(1)</script> & \\"quotes\\""\ndate: 2024-01-01\n'
-           'summary: "<img src=x onerror=alert(1)>"\n---\n'
-           '<script>alert(2)</script>\n\n<iframe src="https://evil.example"></iframe>\n\n'
-           'Hello <a href="javascript:alert(3)" onmouseover="x()">link</a> and <b onclick="y()">bold</b>.\n')
+HOSTILE = (
+    '---\ntitle: "<script>alert(1)</script> & \\"quotes\\""\ndate: 2024-01-01\n'
+    'summary: "<img src=x onerror=alert(1)>"\n---\n'
+    '<script>alert(2)</script>\n\n<iframe src="https://evil.example"></iframe>\n\n'
+    'Hello <a href="javascript:alert(3)" onmouseover="x()">link</a> and <b onclick="y()">bold</b>.\n'
+)
 
 
 def test_hostile_issue_cannot_inject(write_issue):
@@ -111,6 +129,6 @@ def test_hostile_issue_cannot_inject(write_issue):
         for name, value in element.attrib.items():
             assert not name.lower().startswith("on"), (element.tag, name)
             assert not value.strip().lower().startswith("javascript:")
-    assert "<script>alert(1)</script> & \"quotes\"" in visible_text(built.html)
+    assert '<script>alert(1)</script> & "quotes"' in visible_text(built.html)
     message = email.message_from_bytes(built.eml, policy=email.policy.default)
     assert message["Subject"] == '<script>alert(1)</script> & "quotes"'

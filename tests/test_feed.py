@@ -19,12 +19,28 @@ FEED_URL = "https://media.example.com/pod/feed.xml"
 
 def episode(n: int, title: str = None, day: str = None, **changes) -> Episode:
     slug = f"episode-{n}"
-    audio = AudioInfo(f"episodes/{slug}/{slug}-abc{n}.mp3", 1_000_000 + n, "f" * 64, 600.4 + n,
-                      f"episodes/{slug}/transcript.vtt", f"episodes/{slug}/chapters.json")
-    fields = dict(slug=slug, guid=f"guid-{n}", number=n, title=title or f"Episode {n}",
-                  date=day or f"2024-01-{n:02d}", summary=f"Summary {n}.", content_html=f"<p>Body {n}</p>",
-                  author="Writer", explicit=False, page_key=f"episodes/{slug}/index.html", audio=audio,
-                  updated="2024-02-01T10:00:00+00:00")
+    audio = AudioInfo(
+        f"episodes/{slug}/{slug}-abc{n}.mp3",
+        1_000_000 + n,
+        "f" * 64,
+        600.4 + n,
+        f"episodes/{slug}/transcript.vtt",
+        f"episodes/{slug}/chapters.json",
+    )
+    fields = dict(
+        slug=slug,
+        guid=f"guid-{n}",
+        number=n,
+        title=title or f"Episode {n}",
+        date=day or f"2024-01-{n:02d}",
+        summary=f"Summary {n}.",
+        content_html=f"<p>Body {n}</p>",
+        author="Writer",
+        explicit=False,
+        page_key=f"episodes/{slug}/index.html",
+        audio=audio,
+        updated="2024-02-01T10:00:00+00:00",
+    )
     fields.update(changes)
     return Episode(**fields)
 
@@ -48,8 +64,11 @@ def test_round_trips_through_two_independent_parsers():
     assert first["title"] == "Episode 2" and first["total_time"] == 602
     assert first["guid"] == "guid-2" and first["number"] == 2
     enclosure = first["enclosures"][0]
-    assert enclosure == {"url": "https://media.example.com/pod/episodes/episode-2/episode-2-abc2.mp3",
-                         "file_size": 1_000_002, "mime_type": "audio/mpeg"}
+    assert enclosure == {
+        "url": "https://media.example.com/pod/episodes/episode-2/episode-2-abc2.mp3",
+        "file_size": 1_000_002,
+        "mime_type": "audio/mpeg",
+    }
     assert first["explicit"] is True and pp["episodes"][1]["explicit"] is False
     entry = fp.entries[0]
     assert entry.id == "guid-2" and entry.guidislink is False
@@ -58,7 +77,9 @@ def test_round_trips_through_two_independent_parsers():
     assert entry.content[0].value == "<p>Body 2</p>"
     item = etree.fromstring(xml).find("channel/item")
     assert item.find(f"{{{PODCAST_NS}}}transcript").attrib == {
-        "url": "https://media.example.com/pod/episodes/episode-2/transcript.vtt", "type": "text/vtt"}
+        "url": "https://media.example.com/pod/episodes/episode-2/transcript.vtt",
+        "type": "text/vtt",
+    }
     assert item.find(f"{{{PODCAST_NS}}}chapters").get("type") == "application/json+chapters"
     assert item.findtext(f"{{{ITUNES_NS}}}explicit") == "true"
     assert item.findtext(f"{{{ITUNES_NS}}}episodeType") == "full"
@@ -86,8 +107,12 @@ def test_podcast_guid_matches_the_spec_example():
 
 
 def test_hostile_text_is_escaped_and_the_feed_parses():
-    hostile = episode(1, title="<script>alert(1)</script> ]]> & \x0b Ω 좀비 🧟",
-                      summary="</description><evil/> & ]]>", content_html="<p>a ]]> b &amp; c</p>")
+    hostile = episode(
+        1,
+        title="<script>alert(1)</script> ]]> & \x0b Ω 좀비 🧟",
+        summary="</description><evil/> & ]]>",
+        content_html="<p>a ]]> b &amp; c</p>",
+    )
     xml = feed_for(hostile)
     assert b"<script>" not in xml and b"<evil/>" not in xml
     fp = feedparser.parse(xml)
@@ -106,20 +131,21 @@ def test_items_newest_first_and_one_item_per_guid():
 
 def test_validation_catches_what_apple_rejects():
     xml = feed_for(episode(1), episode(2))
-    bad = xml.replace(b"<guid isPermaLink=\"false\">guid-2</guid>", b"<guid isPermaLink=\"false\">guid-1</guid>")
+    bad = xml.replace(b'<guid isPermaLink="false">guid-2</guid>', b'<guid isPermaLink="false">guid-1</guid>')
     bad = bad.replace(b"<language>en-us</language>", b"<language>english</language>")
     problems = validate_feed(bad, {"https://media.example.com/pod/episodes/episode-1/episode-1-abc1.mp3": 5})
     assert any("guid: 'guid-1' is used by another item" in p for p in problems)
     assert any("language" in p for p in problems)
     assert any("feed says 1000001 bytes, the file has 5" in p for p in problems)
     long = feed_for(show=ShowConfig(description="x" * 5000))
-    assert validate_feed(long) == []                         # descriptions are fitted to 4000 bytes
+    assert validate_feed(long) == []  # descriptions are fitted to 4000 bytes
 
 
 def test_cover_rules(tmp_path):
     from PIL import Image
 
     from tests.conftest import ROOT
+
     assert validate_cover(ROOT / "pipeline" / "assets" / "cover.jpg") == []
     Image.new("RGB", (1400, 1000)).save(tmp_path / "wide.jpg")
     Image.new("RGB", (500, 500)).save(tmp_path / "small.png")
@@ -131,7 +157,8 @@ def test_cover_rules(tmp_path):
 
 
 def test_thousand_episodes_build():
-    catalog = Catalog(tuple(episode(n, day=(dt.date(2000, 1, 1) + dt.timedelta(days=n)).isoformat())
-                            for n in range(1, 1001)))
+    catalog = Catalog(
+        tuple(episode(n, day=(dt.date(2000, 1, 1) + dt.timedelta(days=n)).isoformat()) for n in range(1, 1001))
+    )
     xml = build_feed(ShowConfig(), catalog, LINKS, "cover.jpg")
     assert len(etree.fromstring(xml).findall("channel/item")) == 1000

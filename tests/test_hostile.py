@@ -2,6 +2,7 @@
 bucket under a prefix. Each either exits 2 with one `error:` line naming the file, or publishes
 with everything escaped; none crashes, writes outside the build folder or the prefix, or
 leaves anything in the bucket when it fails."""
+
 from __future__ import annotations
 
 import json
@@ -17,7 +18,7 @@ from tests.conftest import ROOT
 
 AUDIO = ROOT / "pipeline" / "assets"
 PREFIX = "shows/hostile/"
-FM = "---\ntitle: \"{title}\"\ndate: 2024-03-01\n{extra}---\n{body}\n"
+FM = '---\ntitle: "{title}"\ndate: 2024-03-01\n{extra}---\n{body}\n'
 BODY = "A plain paragraph about a show. It was good."
 NASTY = "<script>alert(1)</script> <img src=x onerror=alert(2)> ]]> & <iframe src=//evil.example></iframe> \x07"
 
@@ -31,8 +32,15 @@ def nested(depth: int) -> str:
 
 
 def wide_table(columns: int) -> str:
-    return ("|" + "|".join(f"c{i}" for i in range(columns)) + "|\n|" + "|".join("-" for _ in range(columns))
-            + "|\n|" + "|".join(f"v{i}" for i in range(columns)) + "|\n")
+    return (
+        "|"
+        + "|".join(f"c{i}" for i in range(columns))
+        + "|\n|"
+        + "|".join("-" for _ in range(columns))
+        + "|\n|"
+        + "|".join(f"v{i}" for i in range(columns))
+        + "|\n"
+    )
 
 
 # (label, issue text or bytes, config changes {section: {key: value}} or raw TOML text to append, expected exit)
@@ -61,22 +69,34 @@ CASES = [
     ("slug with backslash", issue(extra="slug: 'a\\\\b'\n"), None, 2),
     ("non-ASCII slug", issue(extra="slug: ünïcödé\n"), None, 2),
     ("1,000-character title", issue(title="T" * 1000), None, 2),
-    ("10,000-character summary", issue(extra=f"summary: \"{'s ' * 5_000}\"\n"), None, 0),
+    ("10,000-character summary", issue(extra=f'summary: "{"s " * 5_000}"\n'), None, 0),
     ("script in title", issue(title=NASTY), None, 0),
     ("script, onerror and iframe in body", issue(body=NASTY + "\n\n<script>bad()</script>\n"), None, 0),
-    ("javascript: links", issue(body="[click](javascript:alert(1)) <a href=\"JaVaScRiPt:alert(2)\">x</a> "
-                                     "![i](javascript:alert(3))"), None, 0),
+    (
+        "javascript: links",
+        issue(body='[click](javascript:alert(1)) <a href="JaVaScRiPt:alert(2)">x</a> ![i](javascript:alert(3))'),
+        None,
+        0,
+    ),
     ("CDATA end and ampersands", issue(title="]]> & <b>bold</b> &amp;", body="]]> && <![CDATA[ x ]]>"), None, 0),
     ("control characters", issue(title="Ti\x01tle\x1b[31m", body="Te\x0bxt\x08 with\x1f controls."), None, 0),
-    ("emoji and Hangul everywhere", issue(title="지금 우리 학교는 🧟", body="## 좀비 🧟‍♀️\n\n남온조 😱 ❤️ 🇰🇷.",
-                                          extra="summary: \"요약 🧟\"\ntags: [\"호러\", \"🧟\"]\n"), None, 0),
+    (
+        "emoji and Hangul everywhere",
+        issue(
+            title="지금 우리 학교는 🧟",
+            body="## 좀비 🧟‍♀️\n\n남온조 😱 ❤️ 🇰🇷.",
+            extra='summary: "요약 🧟"\ntags: ["호러", "🧟"]\n',
+        ),
+        None,
+        0,
+    ),
     ("only images", issue(body="![a zombie](https://example.com/z.jpg)\n\n![](https://example.com/y.jpg)"), None, 0),
     ("only headings", issue(body="## One\n\n### Two\n\n#### Three"), None, 0),
     ("50-level nesting", issue(body=nested(50) + "\n" + ">" * 50 + " deep quote"), None, 0),
     ("200-column table", issue(body=wide_table(200)), None, 0),
     ("HTML comment and style", issue(body="<!-- hidden --><style>body{display:none}</style>Visible."), None, 0),
     ("unknown config key", issue(), {"show": {"titel": "x"}}, 2),
-    ("unknown config section", issue(), "[shwo]\ntitle = \"x\"\n", 2),
+    ("unknown config section", issue(), '[shwo]\ntitle = "x"\n', 2),
     ("config value of the wrong type", issue(), {"email": {"rate_per_second": "fast"}}, 2),
     ("invalid TOML", issue(), "[show\ntitle = \n", 2),
     ("prefix escaping with ..", issue(), {"storage": {"prefix": "../other/"}}, 2),
@@ -94,23 +114,37 @@ CASES = [
     ("HTML nested 1,000 deep", issue(body="<div>" * 1000 + "deep" + "</div>" * 1000), None, 2),
     ("'Dr. A ' 10,000 times", issue(body="Dr. A " * 10_000), None, 0),
     ("a heading of 100,000 [", issue(body="## " + "[" * 100_000 + "\n\nText."), None, 0),
-    ("positioned, tracking style in a table cell",
-     issue(body='<table><tr><td style="position:fixed;top:0;background:url(https://evil.example/p.gif);'
-                'z-index:2147483647;text-align:right">Session expired: <a href="https://evil.example">'
-                'sign in</a></td></tr></table>'), None, 0),
+    (
+        "positioned, tracking style in a table cell",
+        issue(
+            body='<table><tr><td style="position:fixed;top:0;background:url(https://evil.example/p.gif);'
+            'z-index:2147483647;text-align:right">Session expired: <a href="https://evil.example">'
+            "sign in</a></td></tr></table>"
+        ),
+        None,
+        0,
+    ),
     ("a missing local image", issue(body="![still](images/missing.jpg)"), None, 2),
-    ("Liquid and Jinja template tags", issue(body="{{ page.excerpt }}\n\n{% if page.rating > 3 %}Good.{% endif %}"),
-     None, 0),
+    (
+        "Liquid and Jinja template tags",
+        issue(body="{{ page.excerpt }}\n\n{% if page.rating > 3 %}Good.{% endif %}"),
+        None,
+        0,
+    ),
     # From the second security review (issue 26).
     ("<div/> 10,000 times", issue(body="<div/>" * 10_000), None, 2),
     ("<div></x> 10,000 times", issue(body="<div></x>" * 10_000), None, 2),
     ("a heading of 100,000 characters", issue(body="## " + "A long heading " * 7_000 + "\n\nText."), None, 0),
     ("a table row of 100,000 characters", issue(body="| a | b |\n|---|---|\n| x | " + "word " * 20_000 + "|"), None, 0),
     ("a heading of 5,000 digits", issue(body="## " + "9" * 5_000 + "\n\nText."), None, 0),
-    ("a Hugo episode of 5,000 digits", "+++\ntitle = \"T\"\ndate = 2024-03-01\nepisode = " + "9" * 5000
-     + "\n+++\nBody.\n", None, 2),
+    (
+        "a Hugo episode of 5,000 digits",
+        '+++\ntitle = "T"\ndate = 2024-03-01\nepisode = ' + "9" * 5000 + "\n+++\nBody.\n",
+        None,
+        2,
+    ),
     ("YAML nested 5,000 deep", issue(extra="x: " + "[" * 5000 + "]" * 5000 + "\n"), None, 2),
-    ("TOML nested 5,000 deep", "+++\ntitle = \"T\"\nx = " + "[" * 5000 + "]" * 5000 + "\n+++\nBody.\n", None, 2),
+    ("TOML nested 5,000 deep", '+++\ntitle = "T"\nx = ' + "[" * 5000 + "]" * 5000 + "\n+++\nBody.\n", None, 2),
     ("an image through ..", issue(body="![x](../../../private/x.png)"), None, 2),
     ("21 tags", issue(extra="tags: [" + ", ".join(f"t{i}" for i in range(21)) + "]\n"), None, 2),
     ("a tag of 51 characters", issue(extra="tags: [" + "x" * 51 + "]\n"), None, 2),
@@ -119,17 +153,21 @@ CASES = [
 
 def write_config(root: Path, s3, bucket: str, change) -> Path:
     from PIL import Image
+
     Image.new("RGB", (3000, 1400), "red").save(root / "wide.jpg")
     (root / "text.jpg").write_text("not a picture")
-    sections = {"show": {"cover": str(AUDIO / "cover.jpg"), "title": "Hostile Show"},
-                "storage": {"endpoint_url": s3.endpoint, "bucket": bucket, "create_bucket": True,
-                            "prefix": PREFIX},
-                "voice": {"lexicon": str(AUDIO / "lexicon.toml")}}
+    sections = {
+        "show": {"cover": str(AUDIO / "cover.jpg"), "title": "Hostile Show"},
+        "storage": {"endpoint_url": s3.endpoint, "bucket": bucket, "create_bucket": True, "prefix": PREFIX},
+        "voice": {"lexicon": str(AUDIO / "lexicon.toml")},
+    }
     for section, values in (change if isinstance(change, dict) else {}).items():
         for key, value in values.items():
             sections.setdefault(section, {})[key] = str(root / value[1:]) if str(value).startswith("@") else value
-    text = "".join(f"[{name}]\n" + "".join(f"{k} = {json.dumps(v)}\n" for k, v in values.items())
-                   for name, values in sections.items())
+    text = "".join(
+        f"[{name}]\n" + "".join(f"{k} = {json.dumps(v)}\n" for k, v in values.items())
+        for name, values in sections.items()
+    )
     path = root / "publish.toml"
     path.write_text(text + (change if isinstance(change, str) else ""), encoding="utf-8")
     return path
@@ -163,8 +201,9 @@ def test_hostile_input(project, label, content, change, expected):
     path.write_bytes(content.encode("utf-8") if isinstance(content, str) else content)
     build = project.build_dir()
     before = all_files(root)
-    result = CliRunner().invoke(main, ["issue", str(path), "--config", str(config), "--build-dir", str(build),
-                                       "--no-audio", "--json"])
+    result = CliRunner().invoke(
+        main, ["issue", str(path), "--config", str(config), "--build-dir", str(build), "--no-audio", "--json"]
+    )
     output = result.stdout + result.stderr
     assert "Traceback" not in output and "internal error" not in output, output
     assert result.exit_code == expected, output
@@ -173,16 +212,17 @@ def test_hostile_input(project, label, content, change, expected):
     assert all(build in p.parents for p in written), written
     if expected == 2:
         errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
-        assert len(errors) == 1 and (str(path) in errors[0] or str(config) in errors[0]
-                                     or str(root) in errors[0]), result.stderr
+        assert len(errors) == 1 and (str(path) in errors[0] or str(config) in errors[0] or str(root) in errors[0]), (
+            result.stderr
+        )
         assert written == set()
-        if bucket.ensure_bucket(create=False):      # a bucket never created holds nothing either
+        if bucket.ensure_bucket(create=False):  # a bucket never created holds nothing either
             assert bucket.list_keys() == []
         return
     keys = bucket.list_keys()
     assert keys and all(key.startswith(PREFIX) for key in keys), keys
     feed = bucket.get(PREFIX + "feed.xml")[0]
-    etree.fromstring(feed)                                   # well-formed
+    etree.fromstring(feed)  # well-formed
     summary = json.loads(result.stdout)
     for name in ("email.html", "index.html"):
         assert_clean_html((build / summary["slug"] / name).read_text(encoding="utf-8"), name)

@@ -1,5 +1,6 @@
 """The package as a user installs it: a wheel built from this tree, installed into a fresh
 virtual environment, used from an empty folder far from the repository."""
+
 from __future__ import annotations
 
 import os
@@ -20,32 +21,66 @@ def installed(tmp_path_factory) -> Path:
     site-packages through a .pth line (installing onnxruntime and piper again would take
     minutes and prove nothing about our package); the editable install is not visible there."""
     work = tmp_path_factory.mktemp("wheel")
-    source = work / "source"                 # a copy: setuptools writes build/ and egg-info in place
-    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(
-        ".git", ".venv", "build", ".publish", "*.egg-info", "__pycache__", ".hypothesis", ".pytest_cache"))
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-                    "-w", str(work / "dist"), str(source)], check=True, capture_output=True, timeout=300)
+    source = work / "source"  # a copy: setuptools writes build/ and egg-info in place
+    shutil.copytree(
+        ROOT,
+        source,
+        ignore=shutil.ignore_patterns(
+            ".git", ".venv", "build", ".publish", "*.egg-info", "__pycache__", ".hypothesis", ".pytest_cache"
+        ),
+    )
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(work / "dist"),
+            str(source),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
     wheel = next((work / "dist").glob("publish-*.whl"))
     venv = work / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
     python = venv / "bin" / "python"
-    subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "--no-deps", "-q",
-                    str(wheel)], check=True, capture_output=True, timeout=300)
-    site = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
-                          capture_output=True, text=True, check=True).stdout.strip()
+    subprocess.run(
+        [sys.executable, "-m", "pip", "--python", str(python), "install", "--no-deps", "-q", str(wheel)],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    site = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     (Path(site) / "dependencies.pth").write_text(sysconfig.get_path("purelib") + "\n")
     return venv / "bin"
 
 
 def run(bin_dir: Path, *args: str, cwd: Path) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "PYTHON"))}
-    return subprocess.run([str(bin_dir / "publish"), *args], cwd=cwd, env=env, capture_output=True,
-                          text=True, timeout=300)
+    return subprocess.run(
+        [str(bin_dir / "publish"), *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300
+    )
 
 
 def test_the_wheel_runs_from_anywhere_with_its_own_templates_and_assets(installed, tmp_path):
-    where = subprocess.run([str(installed / "python"), "-c", "import pipeline; print(pipeline.__file__)"],
-                           cwd=tmp_path, capture_output=True, text=True, check=True).stdout
+    where = subprocess.run(
+        [str(installed / "python"), "-c", "import pipeline; print(pipeline.__file__)"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert str(installed.parent) in where and str(ROOT) not in where
     # No config, no assets: the packaged cover, stings, lexicon and templates serve.
     issue = tmp_path / "2024-03-01-bare.md"
@@ -77,6 +112,7 @@ def test_the_scaffolded_config_names_every_key_with_its_default(tmp_path):
 
     from pipeline.config import SECTIONS, load_config
     from pipeline.scaffold import init_show
+
     init_show(tmp_path)
     text = (tmp_path / "publish.toml").read_text()
     data = tomllib.loads(text)

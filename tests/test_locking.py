@@ -1,5 +1,6 @@
 """pipeline/storage/locking.py: the lock object that serialises catalogue updates where the
 server ignores conditional writes."""
+
 import json
 import os
 
@@ -12,9 +13,10 @@ def test_lock_object_serialises_and_a_stale_lock_expires(project):
 
     from pipeline.storage import locking
     from pipeline.storage.bucket import Item
+
     bucket = project.bucket_client()
     bucket.ensure_bucket()
-    assert locking.conditional_writes_work(bucket, "probe")      # SeaweedFS honours If-None-Match
+    assert locking.conditional_writes_work(bucket, "probe")  # SeaweedFS honours If-None-Match
     inside, overlaps = [], []
 
     def worker():
@@ -24,6 +26,7 @@ def test_lock_object_serialises_and_a_stale_lock_expires(project):
             inside.append(1)
             time.sleep(0.2)
             inside.pop()
+
     threads = [threading.Thread(target=worker) for _ in range(3)]
     for thread in threads:
         thread.start()
@@ -39,6 +42,7 @@ def test_lock_object_serialises_and_a_stale_lock_expires(project):
     live = json.dumps({"owner": "busy", "host": "elsewhere", "pid": 7, "expires": time.time() + 60})
     bucket.put(Item("catalog.json.lock", "application/json", "no-store", data=live.encode()))
     from pipeline.errors import ServiceError
+
     with pytest.raises(ServiceError) as caught:
         with locking.object_lock(bucket, "catalog.json.lock", wait_s=1):
             pass
@@ -49,6 +53,7 @@ def test_lock_objects_hold_nothing_about_the_machine(project):
     import socket as sockets
 
     from pipeline.storage.locking import object_lock
+
     bucket = project.bucket_client()
     bucket.ensure_bucket()
     with object_lock(bucket, "catalog.json.lock"):

@@ -1,5 +1,6 @@
 """What a reader sees: the visible text of the email and the web page as an HTML5 parser reads
 them, for the example and for reviews written the way real blogs write them."""
+
 from __future__ import annotations
 
 import pytest
@@ -13,7 +14,9 @@ from tests.visible import leaks, paragraphs, visible_text
 
 WEB = "https://media.example.com/episodes/x/index.html"
 FEED = "https://media.example.com/feed.xml"
-AUDIO = PageAudio("https://media.example.com/episodes/x/x.mp3", 499.0, "https://media.example.com/episodes/x/transcript.vtt")
+AUDIO = PageAudio(
+    "https://media.example.com/episodes/x/x.mp3", 499.0, "https://media.example.com/episodes/x/transcript.vtt"
+)
 
 
 def outputs(path):
@@ -45,6 +48,7 @@ def test_template_filters_keep_safe_html_safe_and_strip_control_characters():
     from markupsafe import Markup
 
     from pipeline.templating import environment
+
     template = environment().from_string("{{ body | safe }}|{{ text }}|{{ marked }}")
     out = template.render(body="<p>A\x07 b</p>", text="<i>\x01x</i>", marked=Markup("<b>c\x0b</b>"))
     assert out == "<p>A b</p>|&lt;i&gt;x&lt;/i&gt;|<b>c</b>"
@@ -65,7 +69,7 @@ def test_blog_reviews_show_no_markup_or_template_code(path, name):
     assert "page.excerpt" not in text and "page.rating" not in text
     found = paragraphs(html)
     assert "<p></p>" not in issue.body_html
-    for block in issue.blocks:          # a <br> splits a paragraph into two spoken blocks
+    for block in issue.blocks:  # a <br> splits a paragraph into two spoken blocks
         if block.kind == "paragraph":
             assert any(block.text in p for p in found), block.text[:60]
 
@@ -84,6 +88,7 @@ def test_raw_html_review_reads_as_written():
 def test_an_embedded_video_becomes_a_link():
     _, built = outputs(RAW_HTML)
     from tests.visible import parse
+
     for html in built.values():
         links = {a.get("href"): "".join(a.itertext()) for a in parse(html).iter("a")}
         assert links.get("https://www.youtube.com/watch?v=dQw4w9WgXcQ") == "Watch on YouTube"
@@ -92,6 +97,7 @@ def test_an_embedded_video_becomes_a_link():
 def test_styles_in_table_cells_are_inert():
     _, built = outputs(RAW_HTML)
     from tests.visible import parse
+
     for html in built.values():
         for cell in parse(html).iter("td"):
             style = (cell.get("style") or "").replace(" ", "")
@@ -100,6 +106,7 @@ def test_styles_in_table_cells_are_inert():
 
 def _email(path=EXAMPLE, **kwargs):
     from pipeline.config import EmailConfig
+
     config = Config(email=EmailConfig(address="Screen Reviews, 1 Example Street, Springfield"))
     return build_email(parse_issue(path), config, WEB, FEED, **kwargs)
 
@@ -115,7 +122,7 @@ def test_one_listen_button_with_audio_and_none_without():
 def test_footer_says_who_sends_why_and_how_to_leave():
     built = _email(audio_minutes=8)
     text = visible_text(built.html)
-    footer = text[text.rindex("You are receiving"):]
+    footer = text[text.rindex("You are receiving") :]
     for words in ("Unsubscribe", "View in browser", "1 Example Street, Springfield", "news@example.com"):
         assert words in footer
     assert "1 Example Street, Springfield" in built.text
@@ -125,16 +132,18 @@ def test_footer_says_who_sends_why_and_how_to_leave():
 
 def test_preheader_is_the_summary_then_padding():
     from tests.visible import parse
+
     built = _email(audio_minutes=8)
     hidden = next(div for div in parse(built.html).iter("div") if "display:none" in (div.get("style") or ""))
     preview = "".join(hidden.itertext())
     summary = parse_issue(EXAMPLE).summary
     assert preview.startswith(summary)
-    assert len(preview) - len(summary) >= 100 and not preview[len(summary):].strip("\u034f\u200c\xa0 ")
+    assert len(preview) - len(summary) >= 100 and not preview[len(summary) :].strip("\u034f\u200c\xa0 ")
 
 
 def test_header_image_has_alt_text():
     from tests.visible import parse
+
     cover = "https://media.example.com/cover.jpg"
     images = {i.get("src"): i.get("alt") for i in parse(_email(cover_url=cover).html).iter("img")}
     assert images[cover] == "Screen Reviews"
@@ -156,13 +165,17 @@ def test_text_part_of_a_raw_html_review():
 
 def test_the_transcript_reads_back_as_written(tmp_path):
     from pipeline.audio.transcript import Cue, read_cues, webvtt
+
     cues = [Cue(0.0, 1.5, "Tom & Jerry <3 it."), Cue(1.85, 3725.25, "“Wait what?” — the end.")]
     (tmp_path / "t.vtt").write_text(webvtt(cues), encoding="utf-8")
     assert list(read_cues(tmp_path / "t.vtt")) == cues
 
 
 def test_template_tags_wrapped_over_two_lines_are_removed(write_issue):
-    issue = parse_issue(write_issue("---\ntitle: T\n---\nSee [the fix]({{ site.repository\n}}/issues/1) and "
-                                    "[this]({% link\n_docs/x.md %}).\n"))
+    issue = parse_issue(
+        write_issue(
+            "---\ntitle: T\n---\nSee [the fix]({{ site.repository\n}}/issues/1) and [this]({% link\n_docs/x.md %}).\n"
+        )
+    )
     assert "site.repository" not in issue.body_html and "link" not in issue.blocks[0].text
     assert issue.warnings and issue.warnings[0].line == 4

@@ -1,5 +1,6 @@
 """Block mastering: the MP3 blocks decode on their own exactly as they do joined, the timing
 constant is the encoder's real delay, and the numpy loudness model agrees with reference meters."""
+
 import hashlib
 import subprocess
 
@@ -38,7 +39,7 @@ def speechlike(seconds: float, seed: int) -> np.ndarray:
     n = int(seconds * RATE)
     envelope = np.abs(np.sin(np.linspace(0, seconds * 3 * np.pi, n))) ** 3
     signal = np.convolve(rng.standard_normal(n), np.ones(8) / 8, mode="same") * envelope * 3000
-    signal[: RATE // 5] = signal[-RATE // 5:] = 0
+    signal[: RATE // 5] = signal[-RATE // 5 :] = 0
     return signal.astype("<i2")
 
 
@@ -59,7 +60,7 @@ def test_blocks_decode_alone_as_they_do_joined(tmp_path):
     parts = [decode_bytes(b) for b in blocks]
     assert [len(p) for p in parts] == [count_frames(b) * FRAME_SAMPLES for b in blocks]
     assert len(whole) == sum(len(p) for p in parts)
-    assert np.max(np.abs(whole - np.concatenate(parts))) < 1e-3       # no seam: frames are independent
+    assert np.max(np.abs(whole - np.concatenate(parts))) < 1e-3  # no seam: frames are independent
     info = MP3(joined).info
     assert info.bitrate_mode == BitrateMode.CBR and info.bitrate == 64000
     assert info.length == pytest.approx(len(whole) / OUTPUT_RATE, abs=1e-6)
@@ -79,9 +80,9 @@ def test_quiet_block_is_left_alone():
 
 
 def test_loudness_meter_agrees_with_scipy_filters_and_pyloudnorm():
-    samples = speechlike(40, 3)                  # longer than one FFT piece, so the pieces join
+    samples = speechlike(40, 3)  # longer than one FFT piece, so the pieces join
     weighted = samples / 32768.0
-    for b, a in k_weighting(RATE):               # the BS.1770 biquads, run as IIR filters
+    for b, a in k_weighting(RATE):  # the BS.1770 biquads, run as IIR filters
         weighted = lfilter(b, a, weighted)
     hop = RATE // 10
     exact = gated_loudness(np.mean(weighted[: len(weighted) // hop * hop].reshape(-1, hop) ** 2, axis=1))
@@ -116,6 +117,10 @@ def test_block_cache_refuses_a_truncated_file(tmp_path):
 
 
 def decode_bytes(data: bytes) -> np.ndarray:
-    raw = subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-f", "mp3", "-i", "-", "-f", "f32le",
-                          "-"], input=data, capture_output=True, check=True).stdout
+    raw = subprocess.run(
+        [imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-f", "mp3", "-i", "-", "-f", "f32le", "-"],
+        input=data,
+        capture_output=True,
+        check=True,
+    ).stdout
     return np.frombuffer(raw, dtype="<f4")

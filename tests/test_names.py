@@ -1,5 +1,6 @@
 """Names by rule (pipeline/audio/names.py): Korean and Japanese names said from their
 spelling, and ordinary English never touched."""
+
 import pytest
 from english_words import get_english_words_set
 
@@ -11,20 +12,37 @@ from pipeline.errors import InputError
 from pipeline.source.parse import parse_issue
 
 
-@pytest.mark.parametrize("written,said", [
-    ("Cheong-san", "tʃˈʌŋ sˈɑːn"), ("Byeong-chan", "bjˈʌŋ tʃˈɑːn"), ("Gwi-nam", "ɡwˈiː nˈɑːm"),
-    ("Su-hyeok", "sˈuː hjˈʌk"), ("Jae-hyeok", "dʒˈɛ hjˈʌk"), ("Hye-soo", "hjˈɛ sˈuː"),
-    ("Kyu-hyung", "kjˈuː hjˈʌŋ"), ("Byung-chul", "bjˈʌŋ tʃˈʌl"), ("Si-hoon", "ʃˈiː hˈuːn"), ("Yoon", "jˈuːn"),
-    ("Chan-young", "tʃˈɑːn jˈʌŋ"), ("Yi-hyun", "ˈiː hjˈuːn"),
-])
+@pytest.mark.parametrize(
+    "written,said",
+    [
+        ("Cheong-san", "tʃˈʌŋ sˈɑːn"),
+        ("Byeong-chan", "bjˈʌŋ tʃˈɑːn"),
+        ("Gwi-nam", "ɡwˈiː nˈɑːm"),
+        ("Su-hyeok", "sˈuː hjˈʌk"),
+        ("Jae-hyeok", "dʒˈɛ hjˈʌk"),
+        ("Hye-soo", "hjˈɛ sˈuː"),
+        ("Kyu-hyung", "kjˈuː hjˈʌŋ"),
+        ("Byung-chul", "bjˈʌŋ tʃˈʌl"),
+        ("Si-hoon", "ʃˈiː hˈuːn"),
+        ("Yoon", "jˈuːn"),
+        ("Chan-young", "tʃˈɑːn jˈʌŋ"),
+        ("Yi-hyun", "ˈiː hjˈuːn"),
+    ],
+)
 def test_korean_syllables_become_phonemes(written, said):
     assert korean_phonemes(written) == said
 
 
-@pytest.mark.parametrize("written,said", [
-    ("Nezuko", "nɛzˈuːkoʊ"), ("Kamado", "kɑːmˈɑːdoʊ"), ("Kimetsu", "kiːmˈɛtsuː"), ("Yaiba", "jɑːˈiːbɑː"),
-    ("Shinjuku", "ʃiːndʒˈuːkuː"),
-])
+@pytest.mark.parametrize(
+    "written,said",
+    [
+        ("Nezuko", "nɛzˈuːkoʊ"),
+        ("Kamado", "kɑːmˈɑːdoʊ"),
+        ("Kimetsu", "kiːmˈɛtsuː"),
+        ("Yaiba", "jɑːˈiːbɑː"),
+        ("Shinjuku", "ʃiːndʒˈuːkuː"),
+    ],
+)
 def test_japanese_morae_become_phonemes(written, said):
     assert japanese_phonemes(written) == said
 
@@ -33,12 +51,14 @@ def test_names_in_a_sentence_with_surnames_beside_them():
     text, changes = respell_names("Kang Jin-goo (Oh Hee-hoon) and Ahn Seung Gyun meet Lim Jae-hyeok.")
     assert [c.written for c in changes] == ["Kang", "Jin-goo", "Hee-hoon", "Seung", "Gyun", "Lim", "Jae-hyeok"]
     assert text.startswith("[[ kˈɑːŋ dʒˈiːn ɡˈuː ]] (Oh [[ hˈiː hˈuːn ]]) and Ahn [[ sˈʌŋ ɡjˈuːn ]] meet")
-    assert respell_names("In Byeong-chan's lab, Kang Jin-goo, Oh")[0] == \
-        "In [[ bjˈʌŋ tʃˈɑːnz ]] lab, [[ kˈɑːŋ dʒˈiːn ɡˈuː, ]] Oh"        # piper drops punctuation after [[ ]]
-    assert respell_names("Hyosan and Lee Suhyeok.")[1] == []                 # single words need the hint
+    assert (
+        respell_names("In Byeong-chan's lab, Kang Jin-goo, Oh")[0]
+        == "In [[ bjˈʌŋ tʃˈɑːnz ]] lab, [[ kˈɑːŋ dʒˈiːn ɡˈuː, ]] Oh"
+    )  # piper drops punctuation after [[ ]]
+    assert respell_names("Hyosan and Lee Suhyeok.")[1] == []  # single words need the hint
     assert [c.written for c in respell_names("Hyosan and Lee Suhyeok.", ["ko"])[1]] == ["Hyosan", "Lee", "Suhyeok"]
     assert [c.rule for c in respell_names("Nezuko Kamado in Kimetsu no Yaiba.", ["ja"])[1]] == ["ja"] * 4
-    assert respell_names("Asia and Japanese and Karaoke.", ["ja"])[1] == []    # a name is two words or more
+    assert respell_names("Asia and Japanese and Karaoke.", ["ja"])[1] == []  # a name is two words or more
 
 
 def test_what_the_lexicon_produced_is_left_alone():
@@ -58,18 +78,38 @@ def test_no_english_word_is_touched_without_a_hint(english):
     assert len(english) > 200_000
     touched = [w for w in english if respell_names(f"The {w} and the {w}.")[1]]
     assert touched == []
-    compounds = ("Coca-Cola Jean-Luc Spider-Man Wi-Fi Hi-Fi Yo-Yo Tic-Tac Mid-Atlantic Anglo-Saxon Pan-Am "
-                 "Sci-Fi X-Men T-Shirt Co-Op Hip-Hop Ping-Pong Bee-Gees Mini-Me Jay-Z Ho-Hum Lo-Fi Pre-War")
+    compounds = (
+        "Coca-Cola Jean-Luc Spider-Man Wi-Fi Hi-Fi Yo-Yo Tic-Tac Mid-Atlantic Anglo-Saxon Pan-Am "
+        "Sci-Fi X-Men T-Shirt Co-Op Hip-Hop Ping-Pong Bee-Gees Mini-Me Jay-Z Ho-Hum Lo-Fi Pre-War"
+    )
     assert respell_names(compounds)[1] == []
 
 
 def test_common_english_words_are_left_alone_with_a_hint(english):
-    common = ["Game", "Japan", "Tokyo", "Samurai", "Banana", "Korea", "Seoul", "Netflix", "Squid", "Zombie",
-              "Sonata", "Panama", "Obama", "Hospital", "Music", "Teacher", "Police", "Army"]
+    common = [
+        "Game",
+        "Japan",
+        "Tokyo",
+        "Samurai",
+        "Banana",
+        "Korea",
+        "Seoul",
+        "Netflix",
+        "Squid",
+        "Zombie",
+        "Sonata",
+        "Panama",
+        "Obama",
+        "Hospital",
+        "Music",
+        "Teacher",
+        "Police",
+        "Army",
+    ]
     for hint in ("ko", "ja"):
         assert [c.written for c in respell_names(" ".join(common), [hint])[1]] == []
     marked = [w for w in english if respell_names(w, ["ko"])[1]]
-    assert len(marked) < 0.0005 * len(english)      # rare and learned: Hyalite, Epihyal, Kwela
+    assert len(marked) < 0.0005 * len(english)  # rare and learned: Hyalite, Epihyal, Kwela
 
 
 def test_names_hint_in_front_matter(write_issue):

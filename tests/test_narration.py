@@ -10,18 +10,21 @@ from pipeline.errors import InputError
 from pipeline.source.parse import parse_issue
 
 
-@pytest.mark.parametrize("written,said", [
-    ("a 12-part horror/drama series", "a twelve-part horror drama series"),
-    ("On Netflix, see “#Alive” (2020).", "On Netflix, see Alive, twenty twenty."),
-    ("released on Jan. 28, and", "released on January twenty-eighth, and"),
-    ("It cost $5.99, or 20% more.", "It cost five dollars and ninety-nine cents, or twenty percent more."),
-    ("Dr. Lee vs. the FBI, e.g. at 7:30 pm.", "Doctor Lee versus the F B I, for example at seven thirty p m."),
-    ("the 21st century & the 1990s", "the twenty-first century and the nineteen nineties"),
-    ("No. Thirteen, 2005.)", "number Thirteen, two thousand five."),
-    ("zombies 🧟 and 안녕 Hangul", "zombies and Hangul"),
-    ("1,234,567 people", "one million two hundred and thirty-four thousand five hundred and sixty-seven people"),
-    ("It doesn’t go well — at all.", "It doesn't go well, at all."),
-])
+@pytest.mark.parametrize(
+    "written,said",
+    [
+        ("a 12-part horror/drama series", "a twelve-part horror drama series"),
+        ("On Netflix, see “#Alive” (2020).", "On Netflix, see Alive, twenty twenty."),
+        ("released on Jan. 28, and", "released on January twenty-eighth, and"),
+        ("It cost $5.99, or 20% more.", "It cost five dollars and ninety-nine cents, or twenty percent more."),
+        ("Dr. Lee vs. the FBI, e.g. at 7:30 pm.", "Doctor Lee versus the F B I, for example at seven thirty p m."),
+        ("the 21st century & the 1990s", "the twenty-first century and the nineteen nineties"),
+        ("No. Thirteen, 2005.)", "number Thirteen, two thousand five."),
+        ("zombies 🧟 and 안녕 Hangul", "zombies and Hangul"),
+        ("1,234,567 people", "one million two hundred and thirty-four thousand five hundred and sixty-seven people"),
+        ("It doesn’t go well — at all.", "It doesn't go well, at all."),
+    ],
+)
 def test_normalize(written, said):
     assert normalize(written) == said
 
@@ -53,6 +56,7 @@ def test_bad_lexicon_names_the_line(tmp_path):
 def test_example_narration_opening_closing_and_names(example_path):
     config = Config()
     from tests.conftest import ROOT
+
     issue = parse_issue(example_path)
     narration = build_narration(issue, config.show, load_lexicon(ROOT / "pipeline" / "assets" / "lexicon.toml"))
     spoken = [c.spoken for c in narration.chunks]
@@ -60,17 +64,20 @@ def test_example_narration_opening_closing_and_names(example_path):
     assert spoken[-1].startswith("That was All of Us Are Dead")
     text = " ".join(spoken)
     assert "twelve-part" in text and "ohn joe" in text and "tʃˈʌŋ sˈɑːn" in text and "#" not in text
-    assert "Ohn-Jo" in " ".join(c.shown for c in narration.chunks)        # transcript keeps the writing
+    assert "Ohn-Jo" in " ".join(c.shown for c in narration.chunks)  # transcript keeps the writing
     assert all(len(c.spoken) <= MAX_CHUNK_CHARS + 40 for c in narration.chunks)
     pauses = {c.pause_after for c in narration.chunks}
-    assert len(pauses) >= 3                                               # sentence < paragraph < section
+    assert len(pauses) >= 3  # sentence < paragraph < section
 
 
 def test_structure_is_read_naturally(write_issue):
-    issue = parse_issue(write_issue(
-        "---\ntitle: T\ndate: 2024-01-01\nauthor: Kim\n---\nIntro text.\n\n## Cast\n\n- Park Ji-hoo\n- Yoon Chan-young\n\n"
-        "![A zombie at the school gate](https://x/p.jpg)\n\n```\ncode()\n```\n\n"
-        "See [the trailer](https://example.com/t).\n\n" + "Very long, " * 80 + "end.\n"))
+    issue = parse_issue(
+        write_issue(
+            "---\ntitle: T\ndate: 2024-01-01\nauthor: Kim\n---\nIntro text.\n\n## Cast\n\n- Park Ji-hoo\n- Yoon Chan-young\n\n"
+            "![A zombie at the school gate](https://x/p.jpg)\n\n```\ncode()\n```\n\n"
+            "See [the trailer](https://example.com/t).\n\n" + "Very long, " * 80 + "end.\n"
+        )
+    )
     narration = build_narration(issue, ShowConfig(), Lexicon())
     spoken = [c.spoken for c in narration.chunks]
     assert "A review by Kim." in spoken
@@ -87,24 +94,28 @@ def test_nothing_to_say_gives_no_chunks(write_issue):
 
 def test_opening_names_the_show_author_when_the_issue_names_none(write_issue):
     issue = parse_issue(write_issue("---\ntitle: T\ndate: 2024-01-01\n---\nText.\n"))
-    spoken = [c.spoken for c in build_narration(issue, ShowConfig(title="Night Shift", author="Jane Roe"),
-                                                Lexicon()).chunks]
+    spoken = [
+        c.spoken for c in build_narration(issue, ShowConfig(title="Night Shift", author="Jane Roe"), Lexicon()).chunks
+    ]
     assert spoken[:3] == ["Night Shift.", "T.", "A review by Jane Roe."]
-    same = [c.spoken for c in build_narration(issue, ShowConfig(title="Jane Roe", author="Jane Roe"),
-                                              Lexicon()).chunks]
-    assert "A review by Jane Roe." not in same                 # the show's name is not said twice
+    same = [c.spoken for c in build_narration(issue, ShowConfig(title="Jane Roe", author="Jane Roe"), Lexicon()).chunks]
+    assert "A review by Jane Roe." not in same  # the show's name is not said twice
 
 
-@pytest.mark.parametrize("body", [
-    "## " + "A long heading " * 7_000 + "\n\nText.\n",                         # 100,000 characters
-    "| Verdict | Notes |\n|---|---|\n| good | " + "word " * 20_000 + "|\n",   # one table row
-    "## " + "9" * 5_000 + "\n\nText.\n",                                       # a number past int()'s 4,300 digits
-    "Costs $" + "9" * 5_000 + " and the " + "1" * 30 + "th time.\n",
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        "## " + "A long heading " * 7_000 + "\n\nText.\n",  # 100,000 characters
+        "| Verdict | Notes |\n|---|---|\n| good | " + "word " * 20_000 + "|\n",  # one table row
+        "## " + "9" * 5_000 + "\n\nText.\n",  # a number past int()'s 4,300 digits
+        "Costs $" + "9" * 5_000 + " and the " + "1" * 30 + "th time.\n",
+    ],
+)
 def test_no_kind_of_block_hands_the_voice_more_than_it_can_take(write_issue, body):
     """Security 2, findings 5 and 9: headings and table rows skipped the split (piper's memory
     grows with a chunk: 2,560 characters took 2.9 GB), and 5,000 digits were an internal error."""
     from pipeline.audio.narration import MAX_SPOKEN_CHARS
+
     issue = parse_issue(write_issue("---\ntitle: Long\ndate: 2024-03-01\n---\n" + body))
     narration = build_narration(issue, ShowConfig(), Lexicon())
     assert narration.chunks and max(len(c.spoken) for c in narration.chunks) <= MAX_SPOKEN_CHARS

@@ -26,7 +26,7 @@ def test_example_front_matter_and_text(example_path):
 
 
 def test_example_text_is_word_for_word(example_path):
-    shared = (example_path.parent.parent.parent / "shared" / "examples" / "all-of-us-are-dead.txt")
+    shared = example_path.parent.parent.parent / "shared" / "examples" / "all-of-us-are-dead.txt"
     if not shared.exists():
         pytest.skip("shared/ not beside the repo")
     paragraphs = [p.strip() for p in shared.read_text(encoding="utf-8").split("\n\n") if p.strip()]
@@ -52,14 +52,24 @@ def test_structure_sections_lists_quotes_links_images_tables(write_issue):
     text = front(title="T", date="2024-01-02") + (
         "## Cast\n\n- Park Ji-hoo as [Ohn-jo](https://example.com/a)\n- Yoon Chan-young\n\n"
         "1. first\n2. second\n\n> A quote.\n\n![A poster](https://example.com/p.jpg)\n\n"
-        "| a | b |\n|---|---|\n| 1 | 2 |\n\nText with a note.[^1]\n\n[^1]: The note.\n")
+        "| a | b |\n|---|---|\n| 1 | 2 |\n\nText with a note.[^1]\n\n[^1]: The note.\n"
+    )
     issue = parse_issue(write_issue(text))
     titles = [s.title for s in issue.sections]
     assert titles == [None, "Cast"]
     cast = issue.sections[1].blocks
     kinds = [b.kind for b in cast]
-    assert kinds == ["list_item", "list_item", "list_item", "list_item", "quote", "image",
-                     "table_row", "table_row", "paragraph"]
+    assert kinds == [
+        "list_item",
+        "list_item",
+        "list_item",
+        "list_item",
+        "quote",
+        "image",
+        "table_row",
+        "table_row",
+        "paragraph",
+    ]
     assert cast[0].spans[1].href == "https://example.com/a" and cast[0].spans[1].text == "Ohn-jo"
     assert [b.ordinal for b in cast[2:4]] == [1, 2]
     assert cast[5].text == "A poster"
@@ -77,7 +87,8 @@ def test_bom_and_crlf_are_accepted(write_issue):
 def test_raw_html_is_sanitised(write_issue):
     text = front(title="T", date="2024-01-02") + (
         '<script>alert(1)</script>\n\n<iframe src="https://evil"></iframe>\n\n'
-        '<p onclick="x()">hi <img src=x onerror="alert(1)"></p>\n\n[click](javascript:alert(1))\n')
+        '<p onclick="x()">hi <img src=x onerror="alert(1)"></p>\n\n[click](javascript:alert(1))\n'
+    )
     html = parse_issue(write_issue(text)).body_html.lower()
     for bad in ("<script", "<iframe", "onclick", "onerror", 'href="javascript:'):
         assert bad not in html
@@ -134,18 +145,25 @@ The second half is colder and better.
 
 def test_a_blog_posts_front_matter_is_understood(write_issue):
     path = write_issue(JEKYLL, "2023-03-10-the-glory-2.md")
-    with pytest.raises(InputError) as caught:          # a key of the site's own: still an error...
+    with pytest.raises(InputError) as caught:  # a key of the site's own: still an error...
         parse_issue(path)
     assert "unknown front matter key 'hero_style'" in str(caught.value)
-    issue = parse_issue(path, ignore_keys=("hero_style",))   # ...until [issues] ignore_keys names it
+    issue = parse_issue(path, ignore_keys=("hero_style",))  # ...until [issues] ignore_keys names it
     assert issue.date == dt.date(2023, 3, 10)
     assert issue.summary == "Moon Dong-eun's revenge comes due."
     assert set(issue.tags) == {"k-drama", "revenge", "netflix"}
 
 
-@pytest.mark.parametrize("written", ["2023-03-10T18:30:22Z", "2023-03-10 18:30", "2023-03-10T18:30:22+09:00",
-                                     "2023-03-10 18:30:22 -0800",
-                                     "2023-03-10 18:30:22 2023 -0800"])      # as one of Jekyll's own posts has it
+@pytest.mark.parametrize(
+    "written",
+    [
+        "2023-03-10T18:30:22Z",
+        "2023-03-10 18:30",
+        "2023-03-10T18:30:22+09:00",
+        "2023-03-10 18:30:22 -0800",
+        "2023-03-10 18:30:22 2023 -0800",
+    ],
+)  # as one of Jekyll's own posts has it
 def test_dates_with_times_and_zones(write_issue, written):
     issue = parse_issue(write_issue(f"---\ntitle: T\ndate: {written}\n---\nBody.\n", "post.md"))
     assert issue.date == dt.date(2023, 3, 10)
@@ -162,9 +180,14 @@ def test_what_jekyll_posts_write_in_their_text(write_issue):
     emoji, never in code; an SVG logo, which email clients do not show, is left out with a
     warning and its alt text kept, not a broken frame."""
     from tests.visible import visible_text
-    issue = parse_issue(write_issue('---\ntitle: T\ndate: 2024-01-01\n---\nHappy Jekylling! :tada: '
-                                    'Use `:tada:` in code.\n\n<div><a href="https://forestry.io">'
-                                    '<img src="/img/logo.svg" alt="Forestry" /></a></div>\n'))
+
+    issue = parse_issue(
+        write_issue(
+            "---\ntitle: T\ndate: 2024-01-01\n---\nHappy Jekylling! :tada: "
+            'Use `:tada:` in code.\n\n<div><a href="https://forestry.io">'
+            '<img src="/img/logo.svg" alt="Forestry" /></a></div>\n'
+        )
+    )
     text = visible_text(issue.body_html)
     assert "Happy Jekylling! 🎉" in text and "Use :tada: in code." in text
     assert "<img" not in issue.body_html and "Forestry" in text
@@ -172,36 +195,53 @@ def test_what_jekyll_posts_write_in_their_text(write_issue):
 
 
 def test_a_folder_of_markdown_posts_is_a_back_catalogue(tmp_path):
-    from pipeline.publish import issue_files
+    from pipeline.batch import issue_files
+
     for name in ("2024-01-01-a.markdown", "2024-01-02-b.md", "notes.json", "2024-01-03-c.MD"):
         (tmp_path / name).write_text("x")
-    assert [p.name for p in issue_files([tmp_path])] == ["2024-01-01-a.markdown", "2024-01-02-b.md",
-                                                         "2024-01-03-c.MD"]
+    assert [p.name for p in issue_files([tmp_path])] == ["2024-01-01-a.markdown", "2024-01-02-b.md", "2024-01-03-c.MD"]
 
 
 def test_hugo_toml_front_matter(write_issue):
-    issue = parse_issue(write_issue('+++\ntitle = "A Hugo Post"\ndate = 2023-05-20T10:00:00+02:00\ndraft = false\n'
-                                    'tags = ["film", "drama"]\ndescription = "From TOML."\nweight = 3\n'
-                                    '[params]\nmood = "good"\n+++\nThe body.\n', "post.md"))
+    issue = parse_issue(
+        write_issue(
+            '+++\ntitle = "A Hugo Post"\ndate = 2023-05-20T10:00:00+02:00\ndraft = false\n'
+            'tags = ["film", "drama"]\ndescription = "From TOML."\nweight = 3\n'
+            '[params]\nmood = "good"\n+++\nThe body.\n',
+            "post.md",
+        )
+    )
     assert (issue.title, issue.date, issue.tags, issue.summary, issue.draft) == (
-        "A Hugo Post", dt.date(2023, 5, 20), ("film", "drama"), "From TOML.", False)
+        "A Hugo Post",
+        dt.date(2023, 5, 20),
+        ("film", "drama"),
+        "From TOML.",
+        False,
+    )
     with pytest.raises(InputError, match=r"post.md:3: unknown front matter key 'sumary'"):
         parse_issue(write_issue('+++\ntitle = "T"\nsumary = "x"\n+++\nBody.\n', "post.md"))
     with pytest.raises(InputError, match="not valid TOML"):
-        parse_issue(write_issue('+++\ntitle = \n+++\nBody.\n', "post.md"))
+        parse_issue(write_issue("+++\ntitle = \n+++\nBody.\n", "post.md"))
 
 
 def test_pelican_metadata(write_issue):
     """Pelican's own sample and test posts: `Key: value` lines, a value continued on indented
     lines, comma-separated tags and authors, `Status: draft`."""
-    issue = parse_issue(write_issue(
-        "Title: My super title\nDate: 2010-12-03 10:20\nModified: 2010-12-05 19:30\nCategory: Python\n"
-        "Tags: pelican, publishing\nSlug: my-super-post\nAuthors: Alexis Metaireau, Conan Doyle\n"
-        "Summary:\n    Short version for index\n    and feeds\n\nThis is the content of my super blog post.\n",
-        "post.md"))
+    issue = parse_issue(
+        write_issue(
+            "Title: My super title\nDate: 2010-12-03 10:20\nModified: 2010-12-05 19:30\nCategory: Python\n"
+            "Tags: pelican, publishing\nSlug: my-super-post\nAuthors: Alexis Metaireau, Conan Doyle\n"
+            "Summary:\n    Short version for index\n    and feeds\n\nThis is the content of my super blog post.\n",
+            "post.md",
+        )
+    )
     assert (issue.title, issue.date, issue.slug, issue.author, issue.summary) == (
-        "My super title", dt.date(2010, 12, 3), "my-super-post", "Alexis Metaireau and Conan Doyle",
-        "Short version for index and feeds")
+        "My super title",
+        dt.date(2010, 12, 3),
+        "my-super-post",
+        "Alexis Metaireau and Conan Doyle",
+        "Short version for index and feeds",
+    )
     assert set(issue.tags) == {"pelican", "publishing", "Python"}
     assert "Title" not in issue.body_html and "content of my super blog post" in issue.body_html
     assert parse_issue(write_issue("Title: T\nDate: 2010-12-03\nStatus: draft\n\nBody.\n", "d.md")).draft
@@ -231,10 +271,12 @@ def test_a_draft_is_parsed_and_never_published(write_issue, tmp_path, key):
     from click.testing import CliRunner
 
     from pipeline.cli import main
+
     path = write_issue(f"---\ntitle: Not yet\ndate: 2024-01-01\n{key}\n---\nText.\n")
     assert parse_issue(path).draft
-    result = CliRunner().invoke(main, ["issue", str(path), "--no-upload", "--no-audio", "--json",
-                                       "--build-dir", str(tmp_path / "build")])
+    result = CliRunner().invoke(
+        main, ["issue", str(path), "--no-upload", "--no-audio", "--json", "--build-dir", str(tmp_path / "build")]
+    )
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["skipped"] == "draft"
     assert not (tmp_path / "build").exists()
@@ -243,6 +285,6 @@ def test_a_draft_is_parsed_and_never_published(write_issue, tmp_path, key):
 
 def test_a_summary_over_the_feed_limit_is_shortened_at_a_sentence_with_a_warning(write_issue):
     long = " ".join(f"Sentence number {n} says a little more about the show." for n in range(120))
-    issue = parse_issue(write_issue(f"---\ntitle: T\ndate: 2024-01-01\nsummary: \"{long}\"\n---\nText.\n"))
+    issue = parse_issue(write_issue(f'---\ntitle: T\ndate: 2024-01-01\nsummary: "{long}"\n---\nText.\n'))
     assert len(issue.summary.encode()) <= 4000 and issue.summary.endswith("about the show.")
     assert any("over the feed's 4000-byte limit" in str(w) and ":4:" in str(w) for w in issue.warnings)

@@ -1,6 +1,7 @@
 """Property tests: any Markdown and front matter, through parse → email → narration → feed,
 raises nothing but our InputError and gives well-formed HTML and XML in which no input escapes
 its text node or attribute."""
+
 from __future__ import annotations
 
 import json
@@ -23,11 +24,59 @@ from pipeline.source.parse import parse_issue
 from pipeline.storage.links import make_links
 
 FRAGMENTS = [
-    "<zzmark onclick=alert(1)>", "</zzmark>", "<script>x()</script>", "<img src=x onerror=y()>", "]]>",
-    "<![CDATA[", "&", "&amp;", "&#0;", "\"", "'", "`", "*", "_", "#", "## ", "- ", "1. ", "> ", "|", "---",
-    "\n", "\n\n", "[a](javascript:alert(1))", "![i](x.png)", "<iframe src=//e>", "\\", "\x00", "\x07",
-    "\x1b", "\u2028", "\ufeff", "🧟", "좀비", "é", "  ", "\t", "<", ">", "{{ x }}", "{% if %}", "%", "$5",
-    "12", "1990s", "Jan. 28", "U.S.", "[^1]", "[^1]: note", "<!--", "-->", "javascript:", "data:text/html,x",
+    "<zzmark onclick=alert(1)>",
+    "</zzmark>",
+    "<script>x()</script>",
+    "<img src=x onerror=y()>",
+    "]]>",
+    "<![CDATA[",
+    "&",
+    "&amp;",
+    "&#0;",
+    '"',
+    "'",
+    "`",
+    "*",
+    "_",
+    "#",
+    "## ",
+    "- ",
+    "1. ",
+    "> ",
+    "|",
+    "---",
+    "\n",
+    "\n\n",
+    "[a](javascript:alert(1))",
+    "![i](x.png)",
+    "<iframe src=//e>",
+    "\\",
+    "\x00",
+    "\x07",
+    "\x1b",
+    "\u2028",
+    "\ufeff",
+    "🧟",
+    "좀비",
+    "é",
+    "  ",
+    "\t",
+    "<",
+    ">",
+    "{{ x }}",
+    "{% if %}",
+    "%",
+    "$5",
+    "12",
+    "1990s",
+    "Jan. 28",
+    "U.S.",
+    "[^1]",
+    "[^1]: note",
+    "<!--",
+    "-->",
+    "javascript:",
+    "data:text/html,x",
 ]
 text = st.lists(st.one_of(st.sampled_from(FRAGMENTS), st.text(max_size=12)), max_size=30).map("".join)
 SHOW = Config()
@@ -35,8 +84,14 @@ LINKS = make_links(SHOW.storage, "https://cdn.example.com")
 
 
 def front_matter(title: str, summary: str, tags: list[str]) -> str:
-    return ("---\n" + f"title: {json.dumps(title)}\n" + "date: 2024-03-01\n"
-            + f"summary: {json.dumps(summary)}\n" + f"tags: {json.dumps(tags)}\n" + "---\n")
+    return (
+        "---\n"
+        + f"title: {json.dumps(title)}\n"
+        + "date: 2024-03-01\n"
+        + f"summary: {json.dumps(summary)}\n"
+        + f"tags: {json.dumps(tags)}\n"
+        + "---\n"
+    )
 
 
 URL_ATTRIBUTES = {"href", "src", "action", "formaction", "poster", "cite", "background", "srcset", "xlink:href"}
@@ -55,7 +110,11 @@ def marker_free(tree) -> None:
                 assert not value.lower().lstrip().startswith("javascript:"), (name, value)
 
 
-@settings(max_examples=int(os.environ.get("PROPERTY_EXAMPLES", 80)), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=int(os.environ.get("PROPERTY_EXAMPLES", 80)),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 @given(title=text, summary=text, tags=st.lists(text, max_size=3), body=text, raw=st.booleans())
 def test_any_input_gives_safe_well_formed_outputs(tmp_path_factory, title, summary, tags, body, raw):
     folder = tmp_path_factory.mktemp("prop")
@@ -78,10 +137,23 @@ def test_any_input_gives_safe_well_formed_outputs(tmp_path_factory, title, summa
     if narration is not None:
         assert all(chunk.spoken.strip() for chunk in narration.chunks)
         assert not any("<zzmark" in chunk.spoken.lower() for chunk in narration.chunks)
-    audio = AudioInfo("episodes/property/p.mp3", 1000, "0" * 64, 61.0, "episodes/property/t.vtt",
-                      "episodes/property/c.json")
-    episode = Episode(issue.slug, "guid-1", 1, issue.title, issue.date.isoformat(), issue.summary,
-                      issue.body_html, issue.author or "", False, "episodes/property/index.html", audio, issue.tags)
+    audio = AudioInfo(
+        "episodes/property/p.mp3", 1000, "0" * 64, 61.0, "episodes/property/t.vtt", "episodes/property/c.json"
+    )
+    episode = Episode(
+        issue.slug,
+        "guid-1",
+        1,
+        issue.title,
+        issue.date.isoformat(),
+        issue.summary,
+        issue.body_html,
+        issue.author or "",
+        False,
+        "episodes/property/index.html",
+        audio,
+        issue.tags,
+    )
     xml = build_feed(SHOW.show, Catalog((episode,)), LINKS, "cover.jpg")
     assert validate_feed(xml) == []
     root = etree.fromstring(xml)

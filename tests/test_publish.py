@@ -1,4 +1,5 @@
 """`publish issue` end to end against a real S3 server (SeaweedFS, or S3_TEST_ENDPOINT)."""
+
 import json
 import subprocess
 import sys
@@ -18,6 +19,7 @@ from tests.conftest import SHORT_ISSUE, http_get
 def http_get_when_ready(url: str, wait_s: float = 30):
     """A restarted SeaweedFS answers 500 until its volume server has registered again."""
     import time
+
     deadline = time.monotonic() + wait_s
     while True:
         try:
@@ -56,14 +58,17 @@ def test_publish_serves_every_object_over_http(project):
     assert http_get(transcript)[1]["Content-Type"].startswith("text/vtt")
     assert http_get(transcript)[2].startswith(b"WEBVTT")
     assert http_get(words)[1]["Content-Type"] == "application/json"
-    assert json.loads(http_get(words)[2])["segments"][0] == {"startTime": pytest.approx(3.9, abs=0.3),
-                                                           "endTime": pytest.approx(4.3, abs=0.3), "body": "Screen"}
+    assert json.loads(http_get(words)[2])["segments"][0] == {
+        "startTime": pytest.approx(3.9, abs=0.3),
+        "endTime": pytest.approx(4.3, abs=0.3),
+        "body": "Screen",
+    }
     assert [t.get("type") for t in item.findall(f"{{{PODCAST_NS}}}transcript")] == ["text/vtt", "application/json"]
     chapters_url = item.find(f"{{{PODCAST_NS}}}chapters").get("url")
     assert json.loads(http_get(chapters_url)[2])["version"] == "1.2.0"
     status, headers, cover = http_get(summary["feed_url"].replace("feed.xml", "cover.jpg"))
     assert headers["Content-Type"] == "image/jpeg" and cover[:2] == b"\xff\xd8"
-    with pytest.raises(urllib.error.HTTPError):          # the .eml template is never public
+    with pytest.raises(urllib.error.HTTPError):  # the .eml template is never public
         http_get(summary["web_url"].replace("index.html", "email.eml"))
 
 
@@ -91,9 +96,17 @@ def test_edit_uploads_only_what_changed_and_keeps_the_guid(project):
     # chapters (one chapter, at 0 s), the cover, 404 or robots.txt; the sitemap only when the
     # second publish fell on another day (its dates are days).
     episode = "episodes/a-short-test/"
-    expected = {f"{episode}{second['audio_url'].rsplit('/', 1)[1]}", f"{episode}transcript.vtt",
-                f"{episode}transcript.json", f"{episode}index.html", f"{episode}email.html", f"{episode}email.txt",
-                "catalog.json", "index.html", "feed.xml"}
+    expected = {
+        f"{episode}{second['audio_url'].rsplit('/', 1)[1]}",
+        f"{episode}transcript.vtt",
+        f"{episode}transcript.json",
+        f"{episode}index.html",
+        f"{episode}email.html",
+        f"{episode}email.txt",
+        "catalog.json",
+        "index.html",
+        "feed.xml",
+    }
     assert changed - {"sitemap.xml"} == expected
     assert second["upload"]["uploaded"] == len(changed)
     feed_after = feedparser.parse(http_get(second["feed_url"])[2])
@@ -121,6 +134,7 @@ def test_dry_run_changes_nothing(project):
         http_get(summary["feed_url"])
     # create_bucket is on, but a dry run does not create the missing bucket either
     from botocore.exceptions import ClientError
+
     with pytest.raises(ClientError):
         project.bucket_client().client.head_bucket(Bucket=project.bucket)
 
@@ -132,6 +146,7 @@ def test_check_finds_a_deleted_enclosure(project):
     assert ok.exit_code == 0, ok.output
     from pipeline.config import load_config
     from pipeline.storage.session import open_storage
+
     with open_storage(load_config(project.root / "publish.toml")) as storage:
         storage.bucket.delete(summary["audio_url"].split(f"/{project.bucket}/", 1)[1])
     broken = CliRunner().invoke(main, ["check", "--config", config, "--json"])
@@ -155,9 +170,23 @@ def test_missing_bucket_and_bad_credentials_are_clear_service_errors(project, mo
 
 def test_unreachable_endpoint_exit_1_as_subprocess(project, example_path):
     config = project.config(endpoint_url="http://127.0.0.1:9")
-    result = subprocess.run([sys.executable, "-m", "pipeline", "issue", str(project.issue()), "--config",
-                             str(config), "--no-audio", "--build-dir", str(project.build_dir())],
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pipeline",
+            "issue",
+            str(project.issue()),
+            "--config",
+            str(config),
+            "--no-audio",
+            "--build-dir",
+            str(project.build_dir()),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 1
     assert result.stderr.startswith("error: storage: cannot reach http://127.0.0.1:9")
     assert "Traceback" not in result.stderr
@@ -166,8 +195,10 @@ def test_unreachable_endpoint_exit_1_as_subprocess(project, example_path):
 def test_server_dying_mid_upload_leaves_old_feed_and_rerun_completes(project, tmp_path_factory, monkeypatch):
     from pipeline.storage.bucket import Bucket
     from pipeline.storage.embedded import free_base_port, start_embedded_store
-    server = start_embedded_store(tmp_path_factory.mktemp("dying"), free_base_port(), project.s3.access_key,
-                            project.s3.secret_key)
+
+    server = start_embedded_store(
+        tmp_path_factory.mktemp("dying"), free_base_port(), project.s3.access_key, project.s3.secret_key
+    )
     data_dir, port = server.data_dir, int(server.endpoint.rsplit(":", 1)[1])
     try:
         project.config(endpoint_url=server.endpoint)
@@ -180,6 +211,7 @@ def test_server_dying_mid_upload_leaves_old_feed_and_rerun_completes(project, tm
             if len(calls) == 3:
                 server.stop()
             return original_put(self, item, **kwargs)
+
         monkeypatch.setattr(Bucket, "put", put_then_die)
         other = SHORT_ISSUE.replace("A Short Test", "Second Episode").replace("2024-03-01", "2024-04-01")
         issue2 = project.issue(other, "2024-04-01-second-episode.md")
@@ -187,7 +219,7 @@ def test_server_dying_mid_upload_leaves_old_feed_and_rerun_completes(project, tm
         assert result.exit_code == 1 and "storage:" in result.stderr
         monkeypatch.setattr(Bucket, "put", original_put)
         server = start_embedded_store(data_dir, port, project.s3.access_key, project.s3.secret_key)
-        assert http_get_when_ready(first["feed_url"])[2] == old_feed   # the public feed never changed
+        assert http_get_when_ready(first["feed_url"])[2] == old_feed  # the public feed never changed
         rerun = summary_of(project.publish(issue2))
         feed = feedparser.parse(http_get(rerun["feed_url"])[2])
         assert [e.title for e in feed.entries] == ["Second Episode", "A Short Test"]
@@ -200,22 +232,27 @@ def test_the_podcast_guid_is_made_once_and_kept_when_the_feed_moves(project):
     from lxml import etree
 
     from pipeline.feed.podcast import PODCAST_NS
+
     issue = project.issue()
     project.config(public_url=f"{project.s3.endpoint}/{project.bucket}")
     first = summary_of(project.publish(issue, "--no-audio"))
     guid = etree.fromstring(http_get(first["feed_url"])[2]).findtext(f"channel/{{{PODCAST_NS}}}guid")
     catalog = json.loads(http_get(first["feed_url"].replace("feed.xml", "catalog.json"))[2])
     assert catalog["podcast_guid"] == guid
-    moved = project.s3.endpoint.replace("127.0.0.1", "localhost")          # the same bucket, another host
+    moved = project.s3.endpoint.replace("127.0.0.1", "localhost")  # the same bucket, another host
     project.config(public_url=f"{moved}/{project.bucket}")
-    second = summary_of(project.publish(project.issue(SHORT_ISSUE.replace("A Short Test", "Another"),
-                                                      "2024-03-02-another.md"), "--no-audio"))
+    second = summary_of(
+        project.publish(
+            project.issue(SHORT_ISSUE.replace("A Short Test", "Another"), "2024-03-02-another.md"), "--no-audio"
+        )
+    )
     assert second["feed_url"].startswith("http://localhost")
     assert etree.fromstring(http_get(second["feed_url"])[2]).findtext(f"channel/{{{PODCAST_NS}}}guid") == guid
     config = str(project.root / "publish.toml")
     assert CliRunner().invoke(main, ["check", "--config", config, "--json"]).exit_code == 0
     feed = http_get(second["feed_url"])[2].replace(guid.encode(), b"00000000-0000-4000-8000-000000000000")
     from pipeline.storage.bucket import Item
+
     project.bucket_client().put(Item("feed.xml", "application/rss+xml", "no-cache", data=feed))
     broken = CliRunner().invoke(main, ["check", "--config", config, "--json"])
     assert broken.exit_code == 1
@@ -228,6 +265,7 @@ def test_a_stop_while_the_embedded_store_starts_leaves_no_server_running(tmp_pat
     import subprocess
 
     from pipeline.storage import embedded
+
     started = []
     real_popen = subprocess.Popen
 
@@ -237,10 +275,11 @@ def test_a_stop_while_the_embedded_store_starts_leaves_no_server_running(tmp_pat
 
     def interrupted(endpoint):
         raise KeyboardInterrupt
+
     monkeypatch.setattr(embedded.subprocess, "Popen", popen)
     monkeypatch.setattr(embedded, "s3_answers", interrupted)
     port = embedded.free_base_port()
     with pytest.raises(KeyboardInterrupt):
         embedded.start_embedded_store(tmp_path / "s3", port, "access-key", "secret-key-0123456789")
-    assert len(started) == 1 and started[0].poll() is not None          # the server was stopped
+    assert len(started) == 1 and started[0].poll() is not None  # the server was stopped
     assert embedded.port_is_free(port)

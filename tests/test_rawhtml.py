@@ -1,36 +1,53 @@
 """pipeline/source/rawhtml.py: what reviews copied from blogs carry besides Markdown."""
+
 from pipeline.source.rawhtml import embeds_to_links, image_sources, read_html, strip_template_tags, template_tags
 
 
 def test_template_tags_are_found_with_their_line_and_removed():
     text = "Intro {{ page.excerpt }}.\n{% if page.rating > 3.5 %}Great{%- endif -%}\n{# a\ncomment #} end"
-    assert template_tags(text) == [(1, "{{ page.excerpt }}"), (2, "{% if page.rating > 3.5 %}"),
-                                   (2, "{%- endif -%}"), (3, "{# a\ncomment #}")]
+    assert template_tags(text) == [
+        (1, "{{ page.excerpt }}"),
+        (2, "{% if page.rating > 3.5 %}"),
+        (2, "{%- endif -%}"),
+        (3, "{# a\ncomment #}"),
+    ]
     assert strip_template_tags(text) == "Intro .\nGreat\n end"
-    assert template_tags("a { b } {{ unclosed") == []                 # a stray brace is text
+    assert template_tags("a { b } {{ unclosed") == []  # a stray brace is text
 
 
 def test_an_embedded_player_becomes_a_link_a_reader_can_open():
-    html = ('<iframe width="560" src="https://www.youtube.com/embed/abc123?si=x&amp;t=4"></iframe>'
-            "<iframe src='https://player.vimeo.com/video/42'></iframe>"
-            '<iframe src="https://open.spotify.com/embed/episode/xyz"></iframe>'
-            '<iframe src="https://tracker.example.com/pixel"></iframe>')
+    html = (
+        '<iframe width="560" src="https://www.youtube.com/embed/abc123?si=x&amp;t=4"></iframe>'
+        "<iframe src='https://player.vimeo.com/video/42'></iframe>"
+        '<iframe src="https://open.spotify.com/embed/episode/xyz"></iframe>'
+        '<iframe src="https://tracker.example.com/pixel"></iframe>'
+    )
     assert embeds_to_links(html) == (
         '<p><a href="https://www.youtube.com/watch?v=abc123">Watch on YouTube</a></p>'
         '<p><a href="https://vimeo.com/42">Watch on Vimeo</a></p>'
         '<p><a href="https://open.spotify.com/episode/xyz">Listen on Spotify</a></p>'
-        '<p><a href="https://tracker.example.com/pixel">Open the embedded content on tracker.example.com</a></p>')
+        '<p><a href="https://tracker.example.com/pixel">Open the embedded content on tracker.example.com</a></p>'
+    )
 
 
 def test_image_sources_quoted_or_not():
     assert image_sources('<img src="a.jpg"><IMG alt=x src=b.png><img src=\'c.gif\' /><img alt="none">') == [
-        "a.jpg", "b.png", "c.gif"]
+        "a.jpg",
+        "b.png",
+        "c.gif",
+    ]
 
 
 def test_blog_html_is_read_into_headings_paragraphs_list_items_and_rows():
-    pieces = read_html("<h2>Cast</h2><p>Park &amp; <a href='https://x.example'>Lee</a></p>"
-                       "<ul><li>One</li><li>Two</li></ul><table><tr><td>A</td><td>B</td></tr></table>")
+    pieces = read_html(
+        "<h2>Cast</h2><p>Park &amp; <a href='https://x.example'>Lee</a></p>"
+        "<ul><li>One</li><li>Two</li></ul><table><tr><td>A</td><td>B</td></tr></table>"
+    )
     assert [(p.kind, "".join(run[0] for run in p.runs).strip()) for p in pieces] == [
-        ("heading", "Cast"), ("paragraph", "Park & Lee"), ("list_item", "One"), ("list_item", "Two"),
-        ("table_row", "A | B")]
+        ("heading", "Cast"),
+        ("paragraph", "Park & Lee"),
+        ("list_item", "One"),
+        ("list_item", "Two"),
+        ("table_row", "A | B"),
+    ]
     assert ("Lee", "https://x.example", "text") in pieces[1].runs

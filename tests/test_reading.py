@@ -1,4 +1,5 @@
 """Real-world Markdown read as a person reads it aloud: each rule written → spoken."""
+
 import re
 
 import pytest
@@ -17,10 +18,16 @@ def spoken(write_issue, body: str) -> list[str]:
 
 
 def test_a_label_value_table_reads_row_by_row_without_its_header(write_issue):
-    said = spoken(write_issue, "| Category | Value |\n|---|---|\n| Title | A History of Islamic Spain |\n"
-                               "| Author | W. Montgomery Watt and Pierre Cachia |\n| Pages | 210 |\n")
-    assert said == ["Title: A History of Islamic Spain.", "Author: W. Montgomery Watt and Pierre Cachia.",
-                    "Pages: two hundred and ten."]
+    said = spoken(
+        write_issue,
+        "| Category | Value |\n|---|---|\n| Title | A History of Islamic Spain |\n"
+        "| Author | W. Montgomery Watt and Pierre Cachia |\n| Pages | 210 |\n",
+    )
+    assert said == [
+        "Title: A History of Islamic Spain.",
+        "Author: W. Montgomery Watt and Pierre Cachia.",
+        "Pages: two hundred and ten.",
+    ]
 
 
 def test_a_wider_table_names_each_value(write_issue):
@@ -29,34 +36,45 @@ def test_a_wider_table_names_each_value(write_issue):
 
 
 def test_a_raw_html_table_reads_the_same(write_issue):
-    said = spoken(write_issue, "<table><tr><th></th><th></th></tr><tr><td>Director</td><td>Lee Jae-kyoo</td></tr>"
-                               "</table>")
+    said = spoken(
+        write_issue, "<table><tr><th></th><th></th></tr><tr><td>Director</td><td>Lee Jae-kyoo</td></tr></table>"
+    )
     assert said == ["Director: [[ lˈiː dʒˈɛ kjˈuː. ]]"]
 
 
-@pytest.mark.parametrize("text", [
-    "A book by W. Montgomery Watt and Pierre Cachia.", "J. R. R. Tolkien wrote it.", "Dr. No is a Bond film.",
-    "The U.S. release came later.", "Track No. 7 is the best."])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "A book by W. Montgomery Watt and Pierre Cachia.",
+        "J. R. R. Tolkien wrote it.",
+        "Dr. No is a Bond film.",
+        "The U.S. release came later.",
+        "Track No. 7 is the best.",
+    ],
+)
 def test_initials_and_abbreviations_never_end_a_sentence(text):
     assert split_sentences(text) == [text]
 
 
-@pytest.mark.parametrize("written,said", [
-    ("Released April 23, 2024.", "Released April twenty-third, twenty twenty-four."),
-    ("On 23 April 2024 it aired.", "On the twenty-third of April twenty twenty-four it aired."),
-    ("Out Jan. 5th.", "Out January fifth."),
-    ("You may 3 times.", "You may three times."),
-    ("ASIN B074VCQ3WK", ""),
-    ("The ISBN: 978-0-14-303943-3 is printed.", "The is printed."),
-    ("Order code B074VCQ3WK now.", "Order code B zero seven four, V C Q three, W K now."),
-    ("Catalogue CRD-2231 and an MP3 in 4K.", "Catalogue C R D, two two three one and an M P three in four K."),
-    ("After COVID-19 it closed.", "After covid-nineteen it closed."),
-    ("It was (barely) fine (really!).", "It was, barely, fine, really!"),
-    ("“Run!” she said.", "Run! she said."),
-    ("Dr. No (1962).", "Doctor No, nineteen sixty-two."),
-    ("The bullied student.", "The bulleed student."),           # espeak says "bullid", heard as "bullet"
-    ("Poor Cheong-san.", "Pore Cheong-san."),                    # the voice says "purr", heard as "purred"
-])
+@pytest.mark.parametrize(
+    "written,said",
+    [
+        ("Released April 23, 2024.", "Released April twenty-third, twenty twenty-four."),
+        ("On 23 April 2024 it aired.", "On the twenty-third of April twenty twenty-four it aired."),
+        ("Out Jan. 5th.", "Out January fifth."),
+        ("You may 3 times.", "You may three times."),
+        ("ASIN B074VCQ3WK", ""),
+        ("The ISBN: 978-0-14-303943-3 is printed.", "The is printed."),
+        ("Order code B074VCQ3WK now.", "Order code B zero seven four, V C Q three, W K now."),
+        ("Catalogue CRD-2231 and an MP3 in 4K.", "Catalogue C R D, two two three one and an M P three in four K."),
+        ("After COVID-19 it closed.", "After covid-nineteen it closed."),
+        ("It was (barely) fine (really!).", "It was, barely, fine, really!"),
+        ("“Run!” she said.", "Run! she said."),
+        ("Dr. No (1962).", "Doctor No, nineteen sixty-two."),
+        ("The bullied student.", "The bulleed student."),  # espeak says "bullid", heard as "bullet"
+        ("Poor Cheong-san.", "Pore Cheong-san."),  # the voice says "purr", heard as "purred"
+    ],
+)
 def test_written_to_spoken(written, said):
     assert normalize(written) == said
 
@@ -64,8 +82,12 @@ def test_written_to_spoken(written, said):
 def test_a_sentence_in_brackets_is_not_stopped_twice(write_issue):
     """The example's "(He is not a fan of this.)" closes a paragraph: no stop after the bracket
     in the transcript, none doubled in what the voice is given."""
-    issue = parse_issue(write_issue("---\ntitle: T\ndate: 2024-01-01\n---\nShe names it after him. "
-                                    "(He is not a fan of this.)\n\n- “A quoted item!”\n- (an aside)\n"))
+    issue = parse_issue(
+        write_issue(
+            "---\ntitle: T\ndate: 2024-01-01\n---\nShe names it after him. "
+            "(He is not a fan of this.)\n\n- “A quoted item!”\n- (an aside)\n"
+        )
+    )
     chunks = build_narration(issue, ShowConfig(), Lexicon()).chunks
     shown = {c.shown: c.spoken for c in chunks}
     assert shown["(He is not a fan of this.)"] == "He is not a fan of this."
@@ -75,9 +97,12 @@ def test_a_sentence_in_brackets_is_not_stopped_twice(write_issue):
 
 
 def test_raw_html_headings_breaks_and_entities(write_issue):
-    issue = parse_issue(write_issue(
-        "---\ntitle: T\ndate: 2024-01-01\n---\n<p>Rating &gt; 3.5 &amp; rising.</p>\n<h3>The Cast</h3>\n"
-        "<p>First line<br>Second line</p>\n{% if page.rating > 3.5 %}<p>Good.</p>{% endif %}\n"))
+    issue = parse_issue(
+        write_issue(
+            "---\ntitle: T\ndate: 2024-01-01\n---\n<p>Rating &gt; 3.5 &amp; rising.</p>\n<h3>The Cast</h3>\n"
+            "<p>First line<br>Second line</p>\n{% if page.rating > 3.5 %}<p>Good.</p>{% endif %}\n"
+        )
+    )
     narration = build_narration(issue, ShowConfig(), Lexicon())
     said = [c.spoken for c in narration.chunks]
     assert "The Cast" in narration.chapters
@@ -95,10 +120,15 @@ def test_the_opening_and_the_body_say_a_date_alike(write_issue):
 
 def test_written_words_take_their_share_of_the_spoken_ones():
     from pipeline.audio.transcript import Cue, time_words
+
     cue = Cue(10.0, 13.0, "It won 12 awards.")
     same = time_words(cue, [(0.0, 0.4), (0.5, 0.9), (1.0, 1.5), (1.6, 2.5)])
-    assert [(w.start, w.end, w.text) for w in same] == [(10.0, 10.4, "It"), (10.5, 10.9, "won"), (11.0, 11.5, "12"),
-                                                         (11.6, 12.5, "awards.")]
+    assert [(w.start, w.end, w.text) for w in same] == [
+        (10.0, 10.4, "It"),
+        (10.5, 10.9, "won"),
+        (11.0, 11.5, "12"),
+        (11.6, 12.5, "awards."),
+    ]
     spelled = time_words(Cue(0.0, 4.0, "Code B074."), [(0.0, 0.5), (1.0, 1.5), (1.6, 2.0), (2.1, 2.5), (2.6, 3.0)])
     assert [w.text for w in spelled] == ["Code", "B074."] and spelled[0].start == 0.0 and spelled[1].end == 3.0
     assert spelled[0].end <= spelled[1].start

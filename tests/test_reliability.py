@@ -1,4 +1,5 @@
 """Faults in the middle of a publish, concurrent publishers, and secrets that must never leak."""
+
 from __future__ import annotations
 
 import json
@@ -25,14 +26,30 @@ def write_config(project, name: str, bucket: str, endpoint: str, **extra) -> Pat
 
 
 def publish_in_process(project, issue: Path, config: Path, *args: str):
-    return CliRunner().invoke(main, ["issue", str(issue), "--config", str(config), "--build-dir",
-                                     str(project.build_dir()), "--json", *args])
+    return CliRunner().invoke(
+        main, ["issue", str(issue), "--config", str(config), "--build-dir", str(project.build_dir()), "--json", *args]
+    )
 
 
 def publish_subprocess(project, issue: Path, config: Path, *args: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "pipeline", "issue", str(issue), "--config", str(config),
-                             "--build-dir", str(project.build_dir()), "--json", *args],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "pipeline",
+            "issue",
+            str(issue),
+            "--config",
+            str(config),
+            "--build-dir",
+            str(project.build_dir()),
+            "--json",
+            *args,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def public_state(project, bucket: str) -> list[str]:
@@ -58,6 +75,7 @@ def test_faults_at_every_stage_of_a_publish_never_break_the_public_feed(project)
     first, second = project.issue(), project.issue(SECOND, SECOND_NAME)
     failures, tried = [], []
     with FaultProxy(project.s3.endpoint) as proxy:
+
         def setup(bucket: str) -> tuple[Path, Path]:
             direct = write_config(project, f"{bucket}-direct.toml", bucket, project.s3.endpoint)
             faulty = write_config(project, f"{bucket}-proxy.toml", bucket, proxy.endpoint)
@@ -100,9 +118,13 @@ def test_faults_at_every_stage_of_a_publish_never_break_the_public_feed(project)
 @pytest.mark.parametrize("locking", ["conditional", "lock-object"])
 def test_concurrent_publishers_both_land(project, locking):
     """Three `publish issue` processes of different issues at once against one bucket."""
-    issues = [project.issue(SHORT_ISSUE.replace("A Short Test", f"Concurrent {n}")
-                            .replace("2024-03-01", f"2024-05-0{n}"), f"2024-05-0{n}-concurrent-{n}.md")
-              for n in (1, 2, 3)]
+    issues = [
+        project.issue(
+            SHORT_ISSUE.replace("A Short Test", f"Concurrent {n}").replace("2024-03-01", f"2024-05-0{n}"),
+            f"2024-05-0{n}-concurrent-{n}.md",
+        )
+        for n in (1, 2, 3)
+    ]
     config = write_config(project, "concurrent.toml", project.bucket, project.s3.endpoint, locking=locking)
     assert publish_in_process(project, project.issue(), config).exit_code == 0
     processes = [publish_subprocess(project, issue, config) for issue in issues]
@@ -116,7 +138,8 @@ def test_concurrent_publishers_both_land(project, locking):
     numbers = sorted(e["number"] for e in catalog["episodes"])
     assert numbers == [1, 2, 3, 4]
     from tests.visible import visible_text
-    for episode in catalog["episodes"]:        # the page and --json say the number the feed has
+
+    for episode in catalog["episodes"]:  # the page and --json say the number the feed has
         page = http_get(f"{project.s3.endpoint}/{project.bucket}/{episode['page_key']}")[2].decode()
         assert f"Episode {episode['number']}" in visible_text(page), episode["slug"]
         if episode["slug"] in reported:
@@ -133,6 +156,7 @@ def test_secrets_never_appear_in_output_files_or_objects(project, monkeypatch):
     """Recognisable S3, SMTP and unsubscribe secrets, through successful and failing runs with
     --debug: none may show up on stdout, stderr, in build files or in the bucket."""
     from tests.smtp_server import SmtpServer
+
     smtp_password, unsubscribe_secret = "smtp-pw-RECOGNISABLE-7731", "unsub-secret-RECOGNISABLE-4412"
     secrets = [project.s3.secret_key, smtp_password, unsubscribe_secret]
     monkeypatch.setenv("PUBLISH_SECRET", unsubscribe_secret)
@@ -150,6 +174,7 @@ def test_secrets_never_appear_in_output_files_or_objects(project, monkeypatch):
             result = runner.invoke(main, list(args))
             outputs.append(result.stdout + result.stderr)
             return result
+
         monkeypatch.setenv("PUBLISH_SMTP_PASSWORD", smtp_password)
         assert run("issue", str(issue), *common, "--json").exit_code == 0
         assert run("send", str(issue), "--subscribers", str(subscribers), *common, "--dry-run").exit_code == 0
@@ -167,8 +192,7 @@ def test_secrets_never_appear_in_output_files_or_objects(project, monkeypatch):
         monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", project.s3.secret_key)
         assert run("check", "--config", str(config), "--debug").exit_code == 0
     texts = [text.encode() for text in outputs]
-    texts += [path.read_bytes() for path in project.root.rglob("*")
-              if path.is_file() and ".cache" not in path.parts]
+    texts += [path.read_bytes() for path in project.root.rglob("*") if path.is_file() and ".cache" not in path.parts]
     bucket = project.bucket_client()
     texts += [bucket.get(key)[0] for key in bucket.list_keys()]
     texts += [raw for _, _, raw in smtp.mailbox.messages]
@@ -187,6 +211,7 @@ def test_a_silent_server_times_out_instead_of_hanging():
     from pipeline.errors import ServiceError
     from pipeline.mail.delivery import SmtpTransport, Transient
     from pipeline.storage.bucket import Bucket, Target
+
     with socket.socket() as silent:
         silent.bind(("127.0.0.1", 0))
         silent.listen(16)
@@ -195,8 +220,9 @@ def test_a_silent_server_times_out_instead_of_hanging():
         bucket = Bucket(Target("podcast", "us-east-1", f"http://127.0.0.1:{port}", "a", "b"), timeout_s=0.5)
         with pytest.raises(ServiceError) as caught:
             bucket.head("feed.xml")
-        assert caught.value.what == (f"storage: http://127.0.0.1:{port} did not answer in time while trying to "
-                                     "read feed.xml"), caught.value.what
+        assert caught.value.what == (
+            f"storage: http://127.0.0.1:{port} did not answer in time while trying to read feed.xml"
+        ), caught.value.what
         smtp = SmtpTransport(Config(email=EmailConfig(smtp_host="127.0.0.1", smtp_port=port)), timeout=0.5)
         with pytest.raises(Transient):
             smtp.send("news@example.com", "a@example.com", b"Subject: x\r\n\r\nx\r\n")

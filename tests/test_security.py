@@ -1,4 +1,5 @@
 """Replays of the security review's proofs (issue 19): each must fail against this code."""
+
 from __future__ import annotations
 
 import http.client
@@ -35,9 +36,13 @@ class _UnixConnection(http.client.HTTPConnection):
 FILER_REQUESTS = [
     ("GET", "/buckets/", None, {}),
     ("GET", "/buckets/podcast/catalog.json", None, {}),
-    ("POST", "/buckets/podcast/catalog.json", b'--x\r\nContent-Disposition: form-data; name="file"; '
-     b'filename="catalog.json"\r\n\r\n{"episodes": []}\r\n--x--\r\n',
-     {"Content-Type": "multipart/form-data; boundary=x"}),
+    (
+        "POST",
+        "/buckets/podcast/catalog.json",
+        b'--x\r\nContent-Disposition: form-data; name="file"; '
+        b'filename="catalog.json"\r\n\r\n{"episodes": []}\r\n--x--\r\n',
+        {"Content-Type": "multipart/form-data; boundary=x"},
+    ),
     ("PUT", "/buckets/podcast/catalog.json", b"{}", {}),
     ("DELETE", "/buckets/podcast/catalog.json", None, {}),
     ("POST", "/1,01637037d6", b"a blob", {"Origin": "http://evil.example"}),
@@ -52,34 +57,46 @@ def _answer(connection, method, path, body, headers):
         response.read()
         return response.status, response.getheader("Access-Control-Allow-Origin")
     except (OSError, http.client.HTTPException):
-        return None, None                  # gRPC ports hang up on HTTP/1: no answer at all
+        return None, None  # gRPC ports hang up on HTTP/1: no answer at all
     finally:
         connection.close()
 
 
 def test_the_embedded_store_answers_no_anonymous_filer_request_on_any_port(tmp_path):
     from pipeline.storage.bucket import Bucket, Item, Target
+
     port = free_base_port()
     server = start_embedded_store(tmp_path / "data", port, "publish-local", "a-secret-for-this-test")
     try:
-        bucket = Bucket(Target("podcast", "us-east-1", server.endpoint, server.access_key, server.secret_key,
-                               create_bucket=True, public_read=True))
+        bucket = Bucket(
+            Target(
+                "podcast",
+                "us-east-1",
+                server.endpoint,
+                server.access_key,
+                server.secret_key,
+                create_bucket=True,
+                public_read=True,
+            )
+        )
         bucket.ensure_bucket()
         bucket.put(Item("catalog.json", "application/json", "no-cache", data=b'{"episodes": []}'))
         ports = listening_ports(server.process.pid)
         assert port in ports and len(ports) >= 5
         sockets = list((tmp_path / "data").glob("*.sock"))
-        targets = [(f"port {p}", lambda p=p: http.client.HTTPConnection("127.0.0.1", p, timeout=3))
-                   for p in ports if p != port]
+        targets = [
+            (f"port {p}", lambda p=p: http.client.HTTPConnection("127.0.0.1", p, timeout=3)) for p in ports if p != port
+        ]
         targets += [(f"socket {s.name}", lambda s=s: _UnixConnection(str(s))) for s in sockets]
         for name, connect in targets:
             for method, path, body, headers in FILER_REQUESTS:
                 status, _ = _answer(connect(), method, path, body, headers)
                 assert status is None or not 200 <= status < 300, f"{name}: {method} {path} answered {status}"
         # The S3 port serves public reads to anyone, and writes only when signed.
-        for method, _, body, headers in FILER_REQUESTS[2:5]:   # POST, PUT, DELETE
-            status, _ = _answer(http.client.HTTPConnection("127.0.0.1", port, timeout=3), method,
-                                "/podcast/catalog.json", body, headers)
+        for method, _, body, headers in FILER_REQUESTS[2:5]:  # POST, PUT, DELETE
+            status, _ = _answer(
+                http.client.HTTPConnection("127.0.0.1", port, timeout=3), method, "/podcast/catalog.json", body, headers
+            )
             assert status in (400, 403, 405), f"S3 port: anonymous {method} answered {status}"
         assert bucket.get("catalog.json")[0] == b'{"episodes": []}'
         assert oct((tmp_path / "data").stat().st_mode & 0o777) == "0o700"
@@ -122,8 +139,14 @@ def test_a_foreign_server_on_the_embedded_port_never_gets_a_signed_request(tmp_p
         (tmp_path / "publish.toml").write_text(f'[show]\ncover = "{ROOT / "pipeline" / "assets" / "cover.jpg"}"\n')
         issue = tmp_path / "2024-03-01-a-test.md"
         issue.write_text("---\ntitle: T\n---\nA review.\n")
-        run = subprocess.run([sys.executable, "-m", "pipeline", "issue", str(issue), "--no-audio"],
-                             cwd=tmp_path, env=_clean_env(port), capture_output=True, text=True, timeout=60)
+        run = subprocess.run(
+            [sys.executable, "-m", "pipeline", "issue", str(issue), "--no-audio"],
+            cwd=tmp_path,
+            env=_clean_env(port),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert run.returncode == 1, run.stderr
         assert f"port {port} on 127.0.0.1 is in use by another program" in run.stderr
         signed = [r for r in _Recorder.seen if "Authorization" in r[2] or "authorization" in r[2]]
@@ -137,8 +160,14 @@ def test_a_foreign_server_on_the_embedded_port_never_gets_a_signed_request(tmp_p
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
 def test_serve_stops_its_store_on_sigterm_and_sighup(tmp_path, sig):
     port = free_base_port()
-    serve = subprocess.Popen([sys.executable, "-m", "pipeline", "serve"], cwd=tmp_path, env=_clean_env(port),
-                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    serve = subprocess.Popen(
+        [sys.executable, "-m", "pipeline", "serve"],
+        cwd=tmp_path,
+        env=_clean_env(port),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     record = tmp_path / ".publish" / "s3" / "data" / "server.json"
     deadline = time.monotonic() + 60
     while not record.exists() or not serve.stdout:
@@ -162,9 +191,23 @@ def test_the_threat_model_is_written_down():
 
 def _publish(cwd: Path, *args: str, timeout: float = 60) -> subprocess.CompletedProcess:
     (cwd / "publish.toml").write_text(f'[show]\ncover = "{ROOT / "pipeline" / "assets" / "cover.jpg"}"\n')
-    return subprocess.run([sys.executable, "-m", "pipeline", "issue", *args, "--no-upload", "--no-audio",
-                           "--build-dir", str(cwd / "build")], cwd=cwd, capture_output=True, text=True,
-                          timeout=timeout)
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pipeline",
+            "issue",
+            *args,
+            "--no-upload",
+            "--no-audio",
+            "--build-dir",
+            str(cwd / "build"),
+        ],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 @pytest.mark.parametrize("target", ["../.env", "/dev/zero", "/etc/hostname"])
@@ -194,22 +237,26 @@ def test_a_link_within_the_folder_and_devices_and_pipes(tmp_path):
 
 
 SLOW_INPUTS = {  # the review's small inputs that took long, each must finish or be refused in 5 s
-    "yaml aliases": ("---\na: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n"
-                     + "".join(f"{chr(98 + i)}: &{chr(98 + i)} [{','.join(['*' + chr(97 + i)] * 9)}]\n"
-                               for i in range(8)) + "title: T\n---\nBody.\n"),
+    "yaml aliases": (
+        '---\na: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n'
+        + "".join(f"{chr(98 + i)}: &{chr(98 + i)} [{','.join(['*' + chr(97 + i)] * 9)}]\n" for i in range(8))
+        + "title: T\n---\nBody.\n"
+    ),
     "nested divs": "---\ntitle: T\n---\n" + "<div>" * 100_000 + "text" + "</div>" * 100_000 + "\n",
-    "self-closed divs": "---\ntitle: T\n---\n<p>x</p>\n" + "<div/>" * 10_000 + "\n",     # HTML opens each
+    "self-closed divs": "---\ntitle: T\n---\n<p>x</p>\n" + "<div/>" * 10_000 + "\n",  # HTML opens each
     "divs closed by other names": "---\ntitle: T\n---\n<p>x</p>\n" + "<div></x>" * 10_000 + "\n",
     "Dr. A repeated": "---\ntitle: T\n---\n" + "Dr. A " * 10_000 + "\n",
     "a heading of brackets": "---\ntitle: T\n---\n## " + "[" * 100_000 + "\n\nText.\n",
     "a 5000-digit episode": "---\ntitle: T\nepisode: " + "9" * 5000 + "\n---\nText.\n",
-    "a 5000-digit Hugo episode": "+++\ntitle = \"T\"\nepisode = " + "9" * 5000 + "\n+++\nText.\n",
+    "a 5000-digit Hugo episode": '+++\ntitle = "T"\nepisode = ' + "9" * 5000 + "\n+++\nText.\n",
     "YAML nested 5000 deep": "---\ntitle: T\nx: " + "[" * 5000 + "]" * 5000 + "\n---\nText.\n",
-    "TOML nested 5000 deep": "+++\ntitle = \"T\"\nx = " + "[" * 5000 + "]" * 5000 + "\n+++\nText.\n",
+    "TOML nested 5000 deep": '+++\ntitle = "T"\nx = ' + "[" * 5000 + "]" * 5000 + "\n+++\nText.\n",
     "a heading of 5000 digits": "---\ntitle: T\n---\n## " + "9" * 5000 + "\n\nText.\n",
     "Pelican continuation lines": "Title: T\nDate: 2024-03-01\nSummary: a\n" + "  more words\n" * 140_000 + "\nText.\n",
     "a run of spaces": "---\ntitle: T\n---\nA" + " " * 200_000 + "b.\n",
-    "names that parse every way": "---\ntitle: T\nnames: [ko, ja]\n---\n" + "Aaaaaaaaaaaaaaaaaaaaaaaaaaaaax Aeaeaeaeaeaeaeaeaeaeaeaeaex. " * 2000 + "\n",
+    "names that parse every way": "---\ntitle: T\nnames: [ko, ja]\n---\n"
+    + "Aaaaaaaaaaaaaaaaaaaaaaaaaaaaax Aeaeaeaeaeaeaeaeaeaeaeaeaex. " * 2000
+    + "\n",
 }
 
 
@@ -219,8 +266,23 @@ def _publish_cpu(folder: Path, issue: Path, build: Path) -> tuple[float, subproc
     would multiply)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     try:
-        run = subprocess.run([sys.executable, "-m", "pipeline", "issue", str(issue), "--no-upload", "--dry-run",
-                              "--build-dir", str(build)], cwd=folder, capture_output=True, text=True, timeout=30)
+        run = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pipeline",
+                "issue",
+                str(issue),
+                "--no-upload",
+                "--dry-run",
+                "--build-dir",
+                str(build),
+            ],
+            cwd=folder,
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
     except subprocess.TimeoutExpired:
         pytest.fail(f"{issue.name}: still running after 30 s")
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -236,7 +298,7 @@ def small_input_show(tmp_path_factory):
     (folder / "publish.toml").write_text(f'[show]\ncover = "{ROOT / "pipeline" / "assets" / "cover.jpg"}"\n')
     plain = folder / "2024-03-01-plain.md"
     plain.write_text("---\ntitle: T\n---\nA plain review of a few words.\n")
-    _publish_cpu(folder, plain, folder / "build")                 # patches the voice into the cache once
+    _publish_cpu(folder, plain, folder / "build")  # patches the voice into the cache once
     baseline, run = _publish_cpu(folder, plain, folder / "build")
     assert run.returncode == 0, run.stderr
     return folder, baseline
@@ -259,6 +321,7 @@ def _poison(project, change) -> subprocess.CompletedProcess | object:
 
     from pipeline.cli import main
     from pipeline.storage.bucket import Item
+
     assert project.publish(project.issue()).exit_code == 0
     bucket = project.bucket_client()
     catalog = json.loads(bucket.get("catalog.json")[0])
@@ -271,8 +334,11 @@ def test_markup_from_a_poisoned_catalogue_never_reaches_the_feed(project):
     from lxml import etree
 
     def change(episode):
-        episode["content_html"] = ('<p>ok</p><script>steal()</script><img src=x onerror="alert(1)">'
-                                   '<td style="position:fixed;background:url(https://evil.example/p.gif)">x</td>')
+        episode["content_html"] = (
+            '<p>ok</p><script>steal()</script><img src=x onerror="alert(1)">'
+            '<td style="position:fixed;background:url(https://evil.example/p.gif)">x</td>'
+        )
+
     result = _poison(project, change)
     assert result.exit_code == 0, result.output
     feed = etree.fromstring(project.bucket_client().get("feed.xml")[0])
@@ -282,11 +348,13 @@ def test_markup_from_a_poisoned_catalogue_never_reaches_the_feed(project):
         assert bad not in content
 
 
-@pytest.mark.parametrize("key", ["https://evil.example/x.mp3", "episodes/../../elsewhere/x.mp3",
-                                 "episodes/another-episode/x.mp3"])
+@pytest.mark.parametrize(
+    "key", ["https://evil.example/x.mp3", "episodes/../../elsewhere/x.mp3", "episodes/another-episode/x.mp3"]
+)
 def test_a_poisoned_catalogue_cannot_point_the_feed_elsewhere(project, key):
     def change(episode):
         episode["audio"]["key"] = key
+
     result = _poison(project, change)
     assert result.exit_code == 2 and "outside its folder" in result.stderr
     assert key.split("/")[-1] not in project.bucket_client().get("feed.xml")[0].decode().replace("a-short-test", "")
@@ -294,23 +362,27 @@ def test_a_poisoned_catalogue_cannot_point_the_feed_elsewhere(project, key):
 
 def test_summaries_are_inert_in_every_feed_field(project):
     from lxml import etree
-    issue = project.issue('---\ntitle: "T"\ndate: 2024-03-01\nsummary: "<img src=x onerror=alert(1)> hi"\n'
-                          '---\nBody text.\n')
+
+    issue = project.issue(
+        '---\ntitle: "T"\ndate: 2024-03-01\nsummary: "<img src=x onerror=alert(1)> hi"\n---\nBody text.\n'
+    )
     assert project.publish(issue, "--no-audio").exit_code == 0
     assert project.publish(issue).exit_code == 0
     feed = etree.fromstring(project.bucket_client().get("feed.xml")[0])
     item = feed.find(".//item")
     for name in ("description", "{http://www.itunes.com/dtds/podcast-1.0.dtd}summary"):
         text = item.findtext(name)
-        assert "<img" not in text and "&lt;img" in text, name    # apps decode once and render: still text
+        assert "<img" not in text and "&lt;img" in text, name  # apps decode once and render: still text
 
 
 def test_the_old_import_path_of_verify_still_works():
     from pipeline.unsubscribe import verify
 
     from pipeline.mail.unsubscribe import make_token
-    assert verify("a@example.com", make_token("a@example.com", "s" * 20, "l.example.com"), "s" * 20,
-                  list_id="l.example.com")
+
+    assert verify(
+        "a@example.com", make_token("a@example.com", "s" * 20, "l.example.com"), "s" * 20, list_id="l.example.com"
+    )
 
 
 def _png_header(width: int, height: int) -> bytes:
@@ -320,17 +392,25 @@ def _png_header(width: int, height: int) -> bytes:
 
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + chunk(b"IEND", b""))
+
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(b"\x00" * 64))
+        + chunk(b"IEND", b"")
+    )
 
 
-@pytest.mark.parametrize("ref,expected", [
-    ("../../private/x.png", "outside the site's folder"),
-    ("/../../private/x.png", "outside the site's folder"),
-    ("linked.png", "outside"),
-    ("bomb.png", "decompression bomb"),
-    ("huge.png", "13000×13000 pixels"),
-])
+@pytest.mark.parametrize(
+    "ref,expected",
+    [
+        ("../../private/x.png", "outside the site's folder"),
+        ("/../../private/x.png", "outside the site's folder"),
+        ("linked.png", "outside"),
+        ("bomb.png", "decompression bomb"),
+        ("huge.png", "13000×13000 pixels"),
+    ],
+)
 def test_images_stay_in_the_site_and_are_bounded(tmp_path, ref, expected):
     """Security 2, finding 7: images from outside the site (through '..' or a link) were
     published, and a 30000×30000 PNG was an internal error."""
@@ -356,8 +436,9 @@ def test_init_writes_nothing_through_a_linked_folder(tmp_path, linked):
     elsewhere.mkdir()
     show.mkdir()
     (show / linked).symlink_to(elsewhere)
-    run = subprocess.run([sys.executable, "-m", "pipeline", "init", str(show)], capture_output=True, text=True,
-                         timeout=60)
+    run = subprocess.run(
+        [sys.executable, "-m", "pipeline", "init", str(show)], capture_output=True, text=True, timeout=60
+    )
     assert run.returncode == 2 and "is a link" in run.stderr, run.stderr
     assert list(elsewhere.iterdir()) == [] and not (show / "publish.toml").exists()
 
@@ -369,6 +450,7 @@ def test_finding_14_tokens_addresses_and_many_files():
     import datetime as dt
 
     from pipeline.mail.unsubscribe import V1_ACCEPTED_UNTIL, make_token, normalize_address, verify_any
+
     secret = "s" * 20
     v1 = make_token("a@example.com", secret)
     assert verify_any("a@example.com", v1, [secret], ["l.example.com"], today=V1_ACCEPTED_UNTIL - dt.timedelta(1))
@@ -380,7 +462,8 @@ def test_finding_14_tokens_addresses_and_many_files():
 
 
 def test_twenty_thousand_files_on_the_command_line_dedupe_in_linear_time(tmp_path):
-    from pipeline.publish import issue_files
+    from pipeline.batch import issue_files
+
     paths = []
     for n in range(20_000):
         paths.append(tmp_path / f"2024-01-01-issue-{n}.md")
@@ -388,4 +471,4 @@ def test_twenty_thousand_files_on_the_command_line_dedupe_in_linear_time(tmp_pat
         path.touch()
     started = time.process_time()
     assert len(issue_files(paths + paths[:100])) == 20_000
-    assert time.process_time() - started < 5                 # 23 s when each path was checked against a list
+    assert time.process_time() - started < 5  # 23 s when each path was checked against a list

@@ -1,4 +1,5 @@
 """`publish send` against a real SMTP server on loopback."""
+
 from __future__ import annotations
 
 import json
@@ -45,9 +46,21 @@ def subscribers_csv(project, rows: list[str], header: str = "email,name,status")
 
 
 def send(project, issue, csv_path, *args):
-    return CliRunner().invoke(main, ["send", str(issue), "--subscribers", csv_path, "--config",
-                                     str(project.root / "publish.toml"), "--build-dir",
-                                     str(project.root / "build"), "--json", *args])
+    return CliRunner().invoke(
+        main,
+        [
+            "send",
+            str(issue),
+            "--subscribers",
+            csv_path,
+            "--config",
+            str(project.root / "publish.toml"),
+            "--build-dir",
+            str(project.root / "build"),
+            "--json",
+            *args,
+        ],
+    )
 
 
 def unsubscribe_link(message) -> str:
@@ -57,7 +70,11 @@ def unsubscribe_link(message) -> str:
 def test_every_subscriber_gets_one_correct_message(published, smtp):
     project, issue = published
     rows = [f"reader{i}@example.com,Reader {i}," for i in range(12)]
-    rows += ["Reader3@Example.com,Duplicate,", "gone@example.com,Gone,unsubscribed", "émilie@example.com,Émilie Dubois,"]
+    rows += [
+        "Reader3@Example.com,Duplicate,",
+        "gone@example.com,Gone,unsubscribed",
+        "émilie@example.com,Émilie Dubois,",
+    ]
     result = send(project, issue, subscribers_csv(project, rows))
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
@@ -76,7 +93,7 @@ def test_every_subscriber_gets_one_correct_message(published, smtp):
         link = unsubscribe_link(message)
         query = parse_qs(urlsplit(link).query)
         assert query["email"] == [to]
-        assert verify(to, query["token"][0], SECRET, list_id=summary["list_id"])      # the list's own id
+        assert verify(to, query["token"][0], SECRET, list_id=summary["list_id"])  # the list's own id
         assert link in plain and link.replace("&", "&amp;") in html
         assert "preview-recipient" not in plain + html
     assert len(ids) == 13
@@ -96,7 +113,7 @@ def test_rerun_sends_nothing_twice(published, smtp):
 def test_refused_address_is_reported_and_the_rest_delivered(published, smtp):
     project, issue = published
     smtp.mailbox.refuse.add("bounce@example.com")
-    smtp.mailbox.busy["slow@example.com"] = 1           # one 451, then accepted
+    smtp.mailbox.busy["slow@example.com"] = 1  # one 451, then accepted
     rows = ["a@example.com,,", "bounce@example.com,,", "slow@example.com,,", "b@example.com,,"]
     result = send(project, issue, subscribers_csv(project, rows))
     assert result.exit_code == 0, result.output
@@ -155,12 +172,27 @@ def test_build_folder_never_holds_the_list(published, smtp):
 
 def _send_subprocess(project, issue, csv_path, env):
     return subprocess.Popen(
-        [sys.executable, "-m", "pipeline", "send", str(issue), "--subscribers", csv_path, "--config",
-         str(project.root / "publish.toml"), "--build-dir", str(project.root / "build"), "--json"],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        [
+            sys.executable,
+            "-m",
+            "pipeline",
+            "send",
+            str(issue),
+            "--subscribers",
+            csv_path,
+            "--config",
+            str(project.root / "publish.toml"),
+            "--build-dir",
+            str(project.root / "build"),
+            "--json",
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         # A shell's background job starts with SIGINT ignored, and Python then never raises
         # KeyboardInterrupt; give the child the default a terminal would.
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
 
 
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT])
@@ -194,6 +226,7 @@ def test_smtp_outage_stops_with_a_clear_error_and_a_rerun_finishes(published, sm
     from pipeline.errors import ServiceError
     from pipeline.mail.send import SendOptions, send_issue
     from pipeline.report import Reporter
+
     project, issue = published
     csv_path = subscribers_csv(project, [f"r{i}@example.com,," for i in range(10)])
     config = load_config(project.root / "publish.toml")
@@ -219,22 +252,37 @@ def test_ses_transport_sends_raw_messages_and_sorts_its_errors():
     from pipeline.config import Config
     from pipeline.errors import ServiceError
     from pipeline.mail.delivery import SesTransport, deliver
+
     client = boto3.client("sesv2", region_name="eu-west-1", aws_access_key_id="x", aws_secret_access_key="y")
     stub = Stubber(client)
     raw = b"To: a@example.com\r\nSubject: t\r\n\r\nhello\r\n"
-    expected = {"FromEmailAddress": "news@example.com", "Destination": {"ToAddresses": ["a@example.com"]},
-                "Content": {"Raw": {"Data": raw}}}
+    expected = {
+        "FromEmailAddress": "news@example.com",
+        "Destination": {"ToAddresses": ["a@example.com"]},
+        "Content": {"Raw": {"Data": raw}},
+    }
     stub.add_client_error("send_email", "TooManyRequestsException", expected_params=expected)
     stub.add_response("send_email", {"MessageId": "m1"}, expected)
-    stub.add_client_error("send_email", "MessageRejected", "Email address is not verified.", 400,
-                          expected_params={**expected, "Destination": {"ToAddresses": ["b@example.com"]}})
+    stub.add_client_error(
+        "send_email",
+        "MessageRejected",
+        "Email address is not verified.",
+        400,
+        expected_params={**expected, "Destination": {"ToAddresses": ["b@example.com"]}},
+    )
     stub.add_client_error("send_email", "SendingPausedException", http_status_code=400)
     sent, failed = [], []
     with stub:
         transport = SesTransport(Config(), client=client)
         with pytest.raises(ServiceError) as caught:
-            deliver([("a@example.com", lambda: raw), ("b@example.com", lambda: raw), ("c@example.com", lambda: raw)],
-                    "news@example.com", transport, rate=0, delays=(0.01,), on_sent=sent.append,
-                    on_failed=lambda a, c, d: failed.append((a, c)))
+            deliver(
+                [("a@example.com", lambda: raw), ("b@example.com", lambda: raw), ("c@example.com", lambda: raw)],
+                "news@example.com",
+                transport,
+                rate=0,
+                delays=(0.01,),
+                on_sent=sent.append,
+                on_failed=lambda a, c, d: failed.append((a, c)),
+            )
     assert sent == ["a@example.com"] and failed == [("b@example.com", 400)]
     assert "SendingPausedException" in caught.value.what and "eu-west-1" in caught.value.what

@@ -1,4 +1,5 @@
 """pipeline/storage/session.py: which storage a run talks to, decided before anything starts."""
+
 import pytest
 
 from pipeline.config import Config, StorageConfig
@@ -7,8 +8,13 @@ from pipeline.storage.session import configured_endpoint, planned_links, uses_em
 
 @pytest.fixture
 def clean_env(monkeypatch):
-    for name in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_ACCESS_KEY_ID", "AWS_PROFILE",
-                 "PUBLISH_LOCAL_S3_PORT"):
+    for name in (
+        "AWS_ENDPOINT_URL",
+        "AWS_ENDPOINT_URL_S3",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_PROFILE",
+        "PUBLISH_LOCAL_S3_PORT",
+    ):
         monkeypatch.delenv(name, raising=False)
     return monkeypatch
 

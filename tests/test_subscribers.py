@@ -1,17 +1,22 @@
 """pipeline/mail/subscribers.py: the subscriber CSV as `publish send` reads it."""
+
 import pytest
 
 
-@pytest.mark.parametrize("content, problem", [
-    (b"", "is empty"),
-    (b"name,status\nAnn,\n", "no 'email' column"),
-    (b"email\n\xff\xfe@example.com\n", "not UTF-8"),
-    (b"email\nx\x00@example.com\n", "binary"),
-    (b"email,status\ngone@example.com,unsubscribed\n", None),
-])
+@pytest.mark.parametrize(
+    "content, problem",
+    [
+        (b"", "is empty"),
+        (b"name,status\nAnn,\n", "no 'email' column"),
+        (b"email\n\xff\xfe@example.com\n", "not UTF-8"),
+        (b"email\nx\x00@example.com\n", "binary"),
+        (b"email,status\ngone@example.com,unsubscribed\n", None),
+    ],
+)
 def test_bad_subscriber_files(tmp_path, content, problem):
     from pipeline.errors import InputError
     from pipeline.mail.subscribers import read_subscribers
+
     path = tmp_path / "subs.csv"
     path.write_bytes(content)
     if problem is None:
@@ -24,6 +29,7 @@ def test_bad_subscriber_files(tmp_path, content, problem):
 
 def test_a_bare_list_of_addresses_with_bom_and_crlf(tmp_path):
     from pipeline.mail.subscribers import read_subscribers
+
     path = tmp_path / "subs.csv"
     path.write_bytes("\ufeffa@example.com\r\nB@example.com,Bee\r\n\r\nb@EXAMPLE.com\r\n".encode())
     subscribers = read_subscribers(path)

@@ -1,5 +1,6 @@
 """The synthesis threads, with the real voice: what is spoken at once stays within the memory
 budget, every chunk lands in the cache, and a broken voice file reaches the waiting thread."""
+
 import hashlib
 import shutil
 import threading
@@ -10,10 +11,14 @@ from pipeline.audio.tts import CONCURRENT_TEXT, SpeechCache, Synthesis, chunk_ke
 from pipeline.errors import InputError
 from pipeline.report import Reporter
 
-TEXTS = ["Yes.", "A short sentence to start with.",
-         "This one is a good deal longer, with a clause, another clause, and a list of things to say.",
-         "Then a middling one, for balance.", "No.",
-         "And one more long sentence, so that two long ones would be tempted to run side by side."]
+TEXTS = [
+    "Yes.",
+    "A short sentence to start with.",
+    "This one is a good deal longer, with a clause, another clause, and a list of things to say.",
+    "Then a middling one, for balance.",
+    "No.",
+    "And one more long sentence, so that two long ones would be tempted to run side by side.",
+]
 
 
 class RecordingSynthesis(Synthesis):
@@ -44,7 +49,7 @@ def test_speaks_every_chunk_within_the_budget(tmp_path):
     budget = CONCURRENT_TEXT * max(len(text) for text in TEXTS)
     assert len(speech.taken) == len(TEXTS)
     assert max(in_flight for in_flight, _ in speech.taken) <= budget
-    assert any(in_flight > length for in_flight, length in speech.taken)        # both threads did work
+    assert any(in_flight > length for in_flight, length in speech.taken)  # both threads did work
 
 
 def test_a_broken_voice_reaches_the_waiting_thread(tmp_path):

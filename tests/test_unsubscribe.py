@@ -1,4 +1,5 @@
 """pipeline/mail/unsubscribe.py: the one-click unsubscribe and Undo tokens."""
+
 from pipeline.mail.unsubscribe import make_token, verify
 
 SECRET = "test-unsubscribe-secret-0123456789"
@@ -17,6 +18,7 @@ def test_tokens_verify_only_for_their_address_and_secret():
 
 def test_tokens_never_raise_and_are_bound_to_their_list():
     from pipeline.mail.unsubscribe import make_token, verify
+
     secret = "one-secret-shared-by-two-shows"
     for junk in ("\ud800@example.com", "a@example.com\udfff", "\x00", ""):
         assert verify(junk, "v2.x", secret, list_id="a.example.com") is False
@@ -27,5 +29,5 @@ def test_tokens_never_raise_and_are_bound_to_their_list():
     assert verify("A@example.com", token, secret, list_id="screen-reviews.example.com")
     assert not verify("a@example.com", token, secret, list_id="book-reviews.example.com")
     assert not verify("a@example.com", token, secret)
-    legacy = make_token("a@example.com", secret)          # links already in inboxes keep working
+    legacy = make_token("a@example.com", secret)  # links already in inboxes keep working
     assert verify("a@example.com", legacy, secret, list_id="screen-reviews.example.com")

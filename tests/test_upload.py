@@ -1,5 +1,6 @@
 """pipeline/storage/upload.py against a real S3: the episode's files arrive whole, and the
 catalogue is written so that what is built from it follows every publisher's change."""
+
 from pipeline.config import Config
 from pipeline.feed.catalog import Catalog
 from pipeline.report import Reporter
@@ -31,7 +32,7 @@ def test_a_catalogue_changed_by_another_publisher_meanwhile_is_yielded_in_turn(p
     seen = []
     for catalog, written in write_catalog(bucket, LINKS, Config(), episode(1)):
         seen.append((sorted(e.slug for e in catalog.episodes), written > 0))
-        if len(seen) == 1:                        # the other publisher, between our write and our feed
+        if len(seen) == 1:  # the other publisher, between our write and our feed
             theirs = Catalog.from_json(bucket.get("catalog.json")[0]).upsert(episode(2))
             bucket.put(Item("catalog.json", "application/json", "no-store", data=theirs.to_json()))
     assert seen == [(["episode-1"], True), (["episode-1", "episode-2"], False)]

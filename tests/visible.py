@@ -1,5 +1,6 @@
 """What a reader sees of an HTML file: the text nodes an HTML5 parser (html5lib, as browsers
 parse) puts outside head, style, script and template, and the elements themselves."""
+
 from __future__ import annotations
 
 import re
@@ -9,7 +10,9 @@ import html5lib
 
 HIDDEN = {"head", "style", "script", "template", "title", "noscript"}
 # Markup or template code that a reader must never see as text.
-LEAKED = re.compile(r"</?[a-zA-Z][a-zA-Z0-9-]*(?:\s[^<>]{0,80})?/?>|&(?:[a-zA-Z]+|#\d+|#x[0-9a-fA-F]+);|\{\{|\{%|%\}|\}\}")
+LEAKED = re.compile(
+    r"</?[a-zA-Z][a-zA-Z0-9-]*(?:\s[^<>]{0,80})?/?>|&(?:[a-zA-Z]+|#\d+|#x[0-9a-fA-F]+);|\{\{|\{%|%\}|\}\}"
+)
 
 
 def parse(html: str):

@@ -1,5 +1,6 @@
 """The episode's audio: narration → cached speech → mastered blocks → one tagged MP3, with a
 transcript and chapters timed from the real synthesised durations."""
+
 from __future__ import annotations
 
 import hashlib
@@ -33,7 +34,7 @@ from pipeline.source.document import Issue
 from pipeline.textutil import atomic_path, sha256_of, write_atomic
 
 INTRO_GAP, OUTRO_GAP = 0.6, 0.8
-AUDIO_VERSION = "7"        # bump when assembly changes (mastering has its own MASTERING_VERSION)
+AUDIO_VERSION = "7"  # bump when assembly changes (mastering has its own MASTERING_VERSION)
 
 
 @dataclass(frozen=True)
@@ -47,23 +48,29 @@ class AudioBuild:
     chunks_synthesized: int
     chunks_cached: int
     blocks_encoded: int = 0
-    words: Path | None = None          # transcript.json: every word timed
+    words: Path | None = None  # transcript.json: every word timed
 
     def summary(self) -> dict:
-        return {"mp3": str(self.mp3) if self.mp3 else None, "duration_s": round(self.duration_s, 2),
-                "bytes": self.bytes, "chunks_synthesized": self.chunks_synthesized,
-                "chunks_cached": self.chunks_cached, "blocks_encoded": self.blocks_encoded}
+        return {
+            "mp3": str(self.mp3) if self.mp3 else None,
+            "duration_s": round(self.duration_s, 2),
+            "bytes": self.bytes,
+            "chunks_synthesized": self.chunks_synthesized,
+            "chunks_cached": self.chunks_cached,
+            "blocks_encoded": self.blocks_encoded,
+        }
 
 
 def decode_sting(path: Path, rate: int) -> np.ndarray:
     """Intro/outro as mono int16 at the voice's rate (pydub, with imageio-ffmpeg's ffmpeg)."""
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)      # pydub warns when ffmpeg is not on PATH
+        warnings.simplefilter("ignore", RuntimeWarning)  # pydub warns when ffmpeg is not on PATH
         from pydub import AudioSegment
     AudioSegment.converter = ffmpeg()
     try:
-        segment = AudioSegment.from_file(path, format=path.suffix.lstrip(".") or "mp3",
-                                         codec="mp3" if path.suffix.lower() == ".mp3" else None)
+        segment = AudioSegment.from_file(
+            path, format=path.suffix.lstrip(".") or "mp3", codec="mp3" if path.suffix.lower() == ".mp3" else None
+        )
     except Exception as exc:  # noqa: BLE001 - pydub re-raises ffmpeg failures as several types
         raise InputError.at(path, f"cannot decode the audio file ({type(exc).__name__})") from None
     segment = segment.set_channels(1).set_frame_rate(rate).set_sample_width(2)
@@ -71,13 +78,22 @@ def decode_sting(path: Path, rate: int) -> np.ndarray:
 
 
 def _manifest_key(narration: Narration, keys: list[str], config: Config, issue: Issue) -> str:
-    parts = {"v": AUDIO_VERSION, "mastering": MASTERING_VERSION, "keys": keys,
-             "pauses": [c.pause_after for c in narration.chunks],
-             "cues": [c.shown for c in narration.chunks], "chapters": narration.chapters,
-             "chapter_of": [c.chapter for c in narration.chunks], "title": issue.title,
-             "show": config.show.title, "author": issue.byline(config.show.author), "date": str(issue.date),
-             "intro": sha256_of(config.voice.intro), "outro": sha256_of(config.voice.outro),
-             "cover": sha256_of(config.show.cover)}
+    parts = {
+        "v": AUDIO_VERSION,
+        "mastering": MASTERING_VERSION,
+        "keys": keys,
+        "pauses": [c.pause_after for c in narration.chunks],
+        "cues": [c.shown for c in narration.chunks],
+        "chapters": narration.chapters,
+        "chapter_of": [c.chapter for c in narration.chunks],
+        "title": issue.title,
+        "show": config.show.title,
+        "author": issue.byline(config.show.author),
+        "date": str(issue.date),
+        "intro": sha256_of(config.voice.intro),
+        "outro": sha256_of(config.voice.outro),
+        "cover": sha256_of(config.show.cover),
+    }
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
 
 
@@ -85,10 +101,11 @@ def _manifest_key(narration: Narration, keys: list[str], config: Config, issue: 
 class AudioPlan:
     """What an issue's audio needs, known before anything is spoken: its narration, the voice,
     each chunk's cache key and the chunks not yet in the cache."""
+
     narration: Narration
     voice: Voice
     keys: list[str]
-    missing: dict[str, str]            # key -> text to speak
+    missing: dict[str, str]  # key -> text to speak
 
     @property
     def cached(self) -> int:
@@ -103,8 +120,9 @@ def plan_audio(issue: Issue, config: Config, cache_dir: Path, force: bool = Fals
         raise InputError.at(issue.source, "nothing to narrate: the review has no readable text")
     if narration.characters > MAX_SCRIPT_CHARS:
         hours = narration.characters / 15 / 3600
-        raise InputError.at(issue.source, f"too long to narrate sensibly (about {hours:.1f} hours of speech; "
-                            "the limit is 3 hours)")
+        raise InputError.at(
+            issue.source, f"too long to narrate sensibly (about {hours:.1f} hours of speech; the limit is 3 hours)"
+        )
     for sting in (config.voice.intro, config.voice.outro):
         if not sting.is_file():
             raise InputError.at(sting, "intro/outro file not found (set [voice] intro / outro)")
@@ -115,9 +133,16 @@ def plan_audio(issue: Issue, config: Config, cache_dir: Path, force: bool = Fals
     return AudioPlan(narration, voice, keys, missing)
 
 
-def build_episode_audio(issue: Issue, config: Config, out_dir: Path, cache_dir: Path, force: bool = False,
-                        dry_run: bool = False, reporter: Reporter | None = None,
-                        shared: tuple[AudioPlan, Synthesis] | None = None) -> AudioBuild:
+def build_episode_audio(
+    issue: Issue,
+    config: Config,
+    out_dir: Path,
+    cache_dir: Path,
+    force: bool = False,
+    dry_run: bool = False,
+    reporter: Reporter | None = None,
+    shared: tuple[AudioPlan, Synthesis] | None = None,
+) -> AudioBuild:
     """`shared`: this issue's plan and the speech engine of a run of many issues, already
     speaking it; without it, the issue gets an engine of its own."""
     reporter = reporter or Reporter(quiet=True)
@@ -137,16 +162,28 @@ def build_episode_audio(issue: Issue, config: Config, out_dir: Path, cache_dir: 
         manifest = json.loads(manifest_path.read_text())
         if manifest.get("key") == manifest_key and manifest.get("bytes") == mp3.stat().st_size:
             reporter.info(f"audio    {mp3} unchanged ({len(keys)} chunks cached)")
-            return AudioBuild(mp3, vtt, chapters, manifest["duration_s"], manifest["bytes"],
-                              manifest["sha256"], 0, cached, words=words)
+            return AudioBuild(
+                mp3,
+                vtt,
+                chapters,
+                manifest["duration_s"],
+                manifest["bytes"],
+                manifest["sha256"],
+                0,
+                cached,
+                words=words,
+            )
 
     # The voice speaks on background threads while this one masters each block as soon as its
     # sentences are ready (the intro straight away).
-    speech = shared[1] if shared else Synthesis(voice, list(missing.items()), cache,
-                                                reporter.progress("synthesis", len(missing)))
+    speech = (
+        shared[1]
+        if shared
+        else Synthesis(voice, list(missing.items()), cache, reporter.progress("synthesis", len(missing)))
+    )
     blocks, encoded = master_blocks(narration, keys, speech, cache, voice.sample_rate, config, cache_dir, force)
     if shared:
-        for key in missing:          # a cached block needs no speech, but its words need timing
+        for key in missing:  # a cached block needs no speech, but its words need timing
             speech.wait(key)
     else:
         speech.join()
@@ -156,21 +193,38 @@ def build_episode_audio(issue: Issue, config: Config, out_dir: Path, cache_dir: 
         write_tags(tmp, issue, config, narration.chapters, chapter_starts, duration)
     write_atomic(vtt, webvtt(cues))
     rate = voice.sample_rate
-    write_atomic(words, transcript_json([word for cue, key in zip(cues, keys, strict=True) for word in time_words(
-        cue, [(a / rate, b / rate) for a, b in cache.words(key) or ()])]))
+    write_atomic(
+        words,
+        transcript_json(
+            [
+                word
+                for cue, key in zip(cues, keys, strict=True)
+                for word in time_words(cue, [(a / rate, b / rate) for a, b in cache.words(key) or ()])
+            ]
+        ),
+    )
     write_atomic(chapters, chapters_json(narration.chapters, chapter_starts))
     size, digest = mp3.stat().st_size, sha256_of(mp3)
-    manifest_path.write_text(json.dumps({"key": manifest_key, "duration_s": duration, "bytes": size,
-                                         "sha256": digest}))
+    manifest_path.write_text(json.dumps({"key": manifest_key, "duration_s": duration, "bytes": size, "sha256": digest}))
     loudness, peak = episode_levels(blocks)
-    reporter.info(f"audio    {mp3}  ({duration / 60:.1f} min, {size / 1e6:.1f} MB, {loudness:.1f} LUFS, "
-                  f"{peak:.1f} dBTP; {len(missing)} chunks synthesised, {cached} cached; "
-                  f"{encoded} of {len(blocks)} blocks encoded)")
+    reporter.info(
+        f"audio    {mp3}  ({duration / 60:.1f} min, {size / 1e6:.1f} MB, {loudness:.1f} LUFS, "
+        f"{peak:.1f} dBTP; {len(missing)} chunks synthesised, {cached} cached; "
+        f"{encoded} of {len(blocks)} blocks encoded)"
+    )
     return AudioBuild(mp3, vtt, chapters, duration, size, digest, len(missing), cached, encoded, words)
 
 
-def master_blocks(narration: Narration, keys: list[str], speech: Synthesis, cache: SpeechCache, rate: int,
-                  config: Config, cache_dir: Path, force: bool) -> tuple[list[MasteredBlock], int]:
+def master_blocks(
+    narration: Narration,
+    keys: list[str],
+    speech: Synthesis,
+    cache: SpeechCache,
+    rate: int,
+    config: Config,
+    cache_dir: Path,
+    force: bool,
+) -> tuple[list[MasteredBlock], int]:
     """Intro, the chunks with their pauses, and outro, mastered block by block as the voice reaches them."""
     intro, outro = Part(sha256_of(config.voice.intro), INTRO_GAP), Part(sha256_of(config.voice.outro), 0.0)
     stings = {intro.key: config.voice.intro, outro.key: config.voice.outro}
@@ -197,8 +251,9 @@ def timeline(narration: Narration, blocks: list[MasteredBlock]) -> tuple[list[Cu
     for block in blocks:
         sounds += [(offset + start, length) for start, length in zip(block.starts, block.lengths)]
         offset += block.duration_s
-    cues = [Cue(start, start + length, chunk.shown)
-            for (start, length), chunk in zip(sounds[1:-1], narration.chunks)]    # between intro and outro
+    cues = [
+        Cue(start, start + length, chunk.shown) for (start, length), chunk in zip(sounds[1:-1], narration.chunks)
+    ]  # between intro and outro
     chapter_starts = [0.0] * len(narration.chapters)
     seen = {0}
     for cue, chunk in zip(cues, narration.chunks):
@@ -211,4 +266,3 @@ def timeline(narration: Narration, blocks: list[MasteredBlock]) -> tuple[list[Cu
 def chapters_json(titles: tuple[str, ...], starts: list[float]) -> str:
     chapters = [{"startTime": round(start, 3), "title": title} for title, start in zip(titles, starts)]
     return json.dumps({"version": "1.2.0", "chapters": chapters}, indent=2, ensure_ascii=False) + "\n"
-

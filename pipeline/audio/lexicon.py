@@ -1,4 +1,5 @@
 """The pronunciation lexicon: whole-word, case-aware respellings for the narration only."""
+
 from __future__ import annotations
 
 import re
@@ -24,6 +25,7 @@ class Lexicon:
             if notes is not None:
                 notes.append(Change("lexicon", match.group(0), said))
             return said
+
         return self._pattern().sub(replace, text)
 
     def _pattern(self) -> re.Pattern:

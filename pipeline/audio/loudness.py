@@ -2,6 +2,7 @@
 to it, so a block's gain is found in numpy before ffmpeg encodes it once.
 
 Numpy only, in float32: scipy would add 80 MB and 2 s of import to every cold run."""
+
 from __future__ import annotations
 
 import functools
@@ -15,10 +16,12 @@ def k_weighting(rate: int) -> list[tuple[np.ndarray, np.ndarray]]:
     f0, gain, q = 1681.974450955533, 3.999843853973347, 0.7071752369554196
     k = math.tan(math.pi * f0 / rate)
     vh = 10 ** (gain / 20)
-    vb = vh ** 0.4996667741545416
+    vb = vh**0.4996667741545416
     a0 = 1 + k / q + k * k
-    shelf = (np.array([(vh + vb * k / q + k * k) / a0, 2 * (k * k - vh) / a0, (vh - vb * k / q + k * k) / a0]),
-             np.array([1.0, 2 * (k * k - 1) / a0, (1 - k / q + k * k) / a0]))
+    shelf = (
+        np.array([(vh + vb * k / q + k * k) / a0, 2 * (k * k - vh) / a0, (vh - vb * k / q + k * k) / a0]),
+        np.array([1.0, 2 * (k * k - 1) / a0, (1 - k / q + k * k) / a0]),
+    )
     f0, q = 38.13547087602444, 0.5003270373238773
     k = math.tan(math.pi * f0 / rate)
     a0 = 1 + k / q + k * k
@@ -33,6 +36,7 @@ def _magnitude(b: np.ndarray, a: np.ndarray, frequencies: np.ndarray) -> np.ndar
 
     def power(k: np.ndarray) -> np.ndarray:
         return k[0] ** 2 + k[1] ** 2 + k[2] ** 2 + 2 * (k[0] * k[1] + k[1] * k[2]) * c1 + 2 * k[0] * k[2] * c2
+
     return np.sqrt(np.maximum(power(b), 0) / np.maximum(power(a), 1e-30))
 
 
@@ -49,18 +53,18 @@ def k_weighted_energy(samples: np.ndarray, rate: int, frame: int) -> np.ndarray:
     what raised the long issue's peak), and the filter curve is computed once."""
     scale = np.float32(1 / 32768 if samples.dtype.kind == "i" else 1)
     frames = -(-len(samples) // frame)
-    margin = rate // 4                                   # the filters' tails, either side
+    margin = rate // 4  # the filters' tails, either side
     step = (FFT_SIZE - 2 * margin) // frame * frame
     curve = _k_curve(rate, FFT_SIZE)
     energy = np.empty(frames, np.float32)
     for start in range(0, frames * frame, step):
         piece = np.zeros(step + 2 * margin, np.float32)  # samples start - margin .. start + step + margin
         first, last = max(start - margin, 0), min(start + step + margin, len(samples))
-        piece[first - (start - margin): last - (start - margin)] = samples[first:last]
+        piece[first - (start - margin) : last - (start - margin)] = samples[first:last]
         piece *= scale
         filtered = np.fft.irfft(np.fft.rfft(piece, FFT_SIZE) * curve, FFT_SIZE)
-        valid = filtered[margin: margin + min(step, frames * frame - start)].reshape(-1, frame)
-        energy[start // frame: start // frame + len(valid)] = np.einsum("ij,ij->i", valid, valid)
+        valid = filtered[margin : margin + min(step, frames * frame - start)].reshape(-1, frame)
+        energy[start // frame : start // frame + len(valid)] = np.einsum("ij,ij->i", valid, valid)
     return energy
 
 
@@ -83,7 +87,7 @@ def running_min(x: np.ndarray, width: int) -> np.ndarray:
     rows = padded[: len(padded) // width * width].reshape(-1, width)
     forward = np.minimum.accumulate(rows, axis=1).ravel()
     backward = np.minimum.accumulate(rows[:, ::-1], axis=1)[:, ::-1].ravel()
-    return np.minimum(backward[: len(x)], forward[width - 1: width - 1 + len(x)])
+    return np.minimum(backward[: len(x)], forward[width - 1 : width - 1 + len(x)])
 
 
 def gated_loudness(sub_blocks: np.ndarray) -> float:
@@ -107,6 +111,7 @@ class LimitedLoudness:
     over 25 ms (the limiter's 5 ms attack and the part of its release that counts) and applied to
     the energy. Within about 0.3 LU of the encoded MP3 with this voice, where the limiter takes
     1-4 LU, so the first encode usually lands; and it holds only frame-sized arrays, not samples."""
+
     HOLD_S = 0.025
 
     def __init__(self, samples: np.ndarray, rate: int):
@@ -128,6 +133,7 @@ class LimitedLoudness:
         held = running_min(needed, self.hold)
         sub_blocks = (self.energy * held * held).reshape(-1, self.frames_per_sub).sum(axis=1)
         return gated_loudness(sub_blocks) + 20 * math.log10(gain)
+
     def gain_for(self, aim: float, limit_db: float, max_gain: float = 30.0) -> float:
         """The gain that brings the limited block to `aim` (secant steps; loudness rises with gain)."""
         gain = min(max_gain, aim - self.unlimited)

@@ -10,6 +10,7 @@ end: each block starts with a fresh encoder (an empty bit reservoir) and ends in
 the frames join without a seam, and every frame decodes to exactly 1152 samples, so the
 transcript and chapters are timed to the sample.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -27,11 +28,11 @@ from pipeline.errors import ServiceError
 from pipeline.textutil import write_atomic
 
 TARGET_LUFS = -16.0
-LOUDNESS_TOLERANCE = 0.5   # LU either side of the target, measured on the MP3 (the spec allows 1)
-QUIET_LUFS = -60.0         # quieter than this (or under 0.4 s) there is no loudness to aim at
+LOUDNESS_TOLERANCE = 0.5  # LU either side of the target, measured on the MP3 (the spec allows 1)
+QUIET_LUFS = -60.0  # quieter than this (or under 0.4 s) there is no loudness to aim at
 MAX_ENCODES = 4
-TRUE_PEAK_MAX = -1.3       # dBTP of the MP3, with a margin under Apple's -1
-LIMIT_DBFS = -3.6          # sample-peak ceiling; the MP3's true peak lands about 2 dB above it
+TRUE_PEAK_MAX = -1.3  # dBTP of the MP3, with a margin under Apple's -1
+LIMIT_DBFS = -3.6  # sample-peak ceiling; the MP3's true peak lands about 2 dB above it
 BITRATE_KBPS = 64
 OUTPUT_RATE = 44100
 FRAME_SAMPLES = 1152
@@ -39,18 +40,19 @@ FRAME_SAMPLES = 1152
 # 5 ms look-ahead: 1324 samples at 44.1 kHz (measured; tests/test_audio.py checks it).
 CHAIN_DELAY_S = 1324 / OUTPUT_RATE
 BLOCK_MEAN_PARTS, BLOCK_MAX_PARTS = 6, 12
-MASTERING_VERSION = "blocks-1"   # part of every block's key: bump when the chain changes
+MASTERING_VERSION = "blocks-1"  # part of every block's key: bump when the chain changes
 
 
 def ffmpeg() -> str:
     import imageio_ffmpeg
+
     return imageio_ffmpeg.get_ffmpeg_exe()
 
 
 @dataclass(frozen=True)
 class Part:
-    key: str          # the speech cache key, or the sha256 of an intro/outro file
-    pause_s: float    # silence after its sound
+    key: str  # the speech cache key, or the sha256 of an intro/outro file
+    pause_s: float  # silence after its sound
 
 
 @dataclass(frozen=True)
@@ -68,10 +70,10 @@ class AudioBlock:
 class MasteredBlock:
     path: Path
     frames: int
-    loudness: float                 # LUFS of the encoded block
-    peak: float                     # dBTP of the encoded block
-    starts: tuple[float, ...]       # seconds from the block's first frame to each part's sound
-    lengths: tuple[float, ...]      # seconds of each part's sound, its pause excluded
+    loudness: float  # LUFS of the encoded block
+    peak: float  # dBTP of the encoded block
+    starts: tuple[float, ...]  # seconds from the block's first frame to each part's sound
+    lengths: tuple[float, ...]  # seconds of each part's sound, its pause excluded
 
     @property
     def duration_s(self) -> float:
@@ -107,21 +109,34 @@ class BlockCache:
             meta = json.loads(meta_path.read_text())
             if mp3.stat().st_size != meta["bytes"]:
                 return None
-            return MasteredBlock(mp3, meta["frames"], meta["loudness"], meta["peak"],
-                                 tuple(meta["starts"]), tuple(meta["lengths"]))
+            return MasteredBlock(
+                mp3, meta["frames"], meta["loudness"], meta["peak"], tuple(meta["starts"]), tuple(meta["lengths"])
+            )
         except (OSError, ValueError, KeyError):
             return None
 
     def store(self, key: str, data: bytes, block: MasteredBlock) -> MasteredBlock:
         mp3, meta_path = self._paths(key)
         write_atomic(mp3, data)
-        write_atomic(meta_path, json.dumps({"bytes": len(data), "frames": block.frames, "loudness": block.loudness,
-                                            "peak": block.peak, "starts": block.starts, "lengths": block.lengths}))
+        write_atomic(
+            meta_path,
+            json.dumps(
+                {
+                    "bytes": len(data),
+                    "frames": block.frames,
+                    "loudness": block.loudness,
+                    "peak": block.peak,
+                    "starts": block.starts,
+                    "lengths": block.lengths,
+                }
+            ),
+        )
         return MasteredBlock(mp3, block.frames, block.loudness, block.peak, block.starts, block.lengths)
 
 
-def master_block(block: AudioBlock, sound_of: Callable[[Part], np.ndarray], cache: BlockCache,
-                 force: bool = False) -> tuple[MasteredBlock, bool]:
+def master_block(
+    block: AudioBlock, sound_of: Callable[[Part], np.ndarray], cache: BlockCache, force: bool = False
+) -> tuple[MasteredBlock, bool]:
     """The block from the cache, or assembled, levelled, encoded and measured; and whether it was encoded."""
     if not force and (cached := cache.load(block.key)) is not None:
         return cached, False
@@ -141,6 +156,7 @@ def master_block(block: AudioBlock, sound_of: Callable[[Part], np.ndarray], cach
 def encode_levelled(pcm: np.ndarray, rate: int) -> tuple[bytes, float, float]:
     """MP3 bytes at -16 LUFS under the true-peak ceiling, with the loudness and peak measured on them."""
     from pipeline.audio.loudness import LimitedLoudness
+
     model = LimitedLoudness(pcm, rate)
     quiet = model.unlimited <= QUIET_LUFS
     aim, limit = TARGET_LUFS, LIMIT_DBFS
@@ -151,19 +167,50 @@ def encode_levelled(pcm: np.ndarray, rate: int) -> tuple[bytes, float, float]:
         if peak <= TRUE_PEAK_MAX and (quiet or abs(loudness - TARGET_LUFS) <= LOUDNESS_TOLERANCE):
             break
         if peak > TRUE_PEAK_MAX:
-            limit -= peak - TRUE_PEAK_MAX + 0.2   # a lower ceiling, same aim: loudness barely moves
-        aim += TARGET_LUFS - loudness             # where the model missed, aim the other way
+            limit -= peak - TRUE_PEAK_MAX + 0.2  # a lower ceiling, same aim: loudness barely moves
+        aim += TARGET_LUFS - loudness  # where the model missed, aim the other way
     return data, loudness, peak
 
 
 def encode_mp3(pcm: np.ndarray, rate: int, gain_db: float, limit_db: float) -> bytes:
     limit = 10 ** (limit_db / 20)
-    chain = (f"aformat=sample_fmts=flt,volume={gain_db:.3f}dB,aresample={OUTPUT_RATE},"
-             f"alimiter=limit={limit:.4f}:attack=5:release=50:level=disabled")
-    command = [ffmpeg(), "-hide_banner", "-loglevel", "error", "-f", "s16le", "-ar", str(rate), "-ac", "1",
-               "-i", "-", "-af", chain, "-ar", str(OUTPUT_RATE), "-ac", "1", "-c:a", "libmp3lame",
-               "-b:a", f"{BITRATE_KBPS}k", "-write_xing", "0", "-id3v2_version", "0", "-write_id3v1", "0",
-               "-f", "mp3", "-"]
+    chain = (
+        f"aformat=sample_fmts=flt,volume={gain_db:.3f}dB,aresample={OUTPUT_RATE},"
+        f"alimiter=limit={limit:.4f}:attack=5:release=50:level=disabled"
+    )
+    command = [
+        ffmpeg(),
+        "-hide_banner",
+        "-loglevel",
+        "error",
+        "-f",
+        "s16le",
+        "-ar",
+        str(rate),
+        "-ac",
+        "1",
+        "-i",
+        "-",
+        "-af",
+        chain,
+        "-ar",
+        str(OUTPUT_RATE),
+        "-ac",
+        "1",
+        "-c:a",
+        "libmp3lame",
+        "-b:a",
+        f"{BITRATE_KBPS}k",
+        "-write_xing",
+        "0",
+        "-id3v2_version",
+        "0",
+        "-write_id3v1",
+        "0",
+        "-f",
+        "mp3",
+        "-",
+    ]
     result = subprocess.run(command, input=pcm.astype("<i2", copy=False).tobytes(), capture_output=True)
     if result.returncode != 0 or not result.stdout:
         raise ServiceError(f"ffmpeg could not encode the MP3: {result.stderr.decode(errors='replace')[-300:]}")
@@ -172,8 +219,11 @@ def encode_mp3(pcm: np.ndarray, rate: int, gain_db: float, limit_db: float) -> b
 
 def mp3_levels(data: bytes) -> tuple[float, float]:
     """Integrated loudness (LUFS) and true peak (dBTP) of MP3 bytes, from ffmpeg's ebur128."""
-    result = subprocess.run([ffmpeg(), "-hide_banner", "-nostats", "-f", "mp3", "-i", "-",
-                             "-af", "ebur128=peak=true", "-f", "null", "-"], input=data, capture_output=True)
+    result = subprocess.run(
+        [ffmpeg(), "-hide_banner", "-nostats", "-f", "mp3", "-i", "-", "-af", "ebur128=peak=true", "-f", "null", "-"],
+        input=data,
+        capture_output=True,
+    )
     summary = result.stderr.decode(errors="replace").rpartition("Summary:")[2]
     loudness = re.search(r"I:\s+(-?[\d.]+|-inf) LUFS", summary)
     peak = re.search(r"True peak:\s+Peak:\s+(-?[\d.]+|-inf) dBFS", summary)
@@ -190,7 +240,7 @@ def count_frames(data: bytes) -> int:
     """Frames in an MPEG-1 Layer III stream at 44.1 kHz, walking the frame headers."""
     position = frames = 0
     while position + 4 <= len(data):
-        header = int.from_bytes(data[position:position + 4], "big")
+        header = int.from_bytes(data[position : position + 4], "big")
         index = (header >> 12) & 0xF
         if header >> 17 != 0x7FFD or (header >> 10) & 3 != 0 or not 0 < index < 15:
             raise ServiceError(f"the encoder wrote an unexpected MP3 frame at byte {position}")
@@ -212,7 +262,7 @@ def info_frame(frames: int) -> bytes:
     CBR: players read the exact duration from it and tools see a constant bit rate. No LAME
     extension, so no decoder trims samples and the transcript timing stays exact."""
     size = 144_000 * BITRATE_KBPS // OUTPUT_RATE
-    header = (0xFFFB << 16) | (_KBPS.index(BITRATE_KBPS) << 12) | 0xC4   # MPEG-1 L3, 44.1 kHz, mono
+    header = (0xFFFB << 16) | (_KBPS.index(BITRATE_KBPS) << 12) | 0xC4  # MPEG-1 L3, 44.1 kHz, mono
     side_info = bytes(17)
     tag = b"Info" + (1).to_bytes(4, "big") + frames.to_bytes(4, "big")
     return (header.to_bytes(4, "big") + side_info + tag).ljust(size, b"\0")

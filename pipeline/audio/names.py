@@ -14,6 +14,7 @@ capitalised words in Hepburn, maybe joined by a particle (Nezuko Kamado, Kimetsu
 said as English words by English speakers (Tokyo, Samurai): they are left alone. A lexicon entry
 always wins: it is applied first, and what it produced is never touched again.
 """
+
 from __future__ import annotations
 
 import re
@@ -24,27 +25,106 @@ LANGUAGES = ("ko", "ja")
 
 # Korean (Revised Romanization, McCune–Reischauer as commonly written without breves, and the
 # popular spellings of names: oo, ee, u for eo before ng/l as in Sung, Byung, Chul).
-KO_INITIALS = {"kk": "k", "tt": "t", "pp": "p", "ss": "s", "jj": "dʒ", "ch": "tʃ", "sh": "ʃ", "g": "ɡ",
-               "k": "k", "n": "n", "d": "d", "t": "t", "r": "ɹ", "l": "l", "m": "m", "b": "b", "p": "p",
-               "s": "s", "j": "dʒ", "h": "h"}
-KO_VOWELS = {"yeo": "jʌ", "yae": "jɛ", "wae": "wɛ", "weo": "wʌ", "eo": "ʌ", "eu": "ʌ", "ae": "ɛ", "oe": "wɛ",
-             "ui": "wiː", "wa": "wɑː", "wo": "wʌ", "we": "wɛ", "wi": "wiː", "ya": "jɑː", "yo": "joʊ",
-             "yu": "juː", "ye": "jɛ", "yi": "iː", "you": "jʌ", "yoo": "juː", "woo": "wuː", "oo": "uː",
-             "ee": "iː", "a": "ɑː", "e": "ɛ", "i": "iː", "o": "oʊ", "u": "uː"}
+KO_INITIALS = {
+    "kk": "k",
+    "tt": "t",
+    "pp": "p",
+    "ss": "s",
+    "jj": "dʒ",
+    "ch": "tʃ",
+    "sh": "ʃ",
+    "g": "ɡ",
+    "k": "k",
+    "n": "n",
+    "d": "d",
+    "t": "t",
+    "r": "ɹ",
+    "l": "l",
+    "m": "m",
+    "b": "b",
+    "p": "p",
+    "s": "s",
+    "j": "dʒ",
+    "h": "h",
+}
+KO_VOWELS = {
+    "yeo": "jʌ",
+    "yae": "jɛ",
+    "wae": "wɛ",
+    "weo": "wʌ",
+    "eo": "ʌ",
+    "eu": "ʌ",
+    "ae": "ɛ",
+    "oe": "wɛ",
+    "ui": "wiː",
+    "wa": "wɑː",
+    "wo": "wʌ",
+    "we": "wɛ",
+    "wi": "wiː",
+    "ya": "jɑː",
+    "yo": "joʊ",
+    "yu": "juː",
+    "ye": "jɛ",
+    "yi": "iː",
+    "you": "jʌ",
+    "yoo": "juː",
+    "woo": "wuː",
+    "oo": "uː",
+    "ee": "iː",
+    "a": "ɑː",
+    "e": "ɛ",
+    "i": "iː",
+    "o": "oʊ",
+    "u": "uː",
+}
 KO_FINALS = {"ng": "ŋ", "ck": "k", "k": "k", "n": "n", "l": "l", "m": "m", "p": "p", "t": "t"}
 # Family names as romanised in the West; applied only beside a name recognised above.
 KO_SURNAMES = frozenset(
     "Ahn An Bae Baek Bang Byun Cha Chae Cheon Cho Choi Chung Do Gang Gil Go Gong Gu Ha Ham Han Heo Hong "
     "Hwang Hyun Im Jang Jeon Jeong Ji Jin Jo Joo Ju Jung Kang Kim Ko Kwak Kwon Lee Lim Min Moon Myung Na Nam "
-    "Noh Oh Ok Pyo Ra Ryu Seo Seok Shin Sim Son Song Sung Tak Um Won Woo Yang Yeo Yeom Yi Yoo Yoon Yu Yun"
-    .split())
+    "Noh Oh Ok Pyo Ra Ryu Seo Seok Shin Sim Son Song Sung Tak Um Won Woo Yang Yeo Yeom Yi Yoo Yoon Yu Yun".split()
+)
 
 # Japanese (Hepburn): a mora is (consonant)(y)vowel, or n before a consonant or at the end.
-JA_CONSONANTS = {"sh": "ʃ", "ch": "tʃ", "ts": "ts", "j": "dʒ", "f": "f", "k": "k", "g": "ɡ", "s": "s",
-                 "z": "z", "t": "t", "d": "d", "n": "n", "h": "h", "b": "b", "p": "p", "m": "m", "y": "j",
-                 "r": "ɾ", "w": "w"}
-JA_VOWELS = {"aa": "ɑː", "ii": "iː", "uu": "uː", "ee": "ɛː", "oo": "oʊ", "ou": "oʊ", "ā": "ɑː", "ī": "iː",
-             "ū": "uː", "ē": "ɛː", "ō": "oʊ", "a": "ɑː", "i": "iː", "u": "uː", "e": "ɛ", "o": "oʊ"}
+JA_CONSONANTS = {
+    "sh": "ʃ",
+    "ch": "tʃ",
+    "ts": "ts",
+    "j": "dʒ",
+    "f": "f",
+    "k": "k",
+    "g": "ɡ",
+    "s": "s",
+    "z": "z",
+    "t": "t",
+    "d": "d",
+    "n": "n",
+    "h": "h",
+    "b": "b",
+    "p": "p",
+    "m": "m",
+    "y": "j",
+    "r": "ɾ",
+    "w": "w",
+}
+JA_VOWELS = {
+    "aa": "ɑː",
+    "ii": "iː",
+    "uu": "uː",
+    "ee": "ɛː",
+    "oo": "oʊ",
+    "ou": "oʊ",
+    "ā": "ɑː",
+    "ī": "iː",
+    "ū": "uː",
+    "ē": "ɛː",
+    "ō": "oʊ",
+    "a": "ɑː",
+    "i": "iː",
+    "u": "uː",
+    "e": "ɛ",
+    "o": "oʊ",
+}
 # Words that parse as names but that English speakers say as English words.
 ENGLISH_AS_IS = frozenset(
     "Game Japan Sudan Panama Banana Tomato Sonata Obama Anime Sake Karate Karaoke Tsunami Samurai Sushi "
@@ -54,7 +134,8 @@ ENGLISH_AS_IS = frozenset(
     "Moana Nemo Simba Yoda Kobe Miami Hawaii Hanoi Seoul Busan Korea Korean Pan-Am Ho-Hum "
     "Museum Pigeon Dungeon Surgeon Luncheon Gideon Simeon Napoleon Chameleon Galleon Pantheon Odeon Neon "
     "Leon Eon Neutrino Makeup Oneup Hereon Geum Yeoman Hyena Hyenas Kwanzaa Libya Libyan Wigwam Hyaline "
-    "Kyanite Ojibwa Ryukyu".split())
+    "Kyanite Ojibwa Ryukyu".split()
+)
 # Endings English words have and single-word Korean names (Jeon, Hyeon) do not, after a vowel.
 ENGLISH_ENDING = re.compile(r"[aeiou][a-z]*(?:geon|deon|leon|theon|seum|neum|eum|eup)$")
 
@@ -64,11 +145,12 @@ def _alternation(table: dict[str, str]) -> str:
 
 
 _KO_SYLLABLE = re.compile(
-    rf"({_alternation(KO_INITIALS)})?({_alternation(KO_VOWELS)})((?:{_alternation(KO_FINALS)})(?![aeiouwy]))?")
+    rf"({_alternation(KO_INITIALS)})?({_alternation(KO_VOWELS)})((?:{_alternation(KO_FINALS)})(?![aeiouwy]))?"
+)
 _KO_WORD = re.compile(rf"(?:{_KO_SYLLABLE.pattern})+")
 _JA_MORA = re.compile(rf"(?:(?:({_alternation(JA_CONSONANTS)})\1?)(y)?)?({_alternation(JA_VOWELS)})|(n)(?![aeiouy])")
 _JA_WORD = re.compile(rf"(?:{_JA_MORA.pattern})+")
-_RAW = re.compile(r"\[\[[^\[\]]*\]\]")          # no nesting: linear on "[[[[…"
+_RAW = re.compile(r"\[\[[^\[\]]*\]\]")  # no nesting: linear on "[[[[…"
 # A part of a name is short; a longer word is never parsed (the syllable patterns are ambiguous,
 # "aeae…" or "aaaa…", so a long word that fails at its end could backtrack for minutes).
 MAX_PART = 12
@@ -87,12 +169,12 @@ def korean_phonemes(word: str) -> str | None:
             initial, vowel, final = syllable.groups()
             sound = KO_VOWELS[vowel]
             if vowel in ("u", "yu") and final in ("ng", "l"):
-                sound = sound.replace("uː", "ʌ")    # Sung, Hyung, Chul: the popular spelling of eo
+                sound = sound.replace("uː", "ʌ")  # Sung, Hyung, Chul: the popular spelling of eo
             if initial == "s" and sound.startswith(("iː", "wiː")):
-                initial = "sh"                     # 시 is "shee"
+                initial = "sh"  # 시 is "shee"
             onset = KO_INITIALS[initial] if initial else ""
             glide = sound[0] if sound[0] in "jw" else ""
-            out.append(onset + glide + "ˈ" + sound[len(glide):] + (KO_FINALS[final] if final else ""))
+            out.append(onset + glide + "ˈ" + sound[len(glide) :] + (KO_FINALS[final] if final else ""))
     return " ".join(out)
 
 
@@ -127,15 +209,18 @@ def japanese_phonemes(word: str) -> str | None:
 class Respelling:
     written: str
     said: str
-    rule: str                   # "ko" or "ja"
+    rule: str  # "ko" or "ja"
 
 
 def _marked(word: str) -> bool:
     """A syllable English spelling rarely makes: eo or eu before ng or k (Cheong, Seung, Hyeok), yeo,
     hy-, gy-, ky-, by-, gw-, kw-."""
-    return any((vowel in ("eo", "eu", "weo") and final in ("ng", "k")) or vowel == "yeo"
-               or (initial in ("h", "g", "k", "b") and vowel[0] in "yw")
-               for initial, vowel, final in _KO_SYLLABLE.findall(word.lower()))
+    return any(
+        (vowel in ("eo", "eu", "weo") and final in ("ng", "k"))
+        or vowel == "yeo"
+        or (initial in ("h", "g", "k", "b") and vowel[0] in "yw")
+        for initial, vowel, final in _KO_SYLLABLE.findall(word.lower())
+    )
 
 
 def _korean_looking(word: str, hinted: bool) -> bool:
@@ -148,48 +233,71 @@ def _korean_looking(word: str, hinted: bool) -> bool:
         if any(len(found) != 1 for found in syllables) or len(parts) > 3:
             return False
         frames = {(found[0][0], found[0][2]) for found in syllables}
-        return len(frames) == len(parts)           # not Yo-Yo, Hip-Hop, Ping-Pong
+        return len(frames) == len(parts)  # not Yo-Yo, Hip-Hop, Ping-Pong
     syllables = _KO_SYLLABLE.findall(parts[0])
-    return (hinted and len(syllables) >= 2 and _marked(word) and not ENGLISH_ENDING.search(parts[0])
-            and all(initial for initial, _, _ in syllables[1:]))    # not A-di-eu, A-le-ut
+    return (
+        hinted
+        and len(syllables) >= 2
+        and _marked(word)
+        and not ENGLISH_ENDING.search(parts[0])
+        and all(initial for initial, _, _ in syllables[1:])
+    )  # not A-di-eu, A-le-ut
 
 
 def respell_names(text: str, hints: Iterable[str] = ()) -> tuple[str, list[Respelling]]:
     """The text with every recognised name as `[[ phonemes ]]`, and what was changed."""
     hints = set(hints)
-    inside = [False] * (len(text) + 1)                 # already phonemes (the lexicon's): left alone
+    inside = [False] * (len(text) + 1)  # already phonemes (the lexicon's): left alone
     for raw in _RAW.finditer(text):
-        inside[raw.start():raw.end()] = [True] * (raw.end() - raw.start())
+        inside[raw.start() : raw.end()] = [True] * (raw.end() - raw.start())
     words = [m for m in _WORD.finditer(text) if not inside[m.start()]]
-    korean = {i for i, m in enumerate(words)
-              if _korean_looking(m.group(0), "ko" in hints) and m.group(0) not in ENGLISH_AS_IS}
+    korean = {
+        i for i, m in enumerate(words) if _korean_looking(m.group(0), "ko" in hints) and m.group(0) not in ENGLISH_AS_IS
+    }
+
     def beside(i: int) -> bool:
         word = words[i].group(0)
-        return ((word in KO_SURNAMES or ("-" not in word and _marked(word)))
-                and korean_phonemes(word) is not None and word not in ENGLISH_AS_IS)
+        return (
+            (word in KO_SURNAMES or ("-" not in word and _marked(word)))
+            and korean_phonemes(word) is not None
+            and word not in ENGLISH_AS_IS
+        )
 
     def adjacent(i: int, j: int) -> bool:
         a, b = sorted((i, j))
-        return 0 <= a and b < len(words) and re.fullmatch(r"[\s,]*", text[words[a].end():words[b].start()]) is not None
+        return (
+            0 <= a and b < len(words) and re.fullmatch(r"[\s,]*", text[words[a].end() : words[b].start()]) is not None
+        )
 
     candidates = {i for i in range(len(words)) if i not in korean and beside(i)}
-    korean |= {i for i in candidates if "-" not in words[i].group(0) and _marked(words[i].group(0))
-               and any(j in candidates and adjacent(i, j) and _marked(words[j].group(0)) for j in (i - 1, i + 1))}
+    korean |= {
+        i
+        for i in candidates
+        if "-" not in words[i].group(0)
+        and _marked(words[i].group(0))
+        and any(j in candidates and adjacent(i, j) and _marked(words[j].group(0)) for j in (i - 1, i + 1))
+    }
     queue = sorted(korean)
-    while queue:                                      # surnames and short names next to a name
+    while queue:  # surnames and short names next to a name
         i = queue.pop()
         for j in (i - 1, i + 1):
             if j in candidates and j not in korean and adjacent(i, j):
                 korean.add(j)
                 queue.append(j)
     japanese: set[int] = set()
-    if "ja" in hints:                                # a run of two or more: Nezuko Kamado, Kimetsu no Yaiba
-        fits = {i for i, m in enumerate(words) if i not in korean and "-" not in m.group(0)
-                and m.group(0) not in ENGLISH_AS_IS and japanese_phonemes(m.group(0))}
+    if "ja" in hints:  # a run of two or more: Nezuko Kamado, Kimetsu no Yaiba
+        fits = {
+            i
+            for i, m in enumerate(words)
+            if i not in korean
+            and "-" not in m.group(0)
+            and m.group(0) not in ENGLISH_AS_IS
+            and japanese_phonemes(m.group(0))
+        }
         for i in fits:
             for j in (i - 1, i + 1):
                 a, b = sorted((i, j))
-                if j in fits and re.fullmatch(r" (?:no |to |ni |wa |ga )?", text[words[a].end():words[b].start()]):
+                if j in fits and re.fullmatch(r" (?:no |to |ni |wa |ga )?", text[words[a].end() : words[b].start()]):
                     japanese.add(i)
     found: list[tuple[int, int, str, str]] = []
     for i, m in enumerate(words):
@@ -215,11 +323,12 @@ def close_phoneme_blocks(text: str) -> str:
     out, last = [], 0
     for run in _RUN.finditer(text):
         phonemes = " ".join(block.strip() for block in _BLOCK.findall(run.group(1)))
-        if run.group(2):                             # Byeong-chan's: the possessive in phonemes
+        if run.group(2):  # Byeong-chan's: the possessive in phonemes
             phonemes += _possessive(phonemes)
         phonemes += run.group(3)
-        out.append(text[last:run.start()] + f"[[ {phonemes} ]]"
-                   + (" " if text[run.end():run.end() + 1].isalnum() else ""))
+        out.append(
+            text[last : run.start()] + f"[[ {phonemes} ]]" + (" " if text[run.end() : run.end() + 1].isalnum() else "")
+        )
         last = run.end()
     out.append(text[last:])
     return "".join(out)

@@ -3,6 +3,7 @@
 Each chunk keeps the sentence as written (for the transcript) and as spoken (normalised,
 with the lexicon applied) for the voice.
 """
+
 from __future__ import annotations
 
 import re
@@ -21,22 +22,44 @@ SENTENCE_PAUSE = 0.35
 PARAGRAPH_PAUSE = 0.8
 SECTION_PAUSE = 1.5
 MAX_CHUNK_CHARS = 320
-MAX_SPOKEN_CHARS = 2 * MAX_CHUNK_CHARS       # what the voice is handed at most (piper: ~0.6 GB at 640)
+MAX_SPOKEN_CHARS = 2 * MAX_CHUNK_CHARS  # what the voice is handed at most (piper: ~0.6 GB at 640)
 # At about 15 characters a second, 3 hours of speech is ~160,000 characters of script.
 MAX_SCRIPT_CHARS = 160_000
 # A two-column table headed by these (or by nothing) is a list of labels and values.
-GENERIC_HEADERS = frozenset({"", "category", "value", "values", "field", "key", "name", "item", "detail", "details",
-                             "property", "attribute", "info", "information", "label", "description", "data",
-                             "fact", "facts", "specification", "spec"})
+GENERIC_HEADERS = frozenset(
+    {
+        "",
+        "category",
+        "value",
+        "values",
+        "field",
+        "key",
+        "name",
+        "item",
+        "detail",
+        "details",
+        "property",
+        "attribute",
+        "info",
+        "information",
+        "label",
+        "description",
+        "data",
+        "fact",
+        "facts",
+        "specification",
+        "spec",
+    }
+)
 
 
 @dataclass(frozen=True)
 class Chunk:
-    shown: str            # as written: the transcript cue
-    spoken: str           # what the voice is given
-    pause_after: float    # seconds of silence after it
-    chapter: int          # index into Narration.chapters
-    changes: tuple[Change, ...] = ()     # what was substituted for the voice (`publish narration`)
+    shown: str  # as written: the transcript cue
+    spoken: str  # what the voice is given
+    pause_after: float  # seconds of silence after it
+    chapter: int  # index into Narration.chapters
+    changes: tuple[Change, ...] = ()  # what was substituted for the voice (`publish narration`)
 
 
 @dataclass(frozen=True)
@@ -75,13 +98,13 @@ def _split_long(sentence: str) -> list[str]:
 
 def _block_sentences(block: Block) -> list[str]:
     if block.kind == "code":
-        return []                                  # code is not read aloud
+        return []  # code is not read aloud
     text = "".join(s.text for s in block.spans if s.kind != "image" or block.kind == "image")
     if block.kind == "image":
         text = f"Image: {text}." if text.strip() else ""
     text = " ".join(text.split())
     if text and not _ends_with(text, ".!?:;,"):
-        text += "."                                # list items and lines broken by <br> are sentences
+        text += "."  # list items and lines broken by <br> are sentences
     return [part for sentence in split_sentences(text) for part in _split_long(sentence)]
 
 
@@ -116,8 +139,10 @@ def _table_sentences(rows: list[Block]) -> list[list[str]]:
             text = f"{label.rstrip(':')}: {value}" if label and value else label or value
         else:
             named = [(h, v) for h, v in zip(header, cells, strict=False) if v]
-            text = ", ".join(f"{h[:1].lower() + h[1:] if i and h[1:2].islower() else h}: {v}" if h else v
-                             for i, (h, v) in enumerate(named))
+            text = ", ".join(
+                f"{h[:1].lower() + h[1:] if i and h[1:2].islower() else h}: {v}" if h else v
+                for i, (h, v) in enumerate(named)
+            )
         spoken.append([_sentence(text)] if text else [])
     return [[]] + spoken
 
@@ -141,7 +166,7 @@ def _readings(blocks: tuple[Block, ...]) -> Iterator[tuple[Block, list[str]]]:
 def _opening(issue: Issue, show: ShowConfig) -> list[str]:
     lines = [f"{show.title}.", f"{issue.title}."]
     author = issue.byline(show.author)
-    if author != show.title:                       # not "Screen Reviews. … A review by Screen Reviews."
+    if author != show.title:  # not "Screen Reviews. … A review by Screen Reviews."
         lines.append(f"A review by {author}.")
     lines.append(f"{long_date(issue.date)}.")
     return lines
@@ -170,9 +195,9 @@ def build_narration(issue: Issue, show: ShowConfig, lexicon: Lexicon) -> Narrati
             bounded(shown[:middle].strip(), SENTENCE_PAUSE, chapter, None)
             bounded(shown[middle:].strip(), pause, chapter, None)
             return
-        if len(words) > MAX_SPOKEN_CHARS:          # one enormous word: said in part
+        if len(words) > MAX_SPOKEN_CHARS:  # one enormous word: said in part
             words = words[:MAX_SPOKEN_CHARS].rsplit(" ", 1)[0]
-        if re.search(r"[A-Za-z]", words):          # nothing to say (emoji, other scripts) → skip
+        if re.search(r"[A-Za-z]", words):  # nothing to say (emoji, other scripts) → skip
             chunks.append(Chunk(shown, words, pause, chapter, tuple(notes)))
 
     def say(shown: str, pause: float, chapter: int, spoken: str | None = None) -> None:
@@ -188,7 +213,7 @@ def build_narration(issue: Issue, show: ShowConfig, lexicon: Lexicon) -> Narrati
         say(line, SECTION_PAUSE if index == len(opening) - 1 else SENTENCE_PAUSE, 0, spoken)
     has_text = False
     for section in issue.sections:
-        if section.title:                          # every heading starts a chapter
+        if section.title:  # every heading starts a chapter
             chapters.append(section.title)
             say(section.title, PARAGRAPH_PAUSE, len(chapters) - 1)
         for block, sentences in _readings(section.blocks):
@@ -200,7 +225,7 @@ def build_narration(issue: Issue, show: ShowConfig, lexicon: Lexicon) -> Narrati
         if chunks and chunks[-1].pause_after < SECTION_PAUSE:
             chunks[-1] = replace(chunks[-1], pause_after=SECTION_PAUSE)
     if not has_text:
-        return Narration((), tuple(chapters))            # only images, emoji or other scripts
+        return Narration((), tuple(chapters))  # only images, emoji or other scripts
     closing = f"That was {issue.title}, from {show.title}. Thanks for listening."
     say(closing, 0.0, len(chapters) - 1)
     return Narration(tuple(chunks), tuple(chapters))

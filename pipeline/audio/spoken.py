@@ -1,5 +1,6 @@
 """Text normalisation for speech: numbers, dates, money, symbols and abbreviations written
 out the way a reader would say them."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -8,32 +9,90 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 
-ONES = ("zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
-        "fifteen sixteen seventeen eighteen nineteen").split()
+ONES = (
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
+    "fifteen sixteen seventeen eighteen nineteen"
+).split()
 TENS = "_ _ twenty thirty forty fifty sixty seventy eighty ninety".split()
 SCALES = ((10**12, "trillion"), (10**9, "billion"), (10**6, "million"), (1000, "thousand"), (100, "hundred"))
-ORDINAL_WORDS = {"one": "first", "two": "second", "three": "third", "five": "fifth", "eight": "eighth",
-                 "nine": "ninth", "twelve": "twelfth"}
-MONTHS = {"january": "January", "february": "February", "march": "March", "april": "April", "may": "May",
-          "june": "June", "july": "July", "august": "August", "september": "September", "october": "October",
-          "november": "November", "december": "December", "jan": "January", "feb": "February",
-          "mar": "March", "apr": "April", "jun": "June", "jul": "July", "aug": "August", "sep": "September",
-          "sept": "September", "oct": "October", "nov": "November", "dec": "December"}
+ORDINAL_WORDS = {
+    "one": "first",
+    "two": "second",
+    "three": "third",
+    "five": "fifth",
+    "eight": "eighth",
+    "nine": "ninth",
+    "twelve": "twelfth",
+}
+MONTHS = {
+    "january": "January",
+    "february": "February",
+    "march": "March",
+    "april": "April",
+    "may": "May",
+    "june": "June",
+    "july": "July",
+    "august": "August",
+    "september": "September",
+    "october": "October",
+    "november": "November",
+    "december": "December",
+    "jan": "January",
+    "feb": "February",
+    "mar": "March",
+    "apr": "April",
+    "jun": "June",
+    "jul": "July",
+    "aug": "August",
+    "sep": "September",
+    "sept": "September",
+    "oct": "October",
+    "nov": "November",
+    "dec": "December",
+}
 _MONTH = "|".join(sorted(MONTHS, key=len, reverse=True))
 # Identifiers a listener needs only when they are not labelled: the label and its code are skipped.
 CODE_LABELS = ("ASIN", "ISBN-13", "ISBN-10", "ISBN", "EAN", "UPC", "SKU", "DOI", "ISSN", "OCLC", "LCCN")
 DIGIT_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
-ABBREVIATIONS = {"Dr.": "Doctor", "Mr.": "Mister", "Mrs.": "Missus", "Ms.": "Miz", "Prof.": "Professor",
-                 "St.": "Saint", "Jr.": "Junior", "Sr.": "Senior", "vs.": "versus", "vs": "versus",
-                 "e.g.": "for example", "i.e.": "that is", "etc.": "et cetera", "approx.": "approximately",
-                 "No.": "number", "ft.": "feet", "min.": "minutes", "Mt.": "Mount"}
-CURRENCY = {"$": ("dollar", "cent"), "£": ("pound", "penny"), "€": ("euro", "cent"), "¥": ("yen", None),
-            "₩": ("won", None)}
+ABBREVIATIONS = {
+    "Dr.": "Doctor",
+    "Mr.": "Mister",
+    "Mrs.": "Missus",
+    "Ms.": "Miz",
+    "Prof.": "Professor",
+    "St.": "Saint",
+    "Jr.": "Junior",
+    "Sr.": "Senior",
+    "vs.": "versus",
+    "vs": "versus",
+    "e.g.": "for example",
+    "i.e.": "that is",
+    "etc.": "et cetera",
+    "approx.": "approximately",
+    "No.": "number",
+    "ft.": "feet",
+    "min.": "minutes",
+    "Mt.": "Mount",
+}
+CURRENCY = {
+    "$": ("dollar", "cent"),
+    "£": ("pound", "penny"),
+    "€": ("euro", "cent"),
+    "¥": ("yen", None),
+    "₩": ("won", None),
+}
 KEEP_CAPS = {"I", "A", "OK", "TV"}
 # Words the voice's espeak rules misread, respelled ("bullied" → "bˈʊlɪd", heard as "bullet";
 # "poor" → "pˈʊɹ", which this voice says as "purr": heard "purred" twice in the example).
-VOICE_FIXES = {"bullied": "bulleed", "bellied": "belleed", "tallied": "talleed", "poor": "pore",
-               "poorer": "porer", "poorest": "porest", "poorly": "porely"}
+VOICE_FIXES = {
+    "bullied": "bulleed",
+    "bellied": "belleed",
+    "tallied": "talleed",
+    "poor": "pore",
+    "poorer": "porer",
+    "poorest": "porest",
+    "poorly": "porely",
+}
 
 
 def cardinal(n: int) -> str:
@@ -75,7 +134,7 @@ def year(n: int) -> str:
     return f"{cardinal(high)} {'oh ' + ONES[low] if low < 10 else cardinal(low)}"
 
 
-MAX_DIGITS = 15               # beyond, a number is read digit by digit, as a person reads a long code
+MAX_DIGITS = 15  # beyond, a number is read digit by digit, as a person reads a long code
 
 
 def _whole(digits: str) -> str:
@@ -109,12 +168,19 @@ def _money(match: re.Match) -> str:
 
 def _time(match: re.Match) -> str:
     hour, minute, meridiem = int(match.group(1)), int(match.group(2)), match.group(3)
-    spoken = cardinal(hour) + (" o'clock" if minute == 0 and not meridiem else
-                               "" if minute == 0 else f" oh {ONES[minute]}" if minute < 10 else f" {cardinal(minute)}")
+    spoken = cardinal(hour) + (
+        " o'clock"
+        if minute == 0 and not meridiem
+        else ""
+        if minute == 0
+        else f" oh {ONES[minute]}"
+        if minute < 10
+        else f" {cardinal(minute)}"
+    )
     if meridiem:
         spoken += " " + " ".join(meridiem.replace(".", "").lower())
         if meridiem.endswith("."):
-            spoken += "."                      # "p.m." may also end the sentence
+            spoken += "."  # "p.m." may also end the sentence
     return spoken
 
 
@@ -123,35 +189,45 @@ def _caps(match: re.Match) -> str:
     if word in KEEP_CAPS:
         return "T V" if word == "TV" else word
     if len(word) <= 3 or not re.search(r"[AEIOUY]", word):
-        return " ".join(word)                          # an initialism: F B I
-    return word.lower()                                # an acronym said as a word, or shouting
+        return " ".join(word)  # an initialism: F B I
+    return word.lower()  # an acronym said as a word, or shouting
 
 
 @dataclass(frozen=True)
 class Change:
     """One substitution made for the voice, for `publish narration` to show."""
-    kind: str             # number, date, money, time, abbreviation, letters, code, lexicon, ko, ja
+
+    kind: str  # number, date, money, time, abbreviation, letters, code, lexicon, ko, ja
     written: str
     said: str
 
 
-def _sub(pattern: str, repl: str | Callable[[re.Match], str], text: str, notes: list[Change] | None,
-         kind: str, flags: int = 0) -> str:
+def _sub(
+    pattern: str,
+    repl: str | Callable[[re.Match], str],
+    text: str,
+    notes: list[Change] | None,
+    kind: str,
+    flags: int = 0,
+) -> str:
     """re.sub that notes what it changed."""
+
     def replace(match: re.Match) -> str:
         said = repl(match) if callable(repl) else match.expand(repl)
         if notes is not None and said != match.group(0):
             notes.append(Change(kind, match.group(0), said))
         return said
+
     return re.sub(pattern, replace, text, flags=flags)
 
 
 def spell_code(code: str) -> str:
     """'B074VCQ3WK' → 'B zero seven four, V C Q three, W K': characters in groups of four, or
     in the groups its hyphens make (978-0-14-303943-3)."""
-    groups = code.split("-") if "-" in code else [code[i:i + 4] for i in range(0, len(code), 4)]
-    return ", ".join(" ".join(DIGIT_WORDS[int(c)] if c.isdigit() else c.upper() for c in group)
-                     for group in groups if group)
+    groups = code.split("-") if "-" in code else [code[i : i + 4] for i in range(0, len(code), 4)]
+    return ", ".join(
+        " ".join(DIGIT_WORDS[int(c)] if c.isdigit() else c.upper() for c in group) for group in groups if group
+    )
 
 
 def _keep_case(written: str, said: str) -> str:
@@ -160,12 +236,24 @@ def _keep_case(written: str, said: str) -> str:
 
 def _dates(text: str, notes: list[Change] | None) -> str:
     """'April 23, 2024', 'Apr. 23rd' and '23 April 2024' with ordinals; the year follows as a year."""
-    text = _sub(rf"\b({_MONTH})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?\b(?!:)",
-                lambda m: f"{MONTHS[m.group(1).lower()]} {ordinal(int(m.group(2)))}" if m.group(1)[0].isupper()
-                else m.group(0), text, notes, "date", re.I)
-    return _sub(rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\s+({_MONTH})\b\.?",
-                lambda m: f"the {ordinal(int(m.group(1)))} of {MONTHS[m.group(2).lower()]}" if m.group(2)[0].isupper()
-                else m.group(0), text, notes, "date", re.I)
+    text = _sub(
+        rf"\b({_MONTH})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?\b(?!:)",
+        lambda m: f"{MONTHS[m.group(1).lower()]} {ordinal(int(m.group(2)))}" if m.group(1)[0].isupper() else m.group(0),
+        text,
+        notes,
+        "date",
+        re.I,
+    )
+    return _sub(
+        rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\s+({_MONTH})\b\.?",
+        lambda m: (
+            f"the {ordinal(int(m.group(1)))} of {MONTHS[m.group(2).lower()]}" if m.group(2)[0].isupper() else m.group(0)
+        ),
+        text,
+        notes,
+        "date",
+        re.I,
+    )
 
 
 def _codes(text: str, notes: list[Change] | None) -> str:
@@ -173,48 +261,72 @@ def _codes(text: str, notes: list[Change] | None) -> str:
     and digits are spelled (B074VCQ3WK, CRD-2231, MP3, 4K, R2-D2), but not COVID-19."""
     labels = "|".join(re.escape(label) for label in CODE_LABELS)
     text = _sub(rf"\(?\b(?:{labels})\b:?\s*[0-9A-Z][0-9A-Z-]{{5,}}\b\)?", "", text, notes, "code")
-    return _sub(r"(?<![\w-])(?=[A-Z0-9-]*[A-Z])(?=[A-Z0-9-]*\d)[A-Z0-9]+(?:-[A-Z0-9]+)*(?![\w-])",
-                lambda m: m.group(0) if re.fullmatch(r"[A-Z]{4,}-\d{1,3}", m.group(0)) else spell_code(m.group(0)),
-                text, notes, "code")
+    return _sub(
+        r"(?<![\w-])(?=[A-Z0-9-]*[A-Z])(?=[A-Z0-9-]*\d)[A-Z0-9]+(?:-[A-Z0-9]+)*(?![\w-])",
+        lambda m: m.group(0) if re.fullmatch(r"[A-Z]{4,}-\d{1,3}", m.group(0)) else spell_code(m.group(0)),
+        text,
+        notes,
+        "code",
+    )
 
 
 def normalize(text: str, notes: list[Change] | None = None) -> str:
     """Written English → what the voice should say; `notes` collects what was changed."""
     text = unicodedata.normalize("NFKC", text)
-    text = re.sub(r"(\w)[’‘](\w)", r"\1'\2", text)                # apostrophes stay
-    text = re.sub(r"[“”„«»\"‘’]", "", text)                        # quotes are heard, not said
-    text = re.sub(r"\s*[—–]\s*|\s+-\s+", ", ", text)              # dashes become pauses
+    text = re.sub(r"(\w)[’‘](\w)", r"\1'\2", text)  # apostrophes stay
+    text = re.sub(r"[“”„«»\"‘’]", "", text)  # quotes are heard, not said
+    text = re.sub(r"\s*[—–]\s*|\s+-\s+", ", ", text)  # dashes become pauses
     text = re.sub(r"\s*\(\s*", ", ", text)
     text = re.sub(r"\s*\)\s*(?=[.,;:!?])|(?<=[.,;:!?])\s*\)", "", text)
     text = re.sub(r"\s*\)\s*", ", ", text)
-    text = re.sub(r"\[[^\[\]]{0,500}\]\([^()\s]{0,2000}\)", "", text)   # bounded: no backtracking
+    text = re.sub(r"\[[^\[\]]{0,500}\]\([^()\s]{0,2000}\)", "", text)  # bounded: no backtracking
     text = re.sub(r"https?://\S+", "", text)
     text = _codes(text, notes)
-    text = _sub(r"\b(?:" + "|".join(VOICE_FIXES) + r")\b",
-                lambda m: _keep_case(m.group(0), VOICE_FIXES[m.group(0).lower()]), text, notes, "respell", re.I)
+    text = _sub(
+        r"\b(?:" + "|".join(VOICE_FIXES) + r")\b",
+        lambda m: _keep_case(m.group(0), VOICE_FIXES[m.group(0).lower()]),
+        text,
+        notes,
+        "respell",
+        re.I,
+    )
     for written, said in ABBREVIATIONS.items():
         text = _sub(rf"(?<![\w.]){re.escape(written)}(?=\s|$|,)", said, text, notes, "abbreviation")
     text = _dates(text, notes)
-    text = _sub(r"([$£€¥₩])\s?(\d[\d,]*(?:\.\d+)?)(?:\s?(million|billion|thousand|trillion))?", _money, text,
-                notes, "money")
+    text = _sub(
+        r"([$£€¥₩])\s?(\d[\d,]*(?:\.\d+)?)(?:\s?(million|billion|thousand|trillion))?", _money, text, notes, "money"
+    )
     text = _sub(r"\b(\d{1,2}):(\d{2})\s?([ap]\.?m\.?)?(?![\w.])", _time, text, notes, "time", re.I)
     text = _sub(r"(\d+(?:\.\d+)?)\s?%", lambda m: f"{_number(m.group(1))} percent", text, notes, "number")
     text = _sub(r"\b(\d{1,15})(st|nd|rd|th)\b", lambda m: ordinal(int(m.group(1))), text, notes, "number")
-    text = _sub(r"\b(1[1-9]\d\d|20\d\d)s\b", lambda m: year(int(m.group(1))).replace("y", "ies")
-                if year(int(m.group(1))).endswith("ty") else year(int(m.group(1))) + "s", text, notes, "number")
-    text = _sub(r"(?<![\d.,])(1[1-9]\d\d|20\d\d)(?!\d|[.,]\d)", lambda m: year(int(m.group(1))), text,
-                notes, "number")
-    text = _sub(r"(?<![\d.])\d{1,3}(?:,\d{3})+(?:\.\d+)?|(?<![\d.])\d+(?:\.\d+)?",
-                lambda m: _number(m.group(0)), text, notes, "number")
-    text = re.sub(r"#(\w)", r"\1", text)                           # #Alive → Alive
+    text = _sub(
+        r"\b(1[1-9]\d\d|20\d\d)s\b",
+        lambda m: (
+            year(int(m.group(1))).replace("y", "ies")
+            if year(int(m.group(1))).endswith("ty")
+            else year(int(m.group(1))) + "s"
+        ),
+        text,
+        notes,
+        "number",
+    )
+    text = _sub(r"(?<![\d.,])(1[1-9]\d\d|20\d\d)(?!\d|[.,]\d)", lambda m: year(int(m.group(1))), text, notes, "number")
+    text = _sub(
+        r"(?<![\d.])\d{1,3}(?:,\d{3})+(?:\.\d+)?|(?<![\d.])\d+(?:\.\d+)?",
+        lambda m: _number(m.group(0)),
+        text,
+        notes,
+        "number",
+    )
+    text = re.sub(r"#(\w)", r"\1", text)  # #Alive → Alive
     text = text.replace("&", " and ").replace("+", " plus ").replace("@", " at ")
     text = re.sub(r"\s>\s(?=\w)", " greater than ", text)
     text = re.sub(r"\s<\s(?=\w)", " less than ", text)
-    text = re.sub(r"(?<=\w)/(?=\w)", " ", text)                   # horror/drama → horror drama
+    text = re.sub(r"(?<=\w)/(?=\w)", " ", text)  # horror/drama → horror drama
     text = _sub(r"\b[A-Z]{2,}\b", _caps, text, notes, "letters")
     text = "".join(ch for ch in text if _speakable(ch))
     text = re.sub(r"\s+([,.;:!?])", r"\1", text)
-    text = re.sub(r"([!?])\.+|\.+([!?])", r"\1\2", text)                  # "(really!)." → "really!"
+    text = re.sub(r"([!?])\.+|\.+([!?])", r"\1\2", text)  # "(really!)." → "really!"
     text = re.sub(r"([,;:])(?:\s*[,;:])+", r"\1", text)
     text = re.sub(r"([.!?])(?:\s*[,;:])+", r"\1", text)
     text = re.sub(r"[,;:]\s*([.!?])", r"\1", text)

@@ -1,6 +1,7 @@
 """The transcript: as WebVTT, one cue per sentence as written, timed from the real audio; and
 as Podcasting 2.0 JSON, one segment per word. Written by the audio stage, read back by the
 web page."""
+
 from __future__ import annotations
 
 import html
@@ -60,8 +61,10 @@ def time_words(cue: Cue, spoken: list[tuple[float, float]] | None) -> list[Word]
         return []
     spans = [(a, b) for a, b in spoken or () if b > a] or [(0.0, cue.end - cue.start)]
     if len(spans) == len(written):
-        return [Word(round(cue.start + a, 3), round(cue.start + b, 3), word)
-                for (a, b), word in zip(spans, written, strict=True)]
+        return [
+            Word(round(cue.start + a, 3), round(cue.start + b, 3), word)
+            for (a, b), word in zip(spans, written, strict=True)
+        ]
     speech = sum(b - a for a, b in spans)
     letters = sum(len(word) for word in written)
 

@@ -1,5 +1,6 @@
 """Tools for the writer: the narration script exactly as the voice gets it, and a word or
 phrase spoken through the same path, so a lexicon entry can be tuned by ear."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -34,20 +35,34 @@ def script_text(narration: Narration) -> str:
             lines.append(f"      {change.kind:<7} {change.written} → {change.said or '(skipped)'}")
         lines.append(f"      pause  {chunk.pause_after:.2f} s")
     seconds = narration.characters / 15
-    lines += ["", f"{len(narration.chunks)} chunks, {len(narration.chapters)} chapters, "
-              f"{narration.characters} characters (about {seconds / 60:.0f} min of speech)"]
+    lines += [
+        "",
+        f"{len(narration.chunks)} chunks, {len(narration.chapters)} chapters, "
+        f"{narration.characters} characters (about {seconds / 60:.0f} min of speech)",
+    ]
     return "\n".join(lines)
 
 
 def script_json(narration: Narration) -> dict:
-    return {"chapters": list(narration.chapters), "characters": narration.characters,
-            "chunks": [{"shown": c.shown, "spoken": c.spoken, "pause_after": c.pause_after,
-                        "chapter": c.chapter, "changes": [vars(change) for change in c.changes]}
-                       for c in narration.chunks]}
+    return {
+        "chapters": list(narration.chapters),
+        "characters": narration.characters,
+        "chunks": [
+            {
+                "shown": c.shown,
+                "spoken": c.spoken,
+                "pause_after": c.pause_after,
+                "chapter": c.chapter,
+                "changes": [vars(change) for change in c.changes],
+            }
+            for c in narration.chunks
+        ],
+    }
 
 
-def say(text: str, config: Config, out: Path, cache_dir: Path, names: tuple[str, ...] = ()
-        ) -> tuple[str, list[Change], float]:
+def say(
+    text: str, config: Config, out: Path, cache_dir: Path, names: tuple[str, ...] = ()
+) -> tuple[str, list[Change], float]:
     """Speak a phrase to a WAV file with the show's voice (the speech cache is shared with
     `publish issue`). Returns what the voice was given, the substitutions and the seconds."""
     spoken, changes = spoken_form(text, load_lexicon(config.voice.lexicon), names)

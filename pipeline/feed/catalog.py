@@ -1,5 +1,6 @@
 """The catalogue of published episodes (catalog.json): the source of truth for the feed,
 kept in the bucket so any machine can publish the next issue."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -20,7 +21,7 @@ CATALOG_VERSION = 1
 
 @dataclass(frozen=True)
 class AudioInfo:
-    key: str                  # bucket key of the MP3 (content-hashed name)
+    key: str  # bucket key of the MP3 (content-hashed name)
     bytes: int
     sha256: str
     duration_s: float
@@ -32,12 +33,12 @@ class AudioInfo:
 @dataclass(frozen=True)
 class Episode:
     slug: str
-    guid: str                 # never changes once published
+    guid: str  # never changes once published
     number: int
     title: str
-    date: str                 # ISO date of the issue
+    date: str  # ISO date of the issue
     summary: str
-    content_html: str         # sanitised review HTML
+    content_html: str  # sanitised review HTML
     author: str
     explicit: bool
     page_key: str
@@ -45,7 +46,7 @@ class Episode:
     tags: tuple[str, ...] = ()
     first_published: str = ""
     updated: str = ""
-    source: str = ""          # the issue file's name, so one slug cannot serve two issues
+    source: str = ""  # the issue file's name, so one slug cannot serve two issues
 
     @property
     def day(self) -> dt.date:
@@ -54,12 +55,22 @@ class Episode:
     @staticmethod
     def from_json(data: dict) -> Episode:
         audio = data.get("audio")
-        return Episode(**{**data, "audio": AudioInfo(**audio) if audio else None,
-                          "tags": tuple(data.get("tags", ()))})
+        return Episode(**{**data, "audio": AudioInfo(**audio) if audio else None, "tags": tuple(data.get("tags", ()))})
 
 
-_TEXT_FIELDS = ("slug", "guid", "title", "date", "summary", "content_html", "author", "page_key", "first_published",
-                "updated", "source")
+_TEXT_FIELDS = (
+    "slug",
+    "guid",
+    "title",
+    "date",
+    "summary",
+    "content_html",
+    "author",
+    "page_key",
+    "first_published",
+    "updated",
+    "source",
+)
 
 
 def _check_types(episode: Episode) -> None:
@@ -75,8 +86,11 @@ def _check_types(episode: Episode) -> None:
         if stamp:
             dt.datetime.fromisoformat(stamp)
     audio = episode.audio
-    if audio is not None and not (isinstance(audio.bytes, int) and isinstance(audio.duration_s, (int, float))
-                                  and all(isinstance(k, str) for k in (audio.key, audio.sha256))):
+    if audio is not None and not (
+        isinstance(audio.bytes, int)
+        and isinstance(audio.duration_s, (int, float))
+        and all(isinstance(k, str) for k in (audio.key, audio.sha256))
+    ):
         raise ValueError(f"episode '{episode.slug}' has audio fields of the wrong type")
 
 
@@ -98,8 +112,8 @@ def _check_keys(episode: Episode) -> None:
 @dataclass(frozen=True)
 class Catalog:
     episodes: tuple[Episode, ...] = field(default_factory=tuple)
-    podcast_guid: str = ""        # the show's podcast:guid, set at the first publish, never recomputed
-    list_id: str = ""             # the subscriber list's id (a UUID; its store is private), set once
+    podcast_guid: str = ""  # the show's podcast:guid, set at the first publish, never recomputed
+    list_id: str = ""  # the subscriber list's id (a UUID; its store is private), set once
 
     def find(self, slug: str) -> Episode | None:
         return next((e for e in self.episodes if e.slug == slug), None)
@@ -161,28 +175,47 @@ def plan_episode(issue: Issue, catalog: Catalog, links: Links, force: bool, warn
         number = issue.episode or catalog.next_number()
         taken = next((e for e in catalog.episodes if e.number == number), None)
         if taken:
-            raise InputError.at(issue.source, f"episode {number} is already '{taken.slug}'; "
-                                "choose another number or leave 'episode' out")
+            raise InputError.at(
+                issue.source,
+                f"episode {number} is already '{taken.slug}'; choose another number or leave 'episode' out",
+            )
         guid = str(uuid.uuid5(GUID_NAMESPACE, f"{links.feed_url}#{issue.slug}"))
         first = now
     else:
         if previous.source and previous.source != issue.source.name and not force:
-            raise InputError.at(issue.source, f"slug '{issue.slug}' is already used by {previous.source} "
-                                f"(episode {previous.number}); set another 'slug'")
+            raise InputError.at(
+                issue.source,
+                f"slug '{issue.slug}' is already used by {previous.source} "
+                f"(episode {previous.number}); set another 'slug'",
+            )
         number = issue.episode or previous.number
         for label, old, new in (("date", previous.date, issue.date.isoformat()), ("episode", previous.number, number)):
             if old != new and not force:
-                raise InputError.at(issue.source, f"{label} of published episode '{issue.slug}' would change "
-                                    f"from {old} to {new}; pass --force to change it")
+                raise InputError.at(
+                    issue.source,
+                    f"{label} of published episode '{issue.slug}' would change "
+                    f"from {old} to {new}; pass --force to change it",
+                )
             if old != new:
                 warn(f"{label} of published episode '{issue.slug}' changes from {old} to {new} (--force)")
         guid, first = previous.guid, previous.first_published
     episode = Episode(
-        slug=issue.slug, guid=guid, number=number, title=issue.title, date=issue.date.isoformat(),
-        summary=issue.summary, content_html=issue.body_html, author=issue.author or "",
-        explicit=bool(issue.explicit), page_key=links.layout.episode(issue.slug, "index.html"),
-        audio=previous.audio if previous else None, tags=issue.tags, first_published=first,
-        updated=now, source=issue.source.name)
+        slug=issue.slug,
+        guid=guid,
+        number=number,
+        title=issue.title,
+        date=issue.date.isoformat(),
+        summary=issue.summary,
+        content_html=issue.body_html,
+        author=issue.author or "",
+        explicit=bool(issue.explicit),
+        page_key=links.layout.episode(issue.slug, "index.html"),
+        audio=previous.audio if previous else None,
+        tags=issue.tags,
+        first_published=first,
+        updated=now,
+        source=issue.source.name,
+    )
     return episode
 
 

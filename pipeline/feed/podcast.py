@@ -1,5 +1,6 @@
 """Podcasting 2.0 and current iTunes tags for the channel, as a feedgen extension (feedgen's
 `ext/<name>.py` pairing; the item's half is podcast_entry.py)."""
+
 from __future__ import annotations
 
 from typing import Any

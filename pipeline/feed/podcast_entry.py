@@ -1,4 +1,5 @@
 """Podcasting 2.0 and current iTunes tags for each item: transcripts, chapters, explicit."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -11,7 +12,7 @@ from pipeline.feed.podcast import ITUNES_NS, PODCAST_NS
 
 class PodcastIndexEntryExtension(BaseEntryExtension):
     def __init__(self) -> None:
-        self.transcripts: list[tuple[str, str]] = []       # (url, type)
+        self.transcripts: list[tuple[str, str]] = []  # (url, type)
         self.chapters: tuple[str, str] | None = None
         self.explicit: bool | None = None
 

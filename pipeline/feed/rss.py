@@ -2,6 +2,7 @@
 
 Every item comes from the catalogue, so no published episode is ever lost from the feed.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -59,8 +60,9 @@ def last_change(catalog: Catalog) -> dt.datetime:
     return max(stamps) if stamps else dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 
 
-def build_feed(show: ShowConfig, catalog: Catalog, links: Links, cover_key: str,
-               now: dt.datetime | None = None) -> bytes:
+def build_feed(
+    show: ShowConfig, catalog: Catalog, links: Links, cover_key: str, now: dt.datetime | None = None
+) -> bytes:
     """The feed XML for every episode in the catalogue that has audio, newest first."""
     now = now or last_change(catalog)
     cover_url = links.url(cover_key)
@@ -95,8 +97,9 @@ def build_feed(show: ShowConfig, catalog: Catalog, links: Links, cover_key: str,
     return fg.rss_str(pretty=True, encoding="UTF-8", xml_declaration=True)
 
 
-def _add_item(fg: FeedGenerator, show: ShowConfig, episode: Episode, audio: AudioInfo, links: Links,
-              cover_url: str) -> None:
+def _add_item(
+    fg: FeedGenerator, show: ShowConfig, episode: Episode, audio: AudioInfo, links: Links, cover_url: str
+) -> None:
     entry = fg.add_entry(order="append")
     entry.guid(episode.guid, permalink=False)
     entry.title(xml_text(episode.title))
@@ -104,11 +107,11 @@ def _add_item(fg: FeedGenerator, show: ShowConfig, episode: Episode, audio: Audi
     description = fit_bytes(xml_text(episode.summary))
     # Apps render <description> as HTML: a summary's "<" must stay text there.
     entry.description(fit_bytes(html.escape(description, quote=False)))
-    entry.content(xml_text(sanitize_html(episode.content_html)))    # catalog.json is input too
+    entry.content(xml_text(sanitize_html(episode.content_html)))  # catalog.json is input too
     entry.pubDate(_pub_date(episode))
     entry.enclosure(links.url(audio.key), str(audio.bytes), "audio/mpeg")
     entry.author(name=byline(xml_text(episode.author), show.author), email=show.owner_email)
-    entry.podcast.itunes_summary(fit_bytes(html.escape(description, quote=False)))   # rendered as HTML too
+    entry.podcast.itunes_summary(fit_bytes(html.escape(description, quote=False)))  # rendered as HTML too
     entry.podcast.itunes_duration(max(1, round(audio.duration_s)))
     entry.podcast.itunes_episode(episode.number)
     entry.podcast.itunes_episode_type("full")

@@ -1,6 +1,7 @@
 """Checks on what publish built, before anything is uploaded: the feed as Apple and podcast
 apps read it, and the cover by Apple's artwork rules. (What is online is verified over HTTP
 by verify.py, which runs these checks again on what it fetched.)"""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -12,9 +13,17 @@ from pipeline.feed.podcast import ITUNES_NS, PODCAST_NS
 from pipeline.feed.rss import APPLE_DESCRIPTION_LIMIT
 from pipeline.textutil import is_web_url, shorten
 
-REQUIRED_CHANNEL = ("title", "description", "link", "language", f"{{{ITUNES_NS}}}image",
-                    f"{{{ITUNES_NS}}}category", f"{{{ITUNES_NS}}}explicit", f"{{{ITUNES_NS}}}author",
-                    f"{{{ITUNES_NS}}}owner")
+REQUIRED_CHANNEL = (
+    "title",
+    "description",
+    "link",
+    "language",
+    f"{{{ITUNES_NS}}}image",
+    f"{{{ITUNES_NS}}}category",
+    f"{{{ITUNES_NS}}}explicit",
+    f"{{{ITUNES_NS}}}author",
+    f"{{{ITUNES_NS}}}owner",
+)
 
 
 def _name(tag: str) -> str:
@@ -40,9 +49,12 @@ def validate_feed(xml: bytes, sizes: dict[str, int] | None = None) -> list[str]:
 
 
 def _channel_problems(channel: etree._Element) -> list[str]:
-    problems = [f"channel {_name(tag)}: missing" for tag in REQUIRED_CHANNEL
-                if channel.find(tag) is None or not (channel.findtext(tag) or channel.find(tag).attrib
-                                                     or len(channel.find(tag)))]
+    problems = [
+        f"channel {_name(tag)}: missing"
+        for tag in REQUIRED_CHANNEL
+        if channel.find(tag) is None
+        or not (channel.findtext(tag) or channel.find(tag).attrib or len(channel.find(tag)))
+    ]
     if not LANGUAGE_RE.match(channel.findtext("language") or ""):
         problems.append(f"channel language: '{channel.findtext('language')}' is not a valid code")
     if channel.findtext(f"{{{ITUNES_NS}}}explicit") not in ("true", "false"):

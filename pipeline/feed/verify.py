@@ -4,6 +4,7 @@ again as fetched), every enclosure, transcript and chapters file it names.
 The chain of checks has three names: *validate* what was built (feed/validate.py, before any
 upload), *verify* what is online (here, after each upload and for `publish check`), and
 `publish check`, the command that runs the verification on a whole bucket."""
+
 from __future__ import annotations
 
 import urllib.error
@@ -64,8 +65,10 @@ def verify_published_feed(feed_url: str, guid: str | None = None) -> tuple[list[
     channel = etree.fromstring(xml).find("channel")
     found = channel.findtext(f"{{{PODCAST_NS}}}guid") if channel is not None else None
     if guid and found != guid:
-        problems.append(f"feed.xml: podcast:guid is {found!r}, the catalogue's is {guid!r} (apps would see "
-                        "a new podcast; run `publish feed` to write it again)")
+        problems.append(
+            f"feed.xml: podcast:guid is {found!r}, the catalogue's is {guid!r} (apps would see "
+            "a new podcast; run `publish feed` to write it again)"
+        )
     items = etree.fromstring(xml).findall("channel/item")
     for item in items:
         enclosure = item.find("enclosure")

@@ -1,5 +1,6 @@
 """A subscriber's address as publish compares, signs and names it: one normal form, and one
 keyed digest of it that every token, record name, send-log entry and Message-ID is made from."""
+
 from __future__ import annotations
 
 import contextlib

@@ -1,4 +1,5 @@
 """Build the newsletter issue: responsive HTML (MJML), plain text and a complete .eml."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -20,7 +21,7 @@ from pipeline.timefmt import long_date
 GMAIL_CLIP_BYTES = 102 * 1024
 WARN_BYTES = 90 * 1024
 WRAP = 78
-PREHEADER_CHARS = 200          # inbox previews show about 100; the rest is noise
+PREHEADER_CHARS = 200  # inbox previews show about 100; the rest is noise
 # The built .eml is a preview: per-recipient values are filled in by `publish send`.
 PREVIEW_EMAIL = "preview-recipient@example.invalid"
 PREVIEW_TOKEN = "PREVIEW-TOKEN"
@@ -31,8 +32,9 @@ BODY_STYLES = {
     "h2": {"style": "font-size:24px;line-height:1.3;margin:30px 0 12px;font-weight:bold;"},
     "h3": {"style": "font-size:20px;line-height:1.3;margin:26px 0 10px;font-weight:bold;"},
     "h4": {"style": "font-size:17px;margin:22px 0 8px;font-weight:bold;"},
-    "blockquote": {"style": "margin:0 0 18px;padding:4px 0 4px 18px;border-left:3px solid #a3221a;"
-                            "color:#4a4f57;font-style:italic;"},
+    "blockquote": {
+        "style": "margin:0 0 18px;padding:4px 0 4px 18px;border-left:3px solid #a3221a;color:#4a4f57;font-style:italic;"
+    },
     "ul": {"style": "margin:0 0 18px;padding-left:24px;"},
     "ol": {"style": "margin:0 0 18px;padding-left:24px;"},
     "li": {"style": "margin:0 0 6px;"},
@@ -65,11 +67,15 @@ class EmailBuild:
     def warnings(self) -> tuple[str, ...]:
         found = []
         if self.html_bytes > WARN_BYTES:
-            found.append(f"email HTML is {self.html_bytes / 1024:.0f} KB; Gmail clips messages over 102 KB "
-                         "(shorten the issue or move images off the page)")
+            found.append(
+                f"email HTML is {self.html_bytes / 1024:.0f} KB; Gmail clips messages over 102 KB "
+                "(shorten the issue or move images off the page)"
+            )
         if not self.postal_address:
-            found.append("[email] address is empty: the law (CAN-SPAM) requires a postal address in the footer "
-                         "of every newsletter")
+            found.append(
+                "[email] address is empty: the law (CAN-SPAM) requires a postal address in the footer "
+                "of every newsletter"
+            )
         return tuple(found)
 
 
@@ -77,9 +83,16 @@ def unsubscribe_url(template: str, email: str, token: str) -> str:
     return template.replace("{email}", quote(email, safe="")).replace("{token}", quote(token, safe=""))
 
 
-def build_email(issue: Issue, config: Config, web_url: str, feed_url: str,
-                audio_minutes: int | None = None, now: dt.datetime | None = None,
-                cover_url: str | None = None, image: tuple[str, str] | None = None) -> EmailBuild:
+def build_email(
+    issue: Issue,
+    config: Config,
+    web_url: str,
+    feed_url: str,
+    audio_minutes: int | None = None,
+    now: dt.datetime | None = None,
+    cover_url: str | None = None,
+    image: tuple[str, str] | None = None,
+) -> EmailBuild:
     """`image` is the issue's header image as (URL, alt text); else the show's cover heads the
     masthead. No audio, no Listen button."""
     show, email = config.show, config.email
@@ -88,14 +101,26 @@ def build_email(issue: Issue, config: Config, web_url: str, feed_url: str,
     author = issue.byline(show.author)
     mjml_source = render(
         "email.mjml",
-        language=show.language.split("-")[0], title=issue.title, show_title=show.title,
-        preheader=shorten(issue.summary, PREHEADER_CHARS), web_url=web_url, feed_url=feed_url, site_url=show.site_url,
-        site_host=urlsplit(show.site_url).netloc or show.site_url, date_text=long_date(issue.date),
-        author=author, minutes=max(1, round(issue.word_count / 230)), audio_minutes=audio_minutes,
+        language=show.language.split("-")[0],
+        title=issue.title,
+        show_title=show.title,
+        preheader=shorten(issue.summary, PREHEADER_CHARS),
+        web_url=web_url,
+        feed_url=feed_url,
+        site_url=show.site_url,
+        site_host=urlsplit(show.site_url).netloc or show.site_url,
+        date_text=long_date(issue.date),
+        author=author,
+        minutes=max(1, round(issue.word_count / 230)),
+        audio_minutes=audio_minutes,
         body_html=sanitize_html(issue.body_html, set_tag_attribute_values=BODY_STYLES, filter_style_properties=None),
-        sender_name=sender_name or show.title, sender_address=sender_address,
-        unsubscribe_url=unsubscribe, postal_address=email.address, cover_url=cover_url,
-        image_url=image[0] if image else None, image_alt=image[1] if image else "",
+        sender_name=sender_name or show.title,
+        sender_address=sender_address,
+        unsubscribe_url=unsubscribe,
+        postal_address=email.address,
+        cover_url=cover_url,
+        image_url=image[0] if image else None,
+        image_alt=image[1] if image else "",
     )
     html = mjml2html(mjml_source, disable_comments=True)
     text = build_text(issue, config, web_url, unsubscribe, listen=bool(audio_minutes))
@@ -104,8 +129,14 @@ def build_email(issue: Issue, config: Config, web_url: str, feed_url: str,
 
 
 def _wrap(text: str, prefix: str = "", rest: str | None = None) -> list[str]:
-    return textwrap.wrap(text, WRAP, initial_indent=prefix, subsequent_indent=prefix if rest is None else rest,
-                         break_long_words=False, break_on_hyphens=False) or [prefix.rstrip()]
+    return textwrap.wrap(
+        text,
+        WRAP,
+        initial_indent=prefix,
+        subsequent_indent=prefix if rest is None else rest,
+        break_long_words=False,
+        break_on_hyphens=False,
+    ) or [prefix.rstrip()]
 
 
 class _LinkNumbers:
@@ -143,8 +174,14 @@ def build_text(issue: Issue, config: Config, web_url: str, unsubscribe: str, lis
     """A plain-text part that reads well: wrapped at 78 columns, links as numbered references."""
     links = _LinkNumbers()
     author = issue.byline(config.show.author)
-    lines = [config.show.title.upper(), "", *_wrap(issue.title), "=" * min(WRAP, len(issue.title)),
-             f"{long_date(issue.date)} · by {author}", ""]
+    lines = [
+        config.show.title.upper(),
+        "",
+        *_wrap(issue.title),
+        "=" * min(WRAP, len(issue.title)),
+        f"{long_date(issue.date)} · by {author}",
+        "",
+    ]
     if listen:
         lines += ["Listen to this review:", web_url, ""]
     previous = None
@@ -164,8 +201,15 @@ def build_text(issue: Issue, config: Config, web_url: str, unsubscribe: str, lis
     if links.urls:
         lines += ["", "Links", "-----"]
         lines += [f"[{n}] {url}" for n, url in enumerate(links.urls, 1)]
-    lines += ["", "-- ", f"{config.show.title} · {config.show.site_url}",
-              "View in your browser:", web_url, "Unsubscribe:", unsubscribe]
+    lines += [
+        "",
+        "-- ",
+        f"{config.show.title} · {config.show.site_url}",
+        "View in your browser:",
+        web_url,
+        "Unsubscribe:",
+        unsubscribe,
+    ]
     if config.email.address:
         lines += _wrap(config.email.address)
     lines.append("")
@@ -181,8 +225,9 @@ def _list_id(config: Config) -> str:
     return f"{config.show.title} <{list_identity(config)}>"
 
 
-def message_template(issue: Issue, config: Config, html: str, text: str, placeholder_url: str,
-                     subject_prefix: str = "") -> MessageTemplate:
+def message_template(
+    issue: Issue, config: Config, html: str, text: str, placeholder_url: str, subject_prefix: str = ""
+) -> MessageTemplate:
     email = config.email
     headers = [("Subject", subject_prefix + issue.title), ("From", email.from_)]
     if email.reply_to:
@@ -191,13 +236,15 @@ def message_template(issue: Issue, config: Config, html: str, text: str, placeho
     return MessageTemplate(headers, html, text, placeholder_url, email.unsubscribe_mailto)
 
 
-def build_eml(issue: Issue, config: Config, html: str, text: str, unsubscribe: str,
-              now: dt.datetime | None = None) -> bytes:
+def build_eml(
+    issue: Issue, config: Config, html: str, text: str, unsubscribe: str, now: dt.datetime | None = None
+) -> bytes:
     """The preview message kept in the build folder; `publish send` fills in each recipient."""
     preview = Recipient(PREVIEW_EMAIL, unsubscribe, make_msgid(idstring=issue.slug, domain=sender_domain(config)))
     note = ("X-Publish-Preview", "per-recipient values (To, unsubscribe link) are filled in by `publish send`")
     return message_template(issue, config, html, text, unsubscribe).render(
-        preview, format_datetime(now or dt.datetime.now(dt.UTC)), extra_headers=(note,))
+        preview, format_datetime(now or dt.datetime.now(dt.UTC)), extra_headers=(note,)
+    )
 
 
 def sender_domain(config: Config) -> str | None:

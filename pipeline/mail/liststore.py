@@ -8,6 +8,7 @@ links already in inboxes keep verifying after a retitle. A record is
 `subscribers/<HMAC(name key, address)>`: retitling the show, changing the From domain or
 rotating PUBLISH_SECRET renames nothing. Records of the first scheme (`unsubscribed/`, named
 with the secret and the identity) are still read, and copied to the new names when seen."""
+
 from __future__ import annotations
 
 import base64
@@ -39,9 +40,19 @@ class ListInfo:
     created: str
 
     def to_json(self) -> bytes:
-        return json.dumps({"version": 1, "list_id": self.list_id, "created": self.created,
-                           "name_key": base64.b64encode(self.name_key).decode("ascii"),
-                           "identities": list(self.identities)}, indent=1).encode("utf-8") + b"\n"
+        return (
+            json.dumps(
+                {
+                    "version": 1,
+                    "list_id": self.list_id,
+                    "created": self.created,
+                    "name_key": base64.b64encode(self.name_key).decode("ascii"),
+                    "identities": list(self.identities),
+                },
+                indent=1,
+            ).encode("utf-8")
+            + b"\n"
+        )
 
     @staticmethod
     def from_json(raw: bytes, where: str) -> ListInfo:
@@ -49,13 +60,19 @@ class ListInfo:
             data = json.loads(raw.decode("utf-8"))
             key = base64.b64decode(data["name_key"], validate=True)
             identities = data.get("identities", [])
-            if (data.get("version") != 1 or len(key) < 16 or not isinstance(identities, list)
-                    or not all(isinstance(i, str) for i in identities)):
+            if (
+                data.get("version") != 1
+                or len(key) < 16
+                or not isinstance(identities, list)
+                or not all(isinstance(i, str) for i in identities)
+            ):
                 raise ValueError("unexpected fields")
             return ListInfo(str(uuid.UUID(data["list_id"])), key, tuple(identities), str(data.get("created", "")))
         except (ValueError, KeyError, TypeError, AttributeError, UnicodeError) as exc:
-            raise ServiceError(f"storage: {where} is damaged ({exc})",
-                               "restore it from a backup of the private bucket; it names every record") from None
+            raise ServiceError(
+                f"storage: {where} is damaged ({exc})",
+                "restore it from a backup of the private bucket; it names every record",
+            ) from None
 
 
 def new_list(identity: str) -> ListInfo:
@@ -90,9 +107,14 @@ class ListStore:
         return {_legacy_key(s, i, address) for s in self._secrets for i in self.info.identities}
 
     def add(self, address: str, source: str = "link") -> None:
-        self.bucket.put(Item(self.key(address), "application/json", "no-store",
-                             data=json.dumps({"status": "unsubscribed", "unsubscribed_at": utc_stamp(),
-                                              "source": source}).encode()))
+        self.bucket.put(
+            Item(
+                self.key(address),
+                "application/json",
+                "no-store",
+                data=json.dumps({"status": "unsubscribed", "unsubscribed_at": utc_stamp(), "source": source}).encode(),
+            )
+        )
 
     def remove(self, address: str) -> None:
         self.bucket.delete(self.key(address))
@@ -101,13 +123,13 @@ class ListStore:
 
     def contains(self, address: str) -> bool:
         return self.bucket.head(self.key(address)) is not None or any(
-            self.bucket.head(key) is not None for key in self.legacy_keys(address))
+            self.bucket.head(key) is not None for key in self.legacy_keys(address)
+        )
 
     def recorded(self, carry_over: bool = True) -> Recorded:
         """Every recorded unsubscribe, read once per send (two listings, not a request per address).
         With `carry_over`, a first-scheme record met is copied to its lasting name (not in a dry run)."""
-        return Recorded(self, set(self.bucket.list_keys(PREFIX)), set(self.bucket.list_keys(LEGACY_PREFIX)),
-                        carry_over)
+        return Recorded(self, set(self.bucket.list_keys(PREFIX)), set(self.bucket.list_keys(LEGACY_PREFIX)), carry_over)
 
     def remember_identity(self, identity: str) -> None:
         """Add the identity the list is sent under now, so its links keep verifying later."""
@@ -116,13 +138,16 @@ class ListStore:
         for _ in range(10):
             found = self.bucket.get(LIST_KEY)
             if found is None:
-                raise ServiceError(f"storage: {LIST_KEY} vanished from the subscriber store",
-                                   "restore it from a backup of the private bucket")
+                raise ServiceError(
+                    f"storage: {LIST_KEY} vanished from the subscriber store",
+                    "restore it from a backup of the private bucket",
+                )
             current = ListInfo.from_json(found[0], LIST_KEY)
             updated = ListInfo(current.list_id, current.name_key, (*current.identities, identity), current.created)
             try:
-                self.bucket.put(Item(LIST_KEY, "application/json", "no-store", data=updated.to_json()),
-                                if_match=found[1])
+                self.bucket.put(
+                    Item(LIST_KEY, "application/json", "no-store", data=updated.to_json()), if_match=found[1]
+                )
             except PreconditionFailed:
                 continue
             self.info = updated
@@ -153,8 +178,14 @@ class Recorded:
 
 
 @contextlib.contextmanager
-def open_list(config: Config, secrets: Iterable[str], create: bool = True, keep_running: bool = False,
-              timeout_s: float = TIMEOUT_S, attempts: int = 4) -> Iterator[ListStore | None]:
+def open_list(
+    config: Config,
+    secrets: Iterable[str],
+    create: bool = True,
+    keep_running: bool = False,
+    timeout_s: float = TIMEOUT_S,
+    attempts: int = 4,
+) -> Iterator[ListStore | None]:
     """The show's subscriber store, checked to be the show's own and private. With `create`,
     a show that has none gets one (its id kept in the catalogue); without, nothing is written
     (a dry run), and None is yielded where there is no store yet. Refuses (InputError) a store
@@ -162,37 +193,50 @@ def open_list(config: Config, secrets: Iterable[str], create: bool = True, keep_
     [subscriptions] bucket would lose every unsubscribe."""
     from pipeline.storage.session import open_subscriptions
     from pipeline.storage.upload import record_list_id
+
     name = config.subscriptions.bucket_for(config.storage)
     where = str(config.path or "publish.toml")
-    with open_subscriptions(config, keep_running=keep_running, create=create,
-                            timeout_s=timeout_s, attempts=attempts) as buckets:
-        try:                                     # None: the show is not published yet
+    with open_subscriptions(
+        config, keep_running=keep_running, create=create, timeout_s=timeout_s, attempts=attempts
+    ) as buckets:
+        try:  # None: the show is not published yet
             published = buckets.public.get(buckets.layout.catalog)
         except ServiceError as exc:
             if "does not exist" not in exc.what:
                 raise
             published = None
-        catalog = Catalog.from_json(published[0], f"bucket {buckets.public.target.bucket}/{buckets.layout.catalog}") \
-            if published else None
+        catalog = (
+            Catalog.from_json(published[0], f"bucket {buckets.public.target.bucket}/{buckets.layout.catalog}")
+            if published
+            else None
+        )
         shows_id = catalog.list_id if catalog is not None else ""
         found = buckets.private.get(LIST_KEY) if buckets.private is not None else None
         info = ListInfo.from_json(found[0], f"{name}/{LIST_KEY}") if found else None
         if shows_id and info is None:
-            raise InputError.at(where, f"[subscriptions] bucket '{name}' holds no subscriber list, but this show's "
-                                f"list is {shows_id}: set the bucket that holds it (nothing was sent or recorded)")
+            raise InputError.at(
+                where,
+                f"[subscriptions] bucket '{name}' holds no subscriber list, but this show's "
+                f"list is {shows_id}: set the bucket that holds it (nothing was sent or recorded)",
+            )
         if shows_id and info is not None and info.list_id != shows_id:
-            raise InputError.at(where, f"[subscriptions] bucket '{name}' holds another show's list ({info.list_id}; "
-                                f"this show's is {shows_id}): set the bucket that holds this show's list")
+            raise InputError.at(
+                where,
+                f"[subscriptions] bucket '{name}' holds another show's list ({info.list_id}; "
+                f"this show's is {shows_id}): set the bucket that holds this show's list",
+            )
         if info is None:
             if buckets.private is None or not create:
                 yield None
                 return
             info = _create(buckets.private, list_identity(config))
-        assert buckets.private is not None                # a list was found in it, or made
+        assert buckets.private is not None  # a list was found in it, or made
         if buckets.private.anonymous_can_read(LIST_KEY):
-            raise ServiceError(f"storage: the subscriber store '{name}' can be read by anyone",
-                               "remove its public-read policy (or choose another [subscriptions] bucket); "
-                               "nothing about a subscriber may be public")
+            raise ServiceError(
+                f"storage: the subscriber store '{name}' can be read by anyone",
+                "remove its public-read policy (or choose another [subscriptions] bucket); "
+                "nothing about a subscriber may be public",
+            )
         if catalog is not None and not shows_id and create:
             record_list_id(buckets.public, config, buckets.layout, info.list_id)
         store = ListStore(buckets.private, info, secrets)
@@ -204,7 +248,7 @@ def _create(bucket: Bucket, identity: str) -> ListInfo:
     try:
         bucket.put(Item(LIST_KEY, "application/json", "no-store", data=info.to_json()), if_none_match=True)
         return info
-    except PreconditionFailed:                  # another process made it first: theirs is the list
+    except PreconditionFailed:  # another process made it first: theirs is the list
         found = bucket.get(LIST_KEY)
         assert found is not None
         return ListInfo.from_json(found[0], LIST_KEY)

@@ -4,6 +4,7 @@ Sending to thousands of subscribers makes `email.message` the bottleneck (about 
 message for a 22 KB issue). The parts that never change are encoded once; per recipient only
 four headers and the unsubscribe link differ, and the bodies are quoted-printable encoded by
 binascii (C)."""
+
 from __future__ import annotations
 
 import binascii
@@ -20,7 +21,7 @@ from pipeline.textutil import CONTROL
 
 # Long unbroken header values (List-Unsubscribe URLs) must not be RFC 2047-encoded.
 EML_POLICY = _SMTP_POLICY.clone(max_line_length=998)
-_CONTROL_RUN = re.compile(CONTROL.pattern + "+")      # a header is one line
+_CONTROL_RUN = re.compile(CONTROL.pattern + "+")  # a header is one line
 
 
 @dataclass(frozen=True)
@@ -55,14 +56,20 @@ def _mailbox(name: str, address: str) -> str:
     name, address = _clean(name), _clean(address)
     if not name:
         return address
-    return formataddr((name, "x@x"), charset="utf-8")[:-len("<x@x>")] + f"<{address}>"
+    return formataddr((name, "x@x"), charset="utf-8")[: -len("<x@x>")] + f"<{address}>"
 
 
 class MessageTemplate:
     """The issue's message with its placeholder unsubscribe link, ready to personalise."""
 
-    def __init__(self, static_headers: list[tuple[str, str]], html: str, text: str, placeholder_url: str,
-                 unsubscribe_mailto: str = ""):
+    def __init__(
+        self,
+        static_headers: list[tuple[str, str]],
+        html: str,
+        text: str,
+        placeholder_url: str,
+        unsubscribe_mailto: str = "",
+    ):
         self.html_parts = html.split(str(escape(placeholder_url)))
         self.text_parts = text.split(placeholder_url)
         if len(self.html_parts) < 2 or len(self.text_parts) < 2:
@@ -70,25 +77,45 @@ class MessageTemplate:
         self.mailto = unsubscribe_mailto
         # "=_" never occurs in quoted-printable output, so the boundary cannot clash with the body.
         self.boundary = f"=_{secrets.token_hex(12)}"
-        self.static = _header_block(static_headers + [
-            ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"),
-            ("MIME-Version", "1.0"),
-            ("Content-Type", f'multipart/alternative; boundary="{self.boundary}"'),
-        ])
+        self.static = _header_block(
+            static_headers
+            + [
+                ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"),
+                ("MIME-Version", "1.0"),
+                ("Content-Type", f'multipart/alternative; boundary="{self.boundary}"'),
+            ]
+        )
 
     def _part(self, subtype: str, body: str) -> bytes:
-        return (f"--{self.boundary}\r\nContent-Type: text/{subtype}; charset=\"utf-8\"\r\n"
-                "Content-Transfer-Encoding: quoted-printable\r\n\r\n").encode("ascii") + _qp(body) + b"\r\n"
+        return (
+            (
+                f'--{self.boundary}\r\nContent-Type: text/{subtype}; charset="utf-8"\r\n'
+                "Content-Transfer-Encoding: quoted-printable\r\n\r\n"
+            ).encode("ascii")
+            + _qp(body)
+            + b"\r\n"
+        )
 
-    def render(self, recipient: Recipient, date: str | None = None,
-               extra_headers: tuple[tuple[str, str], ...] = ()) -> bytes:
+    def render(
+        self, recipient: Recipient, date: str | None = None, extra_headers: tuple[tuple[str, str], ...] = ()
+    ) -> bytes:
         url = recipient.unsubscribe_url
         targets = f"<{url}>" + (f", <{self.mailto}>" if self.mailto else "")
-        lines = [("To", _mailbox(recipient.name, recipient.address)),
-                 ("Date", date or formatdate(usegmt=True)), ("Message-ID", _clean(recipient.message_id)),
-                 ("List-Unsubscribe", _clean(targets)), *extra_headers]
+        lines = [
+            ("To", _mailbox(recipient.name, recipient.address)),
+            ("Date", date or formatdate(usegmt=True)),
+            ("Message-ID", _clean(recipient.message_id)),
+            ("List-Unsubscribe", _clean(targets)),
+            *extra_headers,
+        ]
         head = "".join(f"{name}: {value}\r\n" for name, value in lines).encode("utf-8")
         html = str(escape(url)).join(self.html_parts)
         text = url.join(self.text_parts)
-        return (head + self.static + b"\r\n" + self._part("plain", text) + self._part("html", html)
-                + f"--{self.boundary}--\r\n".encode("ascii"))
+        return (
+            head
+            + self.static
+            + b"\r\n"
+            + self._part("plain", text)
+            + self._part("html", html)
+            + f"--{self.boundary}--\r\n".encode("ascii")
+        )

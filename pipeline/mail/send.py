@@ -1,5 +1,6 @@
 """`publish send`: the built issue to every subscriber, once. The order of the send stages:
 check the build, read the list, open the send log, personalise and deliver."""
+
 from __future__ import annotations
 
 import json
@@ -33,7 +34,7 @@ class SendOptions:
     build_dir: Path = Path("build")
     dry_run: bool = False
     retry_delays: tuple[float, ...] = RETRY_DELAYS
-    test: tuple[str, ...] = ()          # send only to these, marked [Test], unlogged
+    test: tuple[str, ...] = ()  # send only to these, marked [Test], unlogged
 
 
 def _read_json(path: Path) -> dict | None:
@@ -43,8 +44,9 @@ def _read_json(path: Path) -> dict | None:
         return None
 
 
-def load_built_template(issue: Issue, config: Config, build_dir: Path, test: bool = False,
-                        reporter: Reporter | None = None) -> MessageTemplate:
+def load_built_template(
+    issue: Issue, config: Config, build_dir: Path, test: bool = False, reporter: Reporter | None = None
+) -> MessageTemplate:
     """The email exactly as `publish issue` built and published it; refuses a stale build. A
     test send also takes a build not yet published, with a warning."""
     folder = build_dir / issue.slug
@@ -55,23 +57,29 @@ def load_built_template(issue: Issue, config: Config, build_dir: Path, test: boo
     if manifest is None:
         raise InputError.at(issue.source, f"not built yet (no {folder / EMAIL_MANIFEST}); {run_first}")
     if manifest.get("source_sha256") != digest:
-        raise InputError.at(issue.source, f"changed since it was built; {run_first} so subscribers get "
-                            "what listeners and readers see")
+        raise InputError.at(
+            issue.source, f"changed since it was built; {run_first} so subscribers get what listeners and readers see"
+        )
     if published is None or published.get("source_sha256") != digest:
         if not test:
-            raise InputError.at(issue.source, f"not published yet, so the links in the email would not work; "
-                                f"{run_first}")
+            raise InputError.at(
+                issue.source, f"not published yet, so the links in the email would not work; {run_first}"
+            )
         if reporter is not None:
-            reporter.warn(f"{issue.source}: not published yet; the test is sent, but its links will not work "
-                          "until `publish issue` has run")
+            reporter.warn(
+                f"{issue.source}: not published yet; the test is sent, but its links will not work "
+                "until `publish issue` has run"
+            )
     try:
         html = (folder / "email.html").read_text(encoding="utf-8")
         text = (folder / "email.txt").read_text(encoding="utf-8")
-        return message_template(issue, config, html, text, manifest["unsubscribe_placeholder"],
-                                "[Test] " if test else "")
+        return message_template(
+            issue, config, html, text, manifest["unsubscribe_placeholder"], "[Test] " if test else ""
+        )
     except (OSError, KeyError, ValueError):
-        raise InputError.at(folder, f"the built email is incomplete or was made with another [email] config; "
-                            f"{run_first}") from None
+        raise InputError.at(
+            folder, f"the built email is incomplete or was made with another [email] config; {run_first}"
+        ) from None
 
 
 def message_id(slug: str, address: str, secret: str, domain: str | None) -> str:
@@ -84,6 +92,7 @@ def message_id(slug: str, address: str, secret: str, domain: str | None) -> str:
 def sample_view(raw: bytes) -> str:
     """Headers and the plain-text part of one rendered message, for --dry-run."""
     from email import message_from_bytes, policy
+
     message = message_from_bytes(raw, policy=policy.default)
     headers = "\n".join(f"{name}: {value}" for name, value in message.items())
     html, plain = message.get_body(("html",)), message.get_body(("plain",))
@@ -91,8 +100,9 @@ def sample_view(raw: bytes) -> str:
     return f"{headers}\n\n{plain.get_content() if plain is not None else ''}{note}"
 
 
-def send_issue(issue_path: Path, subscribers_path: Path | None, config: Config, options: SendOptions,
-               reporter: Reporter) -> dict:
+def send_issue(
+    issue_path: Path, subscribers_path: Path | None, config: Config, options: SendOptions, reporter: Reporter
+) -> dict:
     issue = parse_issue(issue_path, config.issues.ignore_keys)
     secret = read_secret(config)
     if options.test:
@@ -108,8 +118,16 @@ def send_issue(issue_path: Path, subscribers_path: Path | None, config: Config, 
         return _send_to_list(issue, subscribers, template, store, secret, config, options, reporter)
 
 
-def _send_to_list(issue: Issue, subscribers: SubscriberList, template: MessageTemplate, store: ListStore | None,
-                  secret: str, config: Config, options: SendOptions, reporter: Reporter) -> dict:
+def _send_to_list(
+    issue: Issue,
+    subscribers: SubscriberList,
+    template: MessageTemplate,
+    store: ListStore | None,
+    secret: str,
+    config: Config,
+    options: SendOptions,
+    reporter: Reporter,
+) -> dict:
     domain = sender_domain(config)
     unsubscribed: Recorded | tuple[()] = store.recorded(carry_over=not options.dry_run) if store is not None else ()
     list_id = store.info.list_id if store is not None else "(made at the first send)"
@@ -132,14 +150,25 @@ def _send_to_list(issue: Issue, subscribers: SubscriberList, template: MessageTe
         pending = [s for s in active if not log.sent_to(s.email, delivered)]
         already_sent = len(active) - len(pending)
         result: dict[str, Any] = {
-            "slug": issue.slug, "subscribers": len(active), "already_sent": already_sent,
-            "to_send": len(pending), "skipped": subscribers.skipped, "unsubscribed": len(opted_out),
-            "optouts_read": len(unsubscribed), "list_id": list_id,
-            "duplicates": subscribers.duplicates, "sent": 0, "failed": 0, "failures": [],
-            "dry_run": options.dry_run}
-        reporter.info(f"send     {issue.title}: {len(pending)} to send, {result['already_sent']} already sent, "
-                      f"{len(opted_out)} unsubscribed through the link, {subscribers.skipped} unsubscribed or "
-                      f"inactive in the list, {subscribers.duplicates} duplicate rows")
+            "slug": issue.slug,
+            "subscribers": len(active),
+            "already_sent": already_sent,
+            "to_send": len(pending),
+            "skipped": subscribers.skipped,
+            "unsubscribed": len(opted_out),
+            "optouts_read": len(unsubscribed),
+            "list_id": list_id,
+            "duplicates": subscribers.duplicates,
+            "sent": 0,
+            "failed": 0,
+            "failures": [],
+            "dry_run": options.dry_run,
+        }
+        reporter.info(
+            f"send     {issue.title}: {len(pending)} to send, {result['already_sent']} already sent, "
+            f"{len(opted_out)} unsubscribed through the link, {subscribers.skipped} unsubscribed or "
+            f"inactive in the list, {subscribers.duplicates} duplicate rows"
+        )
         if options.dry_run:
             if pending:
                 result["sample"] = sample_view(template.render(recipient(pending[0])))
@@ -148,17 +177,24 @@ def _send_to_list(issue: Issue, subscribers: SubscriberList, template: MessageTe
         progress = reporter.progress("sending", len(pending))
         sender = parseaddr(config.email.from_)[1]
         delivery = deliver(
-            ((s.email, partial(render_for, s)) for s in pending), sender, transport,
-            rate=config.email.rate_per_second, progress=progress, delays=options.retry_delays,
+            ((s.email, partial(render_for, s)) for s in pending),
+            sender,
+            transport,
+            rate=config.email.rate_per_second,
+            progress=progress,
+            delays=options.retry_delays,
             on_sent=lambda address: log.record(address, "sent", id_for(address)),
-            on_failed=lambda address, code, detail: log.record(address, "failed", id_for(address), code, detail))
+            on_failed=lambda address, code, detail: log.record(address, "failed", id_for(address), code, detail),
+        )
     result["sent"], result["failed"] = delivery.sent, len(delivery.failures)
     result["failures"] = [{"email": a, "code": c, "detail": d} for a, c, d in delivery.failures]
     for address, _, detail in delivery.failures[:MAX_REPORTED_FAILURES]:
         reporter.warn(f"not delivered to {address}: {detail}")
-    reporter.info(f"sent     {delivery.sent} in this run, {already_sent + delivery.sent} of "
-                  f"{len(active)} in all; {len(delivery.failures)} refused"
-                  + (" (run again to retry them)" if delivery.failures else ""))
+    reporter.info(
+        f"sent     {delivery.sent} in this run, {already_sent + delivery.sent} of "
+        f"{len(active)} in all; {len(delivery.failures)} refused"
+        + (" (run again to retry them)" if delivery.failures else "")
+    )
     return result
 
 
@@ -176,15 +212,27 @@ def send_test(issue: Issue, config: Config, secret: str, options: SendOptions, r
         url = unsubscribe_url(config.email.unsubscribe_url, address, make_token(address, secret, identity))
         return template.render(Recipient(address, url, message_id(f"test-{issue.slug}", address, secret, domain)))
 
-    result: dict[str, Any] = {"slug": issue.slug, "test": addresses, "sent": 0, "failed": 0, "failures": [],
-                              "dry_run": options.dry_run}
+    result: dict[str, Any] = {
+        "slug": issue.slug,
+        "test": addresses,
+        "sent": 0,
+        "failed": 0,
+        "failures": [],
+        "dry_run": options.dry_run,
+    }
     if options.dry_run:
         result["sample"] = sample_view(render_for(addresses[0]))
         return result
     failures: list[tuple[str, int | None, str]] = []
-    delivery = deliver(((a, partial(render_for, a)) for a in addresses), parseaddr(config.email.from_)[1],
-                       open_transport(config), rate=0, delays=options.retry_delays, on_sent=lambda _: None,
-                       on_failed=lambda a, c, d: failures.append((a, c, d)))
+    delivery = deliver(
+        ((a, partial(render_for, a)) for a in addresses),
+        parseaddr(config.email.from_)[1],
+        open_transport(config),
+        rate=0,
+        delays=options.retry_delays,
+        on_sent=lambda _: None,
+        on_failed=lambda a, c, d: failures.append((a, c, d)),
+    )
     result["sent"], result["failed"] = delivery.sent, len(failures)
     result["failures"] = [{"email": a, "code": c, "detail": d} for a, c, d in failures]
     reporter.info(f"test     sent to {', '.join(addresses)} (subject marked [Test]; not logged)")

@@ -5,6 +5,7 @@ without the addresses they quote, so the build folder never holds a copy of the 
 A row is committed as soon as the mail server accepts the message, so a re-run after a crash
 or Ctrl-C sends only to the rest. WAL with synchronous=NORMAL survives a killed process (the
 commit is in the OS's page cache) and costs microseconds, not an fsync, per message."""
+
 from __future__ import annotations
 
 import contextlib
@@ -40,7 +41,7 @@ class SendLog:
     def __init__(self, connection: sqlite3.Connection, secret: str, earlier: tuple[str, ...] = ()):
         self.db = connection
         self.secret = secret.encode("utf-8")
-        self.earlier = tuple(e.encode("utf-8") for e in earlier)      # secrets it replaced: their keys still count
+        self.earlier = tuple(e.encode("utf-8") for e in earlier)  # secrets it replaced: their keys still count
         # Logs written before the key came from the secret keep their stored salt, so what
         # they record stays readable; new logs store nothing that would make a guess cheap.
         row = self.db.execute("SELECT value FROM meta WHERE key = 'salt'").fetchone()
@@ -62,10 +63,11 @@ class SendLog:
 
     def record(self, address: str, status: str, message_id: str, code: int | None = None, detail: str = "") -> None:
         at = utc_stamp()
-        self.db.execute("INSERT OR REPLACE INTO deliveries VALUES (?, ?, ?, ?, ?, ?)",
-                        (self.key(address), status, message_id, code, _ADDRESS.sub("<address>", detail)[:300], at))
+        self.db.execute(
+            "INSERT OR REPLACE INTO deliveries VALUES (?, ?, ?, ?, ?, ?)",
+            (self.key(address), status, message_id, code, _ADDRESS.sub("<address>", detail)[:300], at),
+        )
         self.db.commit()
-
 
 
 @contextlib.contextmanager
@@ -78,8 +80,10 @@ def open_send_log(folder: Path, secret: str, earlier: tuple[str, ...] = ()) -> I
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise ServiceError(f"another `publish send` of this issue is running (lock {lock_path})",
-                               "wait for it to finish; this run sent nothing") from None
+            raise ServiceError(
+                f"another `publish send` of this issue is running (lock {lock_path})",
+                "wait for it to finish; this run sent nothing",
+            ) from None
         try:
             connection = sqlite3.connect(folder / "send.sqlite", isolation_level="DEFERRED")
         except sqlite3.Error as exc:
@@ -91,7 +95,9 @@ def open_send_log(folder: Path, secret: str, earlier: tuple[str, ...] = ()) -> I
             os.chmod(folder / "send.sqlite", 0o600)
             yield SendLog(connection, secret, earlier)
         except sqlite3.DatabaseError as exc:
-            raise InputError.at(folder / "send.sqlite", f"the send log is damaged ({exc}); "
-                                "move it away only if you know who has received this issue") from None
+            raise InputError.at(
+                folder / "send.sqlite",
+                f"the send log is damaged ({exc}); move it away only if you know who has received this issue",
+            ) from None
         finally:
             connection.close()

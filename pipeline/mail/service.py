@@ -16,13 +16,12 @@ body within BODY_TIMEOUT_S.
     publish unsubscribe-server --port 8080             # runs it with uvicorn
     PUBLISH_CONFIG=publish.toml uvicorn --factory pipeline.mail.service:from_environment
 """
+
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import os
-import threading
 import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -38,22 +37,27 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from pipeline.config import Config, load_config
 from pipeline.errors import ServiceError
+from pipeline.mail.journal import Journal
 from pipeline.mail.liststore import ListStore, open_list
 from pipeline.mail.secret import read_secrets
 from pipeline.mail.unsubscribe import make_undo_token, verify_any, verify_undo
 from pipeline.templating import render
 
-MAX_BODY = 10 * 1024          # a one-click POST is 26 bytes; the page's form a few hundred
-HEAD_TIMEOUT_S = 10.0         # from the connection (or the last answer) to a request's whole head
+MAX_BODY = 10 * 1024  # a one-click POST is 26 bytes; the page's form a few hundred
+HEAD_TIMEOUT_S = 10.0  # from the connection (or the last answer) to a request's whole head
 BODY_TIMEOUT_S = 10.0
 KEEP_ALIVE_S = 5
-CONCURRENCY = 512             # open connections at most; beyond, uvicorn answers 503
+CONCURRENCY = 512  # open connections at most; beyond, uvicorn answers 503
 REPLAY_EVERY_S = 5.0
 # A store that does not answer is given up on in seconds (then the journal takes the
 # unsubscribe), not after boto's default minutes.
 STORE_TIMEOUT_S, STORE_ATTEMPTS = 3.0, 2
-HEADERS = {"Cache-Control": "no-store", "X-Frame-Options": "DENY", "Referrer-Policy": "no-referrer",
-           "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'"}
+HEADERS = {
+    "Cache-Control": "no-store",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'",
+}
 
 
 class TooLarge(Exception):
@@ -87,104 +91,102 @@ async def _form(request: Request) -> dict[str, str]:
     if not body:
         return {}
     multipart = request.headers.get("content-type", "").lower().startswith("multipart/form-data")
-    scope = request.scope if multipart else {**request.scope, "headers": [
-        (k, v) for k, v in request.scope["headers"] if k != b"content-type"] + [
-        (b"content-type", b"application/x-www-form-urlencoded")]}
+    scope = (
+        request.scope
+        if multipart
+        else {
+            **request.scope,
+            "headers": [(k, v) for k, v in request.scope["headers"] if k != b"content-type"]
+            + [(b"content-type", b"application/x-www-form-urlencoded")],
+        }
+    )
 
     async def replay() -> dict:
         return {"type": "http.request", "body": body, "more_body": False}
+
     form = await Request(scope, replay).form(max_files=0, max_fields=20)
     return {key: value for key, value in form.items() if isinstance(value, str)}
 
 
-class Journal:
-    """Unsubscribes accepted while the store was down: one JSON line each, fsync'd before the
-    answer, replayed into the store in order. A replay first renames the journal aside, so an
-    unsubscribe written meanwhile goes to a new journal and is never dropped with the old one."""
-
-    def __init__(self, path: Path):
-        self.path, self.replaying = path, path.with_name(path.name + ".replaying")
-        self._lock = threading.Lock()
-
-    def append(self, address: str) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        line = json.dumps({"unsubscribe": address, "at": int(time.time())}) + "\n"
-        with self._lock:
-            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o600)
-            try:
-                os.write(fd, line.encode("utf-8"))
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-
-    @staticmethod
-    def _read(path: Path) -> list[str]:
-        try:
-            lines = path.read_text(encoding="utf-8").splitlines()
-        except FileNotFoundError:
-            return []
-        found = []
-        for line in lines:
-            with contextlib.suppress(ValueError, AttributeError, TypeError, KeyError):
-                found.append(str(json.loads(line)["unsubscribe"]))
-        return found
-
-    def pending(self) -> list[str]:
-        return self._read(self.replaying) + self._read(self.path)
-
-    def replay(self, store: ListStore) -> int:
-        """Write every journalled unsubscribe to the store; a failure leaves them for next time."""
-        with self._lock:
-            if not self.replaying.exists():
-                if not self.path.exists():
-                    return 0
-                os.replace(self.path, self.replaying)
-            pending = self._read(self.replaying)
-        for address in pending:
-            store.add(address)
-        self.replaying.unlink(missing_ok=True)
-        return len(pending)
-
-
-def create_app(config: Config, secrets: tuple[str, ...], store: ListStore, journal: Journal | None = None,
-               restart_store: Callable[[], Any] | None = None) -> Starlette:
+def create_app(
+    config: Config,
+    secrets: tuple[str, ...],
+    store: ListStore,
+    journal: Journal | None = None,
+    restart_store: Callable[[], Any] | None = None,
+) -> Starlette:
     """The service's app. `restart_store` starts the embedded store again when it has gone (it
     was another command's, which exited): called while journalled unsubscribes wait for it;
     what it returns is stopped when the service stops."""
-    service = UnsubscribeService(config, secrets, store,
-                                 journal or Journal(config.base_dir / ".publish" / "unsubscribe-journal.jsonl"),
-                                 restart_store)
+    service = UnsubscribeService(
+        config,
+        secrets,
+        store,
+        journal or Journal(config.base_dir / ".publish" / "unsubscribe-journal.jsonl"),
+        restart_store,
+    )
     path = urlsplit(config.email.unsubscribe_url).path or "/unsubscribe"
-    return Starlette(routes=[Route(path, service.unsubscribe, methods=["GET", "HEAD", "POST"])],
-                     lifespan=service.lifespan)
+    return Starlette(
+        routes=[Route(path, service.unsubscribe, methods=["GET", "HEAD", "POST"])], lifespan=service.lifespan
+    )
 
 
 class UnsubscribeService:
     """The unsubscribe endpoint: a confirmation page for a GET, the unsubscribe for its form's
     POST or a mail client's one-click POST, and Undo for an hour after."""
 
-    def __init__(self, config: Config, secrets: tuple[str, ...], store: ListStore, journal: Journal,
-                 restart_store: Callable[[], Any] | None):
+    def __init__(
+        self,
+        config: Config,
+        secrets: tuple[str, ...],
+        store: ListStore,
+        journal: Journal,
+        restart_store: Callable[[], Any] | None,
+    ):
         self.show, self.secrets, self.store, self.journal = config.show, secrets, store, journal
         self.restart_store = restart_store
 
-    def page(self, status: int, heading: str, message: str, address: str = "", token: str = "",
-             action: str = "", button: str = "", headers: dict | None = None) -> HTMLResponse:
+    def page(
+        self,
+        status: int,
+        heading: str,
+        message: str,
+        address: str = "",
+        token: str = "",
+        action: str = "",
+        button: str = "",
+        headers: dict | None = None,
+    ) -> HTMLResponse:
         show = self.show
-        html = render("unsubscribe.html", language=show.language, show_title=show.title, site_url=show.site_url,
-                      heading=heading, message=message, address=address, token=token, action=action,
-                      button=button)
+        html = render(
+            "unsubscribe.html",
+            language=show.language,
+            show_title=show.title,
+            site_url=show.site_url,
+            heading=heading,
+            message=message,
+            address=address,
+            token=token,
+            action=action,
+            button=button,
+        )
         return HTMLResponse(html, status, headers={**HEADERS, **(headers or {})})
 
     def invalid(self) -> HTMLResponse:
-        return self.page(400, "This link does not work",
-                         "It may have been cut short by your mail program. Use the unsubscribe link in the "
-                         "newsletter's footer, or reply to the newsletter and we will take you off the list.")
+        return self.page(
+            400,
+            "This link does not work",
+            "It may have been cut short by your mail program. Use the unsubscribe link in the "
+            "newsletter's footer, or reply to the newsletter and we will take you off the list.",
+        )
 
     def unavailable(self) -> HTMLResponse:
-        return self.page(503, "Please try again in a minute",
-                         "We could not record this just now. Nothing has changed yet; the same link will work "
-                         "again shortly.", headers={"Retry-After": "60"})
+        return self.page(
+            503,
+            "Please try again in a minute",
+            "We could not record this just now. Nothing has changed yet; the same link will work again shortly.",
+            headers={"Retry-After": "60"},
+        )
 
     async def record(self, address: str) -> bool:
         """The unsubscribe, in the store or, while it does not answer, in the journal."""
@@ -213,11 +215,19 @@ class UnsubscribeService:
             return await self.undo(address, token)
         if not verify_any(address, token, self.secrets, self.store.list_ids):
             return self.invalid()
-        if request.method in ("GET", "HEAD"):         # a GET never unsubscribes: scanners follow links
-            return self.page(200, "Unsubscribe?", f"You will get no more emails from {self.show.title}.",
-                             address, token, "unsubscribe", "Unsubscribe")
-        return await self.confirmed(address, one_click=form.get("List-Unsubscribe") == "One-Click",
-                                    asked=form.get("action") == "unsubscribe")
+        if request.method in ("GET", "HEAD"):  # a GET never unsubscribes: scanners follow links
+            return self.page(
+                200,
+                "Unsubscribe?",
+                f"You will get no more emails from {self.show.title}.",
+                address,
+                token,
+                "unsubscribe",
+                "Unsubscribe",
+            )
+        return await self.confirmed(
+            address, one_click=form.get("List-Unsubscribe") == "One-Click", asked=form.get("action") == "unsubscribe"
+        )
 
     async def confirmed(self, address: str, one_click: bool, asked: bool) -> Response:
         """A POST with a valid token: the form's button, or a mail client's one-click (RFC 8058)."""
@@ -228,20 +238,33 @@ class UnsubscribeService:
         if one_click:
             return Response(status_code=200, headers=HEADERS)
         undo = make_undo_token(address, self.secrets[0], self.store.info.list_id, time.time())
-        return self.page(200, "You are unsubscribed", f"You will get no more emails from {self.show.title}. "
-                         "Clicked by mistake?", address, undo, "undo", "Undo")
+        return self.page(
+            200,
+            "You are unsubscribed",
+            f"You will get no more emails from {self.show.title}. Clicked by mistake?",
+            address,
+            undo,
+            "undo",
+            "Undo",
+        )
 
     async def undo(self, address: str, token: str) -> Response:
         if not verify_undo(address, token, self.secrets[0], self.store.info.list_id, time.time()):
-            return self.page(400, "This Undo has expired",
-                             "Undo works for an hour after unsubscribing. To subscribe again, reply to any "
-                             "issue of the newsletter.")
+            return self.page(
+                400,
+                "This Undo has expired",
+                "Undo works for an hour after unsubscribing. To subscribe again, reply to any issue of the newsletter.",
+            )
         try:
             await run_in_threadpool(self.store.remove, address)
         except ServiceError:
             return self.unavailable()
-        return self.page(200, "You are subscribed again", f"Welcome back: the next issue of {self.show.title} "
-                         "will reach you as before.", address)
+        return self.page(
+            200,
+            "You are subscribed again",
+            f"Welcome back: the next issue of {self.show.title} will reach you as before.",
+            address,
+        )
 
     @contextlib.asynccontextmanager
     async def lifespan(self, app: Starlette) -> AsyncIterator[None]:
@@ -297,7 +320,7 @@ class GuardedH11Protocol(H11Protocol):
         before = self.cycle
         super().data_received(data)
         if self.cycle is not before:
-            self._disarm()                  # a whole head arrived: the body has its own deadline
+            self._disarm()  # a whole head arrived: the body has its own deadline
         elif self.cycle is None or self.cycle.response_complete:
             self._arm()
 
@@ -308,9 +331,19 @@ class GuardedH11Protocol(H11Protocol):
 
 def run(app: Starlette, host: str, port: int) -> None:
     import uvicorn
-    uvicorn.run(app, host=host, port=port, log_level="warning", server_header=False, http=GuardedH11Protocol,
-                limit_concurrency=CONCURRENCY, timeout_keep_alive=KEEP_ALIVE_S, timeout_graceful_shutdown=5,
-                lifespan="on")
+
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_level="warning",
+        server_header=False,
+        http=GuardedH11Protocol,
+        limit_concurrency=CONCURRENCY,
+        timeout_keep_alive=KEEP_ALIVE_S,
+        timeout_graceful_shutdown=5,
+        lifespan="on",
+    )
 
 
 def from_environment() -> Starlette:
@@ -318,7 +351,8 @@ def from_environment() -> Starlette:
     from the variable it names. The private bucket must be reachable (a configured S3)."""
     config = load_config(Path(os.environ["PUBLISH_CONFIG"]) if os.environ.get("PUBLISH_CONFIG") else None)
     secrets = read_secrets(config)
-    store = open_list(config, secrets, keep_running=True, timeout_s=STORE_TIMEOUT_S,
-                      attempts=STORE_ATTEMPTS).__enter__()     # for the process's life
+    store = open_list(
+        config, secrets, keep_running=True, timeout_s=STORE_TIMEOUT_S, attempts=STORE_ATTEMPTS
+    ).__enter__()  # for the process's life
     assert store is not None
     return create_app(config, secrets, store)

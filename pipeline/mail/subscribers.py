@@ -1,5 +1,6 @@
 """The subscriber list: a CSV with `email`, optional `name` and `status`. Read at send time
 only; never copied into the build folder or uploaded."""
+
 from __future__ import annotations
 
 import csv
@@ -27,11 +28,11 @@ class Subscriber:
 @dataclass(frozen=True)
 class SubscriberList:
     active: tuple[Subscriber, ...]
-    skipped: int          # unsubscribed, bounced, ...
-    duplicates: int       # rows repeating an address (any case) already read
+    skipped: int  # unsubscribed, bounced, ...
+    duplicates: int  # rows repeating an address (any case) already read
 
 
-MAX_LIST_BYTES = 200 * 1024 * 1024      # about two million addresses
+MAX_LIST_BYTES = 200 * 1024 * 1024  # about two million addresses
 
 
 def _columns(header: list[str], path: Path) -> tuple[dict[str, int], bool]:
@@ -77,14 +78,15 @@ def read_subscribers(path: Path) -> SubscriberList:
                 problems.append(Problem(str(path), f"'{address[:80]}' is not a valid address: {exc}", line))
                 continue
             if status not in SEND_STATUSES | SKIP_STATUSES:
-                problems.append(Problem(str(path), f"unknown status '{status[:40]}' (use subscribed or "
-                                        "unsubscribed)", line))
+                problems.append(
+                    Problem(str(path), f"unknown status '{status[:40]}' (use subscribed or unsubscribed)", line)
+                )
                 continue
             key = normalize_address(address)
             if key in seen:
                 duplicates += 1
                 if status in SKIP_STATUSES and active.pop(key, None) is not None:
-                    skipped += 1   # one row says unsubscribed: that wins
+                    skipped += 1  # one row says unsubscribed: that wins
                 continue
             seen[key] = line
             if status in SKIP_STATUSES:

@@ -11,6 +11,7 @@ On the receiving site::
 shows it). Answer both GET (a person clicking the footer link) and POST with the body
 `List-Unsubscribe=One-Click` (the mail client's button); neither may ask for more.
 """
+
 from __future__ import annotations
 
 import base64
@@ -64,8 +65,9 @@ def verify(email: str, token: str, secret: str | bytes, list_id: str | None = No
         return False
 
 
-def verify_any(email: str, token: str, secrets: Iterable[str], list_ids: Iterable[str],
-               today: dt.date | None = None) -> bool:
+def verify_any(
+    email: str, token: str, secrets: Iterable[str], list_ids: Iterable[str], today: dt.date | None = None
+) -> bool:
     """`verify` against each secret (the current one and those it replaced) and each id the list
     has had (its own id, then every earlier identity), so neither a rotated secret nor a
     retitled show breaks the links already in inboxes. Every pair is tried, whatever matches."""

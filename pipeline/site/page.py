@@ -1,5 +1,6 @@
 """The episode's web page: the review with a player, its chapters and the transcript that follows
 the audio, links to the neighbouring issues, and the tags that make a shared link look right."""
+
 from __future__ import annotations
 
 import json
@@ -34,7 +35,7 @@ class PageAudio:
     transcript_url: str | None = None
     cues: tuple[Cue, ...] = ()
     chapters: tuple[Chapter, ...] = ()
-    words_url: str | None = None        # transcript.json: the word being spoken is marked
+    words_url: str | None = None  # transcript.json: the word being spoken is marked
 
 
 @dataclass(frozen=True)
@@ -56,21 +57,42 @@ def read_chapters(path: Path) -> tuple[Chapter, ...]:
     return tuple(Chapter(float(c["startTime"]), str(c["title"])) for c in data.get("chapters", ()))
 
 
-def build_page(issue: Issue, config: Config, web_url: str, feed_url: str,
-               audio: PageAudio | None = None, cover: PageImage | None = None,
-               episode: int | None = None, previous: Neighbour | None = None,
-               following: Neighbour | None = None, home_url: str | None = None) -> str:
+def build_page(
+    issue: Issue,
+    config: Config,
+    web_url: str,
+    feed_url: str,
+    audio: PageAudio | None = None,
+    cover: PageImage | None = None,
+    episode: int | None = None,
+    previous: Neighbour | None = None,
+    following: Neighbour | None = None,
+    home_url: str | None = None,
+) -> str:
     """The episode's page; `home_url` is the show's home page (else [show] site_url)."""
     show = config.show
     duration_text = minutes_seconds(audio.duration_s) if audio else None
     header = issue.image if issue.image and is_web_url(issue.image) else None
     return render(
         "page.html",
-        language=show.language, title=issue.title, show_title=show.title, summary=issue.summary,
-        feed_url=feed_url, web_url=web_url, site_url=home_url or show.site_url, cover=cover, header_image=header,
-        audio=audio, duration_text=duration_text, date_iso=issue.date.isoformat(),
-        date_text=long_date(issue.date), author=issue.byline(show.author), episode=episode,
-        body_html=issue.body_html, previous=previous, following=following,
+        language=show.language,
+        title=issue.title,
+        show_title=show.title,
+        summary=issue.summary,
+        feed_url=feed_url,
+        web_url=web_url,
+        site_url=home_url or show.site_url,
+        cover=cover,
+        header_image=header,
+        audio=audio,
+        duration_text=duration_text,
+        date_iso=issue.date.isoformat(),
+        date_text=long_date(issue.date),
+        author=issue.byline(show.author),
+        episode=episode,
+        body_html=issue.body_html,
+        previous=previous,
+        following=following,
     )
 
 
@@ -86,8 +108,10 @@ def neighbour_episodes(catalog: Catalog, slug: str) -> tuple[Episode | None, Epi
 
 def neighbours(catalog: Catalog, slug: str, links: Links) -> tuple[Neighbour | None, Neighbour | None]:
     """The issues before and after this one, as the page links to them."""
+
     def link(episode: Episode | None) -> Neighbour | None:
         return Neighbour(episode.title, links.web_url(episode.slug)) if episode else None
+
     before, after = neighbour_episodes(catalog, slug)
     return link(before), link(after)
 
@@ -100,4 +124,4 @@ def with_neighbours(page: str, previous: Neighbour | None, following: Neighbour 
     published last has no "next" until the next issue exists. None if the page has no such links."""
     nav = render("_nav.html", previous=previous, following=following)
     found = NAV.search(page)
-    return page[:found.start()] + nav + page[found.end():] if found else None
+    return page[: found.start()] + nav + page[found.end() :] if found else None

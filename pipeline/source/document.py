@@ -1,5 +1,6 @@
 """What a review is once read: a frozen Issue with its sections, blocks and inline spans, so
 later stages never parse Markdown again."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -15,6 +16,7 @@ from pipeline.source.sanitize import sanitize_html
 @dataclass(frozen=True)
 class Span:
     """A run of inline text: plain, a link (href), inline code, or an image (alt text)."""
+
     text: str
     href: str | None = None
     kind: str = "text"
@@ -23,6 +25,7 @@ class Span:
 @dataclass(frozen=True)
 class Block:
     """paragraph | list_item | quote | image | code | table_row | html"""
+
     kind: str
     spans: tuple[Span, ...]
     depth: int = 0
@@ -56,9 +59,9 @@ class Issue:
     footnotes: tuple[Block, ...]
     warnings: tuple[Problem, ...] = ()
     images: tuple[LocalImage, ...] = ()
-    image: str | None = None          # the header image: a URL, or the ref of one of `images`
-    draft: bool = False               # `draft: true` or `published: false`: never published
-    names: tuple[str, ...] = ()       # languages of the names in the review, for the voice
+    image: str | None = None  # the header image: a URL, or the ref of one of `images`
+    draft: bool = False  # `draft: true` or `published: false`: never published
+    names: tuple[str, ...] = ()  # languages of the names in the review, for the voice
 
     def byline(self, show_author: str) -> str:
         return byline(self.author, show_author)
@@ -71,6 +74,7 @@ class Issue:
 
         def rewrite(tag: str, attribute: str, value: str) -> str:
             return urls.get(value, value) if (tag, attribute) == ("img", "src") else value
+
         image = urls.get(self.image, self.image) if self.image else None
         return replace(self, body_html=sanitize_html(self.body_html, attribute_filter=rewrite), image=image)
 

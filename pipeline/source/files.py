@@ -1,6 +1,7 @@
 """Reading a file the user names, the one way: a link may not leave its folder, only a regular
 file is read, and never more than a bound; text is UTF-8 (a BOM allowed) without NUL bytes.
 And the line a key is written on, for error messages."""
+
 from __future__ import annotations
 
 import os
@@ -19,14 +20,14 @@ def toml_problem(exc: Exception) -> tuple[str, int | None]:
     return text.split(" (at line")[0], (int(match.group(1)) if match else getattr(exc, "lineno", None))
 
 
-def key_line(text: str, key: str, *, sep: str = "=", section: str | None = None,
-             header: bool = False) -> int | None:
+def key_line(text: str, key: str, *, sep: str = "=", section: str | None = None, header: bool = False) -> int | None:
     """The line a key is written on, for error messages: neither tomllib nor YAML's loader
     keeps positions. TOML (`sep="="`): `key =` or `"key" =` inside `[section]` (None: the top
     level), or the `[key]` header itself. YAML (`sep=":"`): an unindented `key:`."""
     name = re.escape(str(key))
-    pattern = re.compile(rf"\s*(?:{name}|\"{name}\"|'{name}')\s*{re.escape(sep)}" if sep == "="
-                         else rf"{name}\s*{re.escape(sep)}")
+    pattern = re.compile(
+        rf"\s*(?:{name}|\"{name}\"|'{name}')\s*{re.escape(sep)}" if sep == "=" else rf"{name}\s*{re.escape(sep)}"
+    )
     current: str | None = None
     for number, line in enumerate(text.splitlines(), 1):
         stripped = line.strip()
@@ -58,13 +59,18 @@ def read_input_file(path: Path, kind: str = "file", limit: int = 2 * 1024 * 1024
     mode = os.fstat(fd).st_mode
     if not stat.S_ISREG(mode):
         os.close(fd)
-        raise InputError.at(path, f"is a directory, not a {kind}" if stat.S_ISDIR(mode)
-                            else f"is not a regular file (a device or pipe), not a {kind}")
+        raise InputError.at(
+            path,
+            f"is a directory, not a {kind}"
+            if stat.S_ISDIR(mode)
+            else f"is not a regular file (a device or pipe), not a {kind}",
+        )
     with os.fdopen(fd, "rb") as handle:
         data = handle.read(limit + 1)
     if len(data) > limit:
-        raise InputError.at(path, f"too large (over {limit / 1024 / 1024:.0f} MB); a {kind} may be at most "
-                            f"{limit / 1024 / 1024:.0f} MB")
+        raise InputError.at(
+            path, f"too large (over {limit / 1024 / 1024:.0f} MB); a {kind} may be at most {limit / 1024 / 1024:.0f} MB"
+        )
     return data
 
 
@@ -80,8 +86,9 @@ def read_user_text(path: Path, kind: str, limit: int, content: str | None = None
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
-        raise InputError.at(path, f"not UTF-8 (invalid byte 0x{data[exc.start]:02x} at offset {exc.start}); "
-                            f"save it as UTF-8", line) from None
+        raise InputError.at(
+            path, f"not UTF-8 (invalid byte 0x{data[exc.start]:02x} at offset {exc.start}); save it as UTF-8", line
+        ) from None
 
 
 MAX_ISSUE_BYTES = 2 * 1024 * 1024

@@ -1,5 +1,6 @@
 """The review's images: every source found (Markdown and raw HTML), and each one named by a
 path checked to be a real, bounded image inside the site's folder, its bytes kept."""
+
 from __future__ import annotations
 
 import io
@@ -16,17 +17,18 @@ from pipeline.textutil import sha256_of, slugify
 
 IMAGE_FORMATS = {"JPEG": ".jpg", "PNG": ".png", "GIF": ".gif", "WEBP": ".webp"}
 MAX_IMAGE_BYTES = 10 * 1024 * 1024
-MAX_IMAGE_PIXELS = 40_000_000          # 8000×5000; more is a decompression bomb, not a photograph
+MAX_IMAGE_PIXELS = 40_000_000  # 8000×5000; more is a decompression bomb, not a photograph
 
 
 @dataclass(frozen=True)
 class LocalImage:
     """An image the review names by a path next to the issue file; published with the episode
     as `name` (content-addressed, so the key is safe and a changed image gets a new URL)."""
+
     ref: str
     path: Path
     name: str
-    data: bytes = field(default=b"", repr=False, compare=False)   # the bytes checked: what is published
+    data: bytes = field(default=b"", repr=False, compare=False)  # the bytes checked: what is published
 
 
 def image_refs(tokens: list[Token], body_line: int) -> list[tuple[str, int | None]]:
@@ -68,6 +70,7 @@ def local_images(path: Path, refs: list[tuple[str, int | None]]) -> tuple[LocalI
     against the nearest folder above that has it), each checked to be a real image inside the
     site's folder (no '..' or link out of it) and of bounded size; its checked bytes are kept."""
     from PIL import Image, UnidentifiedImageError
+
     root = site_root(path)
     found: dict[str, LocalImage] = {}
     for ref, line in refs:
@@ -80,23 +83,34 @@ def local_images(path: Path, refs: list[tuple[str, int | None]]) -> tuple[LocalI
         if file is None:
             raise InputError.at(path, f"image '{ref}' not found (looked in {folder}/)", line)
         if not file.resolve().is_relative_to(root):
-            raise InputError.at(path, f"image '{ref}' is outside the site's folder {root}/ (through '..' or a "
-                                "link); copy it into the site", line)
+            raise InputError.at(
+                path,
+                f"image '{ref}' is outside the site's folder {root}/ (through '..' or a link); copy it into the site",
+                line,
+            )
         try:
             data = read_input_file(file, "image", MAX_IMAGE_BYTES)
             with Image.open(io.BytesIO(data)) as picture:
                 extension = IMAGE_FORMATS.get(picture.format or "")
                 width, height = picture.size
         except Image.DecompressionBombError:
-            raise InputError.at(path, f"image '{ref}' declares more pixels than any photograph (a decompression "
-                                f"bomb); at most {MAX_IMAGE_PIXELS // 1_000_000} megapixels", line) from None
+            raise InputError.at(
+                path,
+                f"image '{ref}' declares more pixels than any photograph (a decompression "
+                f"bomb); at most {MAX_IMAGE_PIXELS // 1_000_000} megapixels",
+                line,
+            ) from None
         except (UnidentifiedImageError, OSError):
             extension, width, height = None, 0, 0
         if extension is None:
             raise InputError.at(path, f"image '{ref}' is not a JPEG, PNG, GIF or WebP image", line)
         if width * height > MAX_IMAGE_PIXELS:
-            raise InputError.at(path, f"image '{ref}' is too large to show ({width}×{height} pixels); at most "
-                                f"{MAX_IMAGE_PIXELS // 1_000_000} megapixels", line)
+            raise InputError.at(
+                path,
+                f"image '{ref}' is too large to show ({width}×{height} pixels); at most "
+                f"{MAX_IMAGE_PIXELS // 1_000_000} megapixels",
+                line,
+            )
         stem = slugify(Path(relative).stem) or "image"
         digest = sha256_of(data)[:10]
         found[ref] = LocalImage(ref, file, f"images/{stem[:40]}-{digest}{extension}", data)
@@ -105,6 +119,8 @@ def local_images(path: Path, refs: list[tuple[str, int | None]]) -> tuple[LocalI
 
 def svg_warnings(path: Path, refs: list[tuple[str, int | None]]) -> list[Problem]:
     """An SVG named by a path is left out: email clients do not show it."""
-    return [Problem(str(path), f"image '{ref}' is an SVG, which email clients do not show; left out (use a PNG)",
-                    line)
-            for ref, line in refs if is_relative(ref) and _SVG_PATH.search(ref.split("#")[0].split("?")[0])]
+    return [
+        Problem(str(path), f"image '{ref}' is an SVG, which email clients do not show; left out (use a PNG)", line)
+        for ref, line in refs
+        if is_relative(ref) and _SVG_PATH.search(ref.split("#")[0].split("?")[0])
+    ]

@@ -1,4 +1,5 @@
 """One issue file read into a frozen Issue: the steps in order, each in the module of its job."""
+
 from __future__ import annotations
 
 import html as html_lib
@@ -50,11 +51,22 @@ def parse_issue(path: Path, ignore_keys: tuple[str, ...] = ()) -> Issue:
     images = local_images(path, refs)
     names = meta.get("names")
     return Issue(
-        source=path, title=title, date=date, slug=slug, summary=summary,
-        author=(meta.get("author") or None), episode=meta.get("episode"), explicit=meta.get("explicit"),
-        tags=tuple(str(t) for t in meta.get("tags") or ()), body_html=html,
+        source=path,
+        title=title,
+        date=date,
+        slug=slug,
+        summary=summary,
+        author=(meta.get("author") or None),
+        episode=meta.get("episode"),
+        explicit=meta.get("explicit"),
+        tags=tuple(str(t) for t in meta.get("tags") or ()),
+        body_html=html,
         names=tuple([names] if isinstance(names, str) else names or ()),
-        sections=sections, footnotes=footnotes, warnings=tuple(warnings), images=images, image=header,
+        sections=sections,
+        footnotes=footnotes,
+        warnings=tuple(warnings),
+        images=images,
+        image=header,
         draft=bool(meta.get("draft")),
     )
 
@@ -64,8 +76,13 @@ def _without_blog_leftovers(path: Path, body: str, body_line: int, warnings: lis
     tags = template_tags(body)
     if tags:
         line, first = tags[0]
-        warnings.append(Problem(str(path), f"template code left over from a blog removed ({len(tags)} tags, "
-                                f"first {shorten(first, 40)})", body_line + line - 1))
+        warnings.append(
+            Problem(
+                str(path),
+                f"template code left over from a blog removed ({len(tags)} tags, first {shorten(first, 40)})",
+                body_line + line - 1,
+            )
+        )
         body = strip_template_tags(body)
     return embeds_to_links(body)
 
@@ -85,8 +102,9 @@ def _title(path: Path, text: str, meta: dict, tokens: list[Token]) -> tuple[str,
     if not title:
         raise InputError.at(path, "no title: add 'title:' to the front matter or start with '# Title'")
     if len(title) > MAX_TITLE_CHARS:
-        raise InputError.at(path, f"title is {len(title)} characters; keep it under {MAX_TITLE_CHARS}",
-                            front_line(text, "title"))
+        raise InputError.at(
+            path, f"title is {len(title)} characters; keep it under {MAX_TITLE_CHARS}", front_line(text, "title")
+        )
     return title, tokens
 
 
@@ -96,14 +114,27 @@ def _slug(path: Path, text: str, meta: dict, title: str, warnings: list[Problem]
     file_match = FILE_NAME_RE.match(path.stem)
     from_name = slugify(file_match.group(2) or "") if file_match else slugify(path.stem)
     slug = meta.get("slug") or slugify(title) or from_name
-    if (meta.get("slug") and not SLUG_RE.match(slug) and slug.isascii() and "/" not in slug and "\\" not in slug
-            and ".." not in slug and slugify(slug)):
-        warnings.append(Problem(str(path), f"slug '{slug}' is published as '{slugify(slug)}' (lowercase a-z, "
-                                "0-9 and single hyphens)", front_line(text, "slug")))
+    if (
+        meta.get("slug")
+        and not SLUG_RE.match(slug)
+        and slug.isascii()
+        and "/" not in slug
+        and "\\" not in slug
+        and ".." not in slug
+        and slugify(slug)
+    ):
+        warnings.append(
+            Problem(
+                str(path),
+                f"slug '{slug}' is published as '{slugify(slug)}' (lowercase a-z, 0-9 and single hyphens)",
+                front_line(text, "slug"),
+            )
+        )
         slug = slugify(slug)
     if not SLUG_RE.match(slug) or len(slug) > 80:
-        raise InputError.at(path, f"slug '{slug}' must be lowercase a-z, 0-9 and single hyphens (at most 80)",
-                            front_line(text, "slug"))
+        raise InputError.at(
+            path, f"slug '{slug}' must be lowercase a-z, 0-9 and single hyphens (at most 80)", front_line(text, "slug")
+        )
     return slug
 
 
@@ -114,8 +145,12 @@ def _summary(path: Path, text: str, meta: dict, sections: tuple[Section, ...], w
     summary = " ".join(summary.split()) if summary else derive_summary(sections)
     if len(html_lib.escape(summary, quote=False).encode()) > FEED_DESCRIPTION_LIMIT:
         summary, kept = fit_summary(summary)
-        warnings.append(Problem(str(path), f"summary is over the feed's {FEED_DESCRIPTION_LIMIT}-byte limit "
-                                "(Apple Podcasts); shortened to " + (f"its first {kept} sentences" if kept
-                                                                     else "1000 characters"),
-                                front_line(text, "summary") or front_line(text, "description")))
+        warnings.append(
+            Problem(
+                str(path),
+                f"summary is over the feed's {FEED_DESCRIPTION_LIMIT}-byte limit "
+                "(Apple Podcasts); shortened to " + (f"its first {kept} sentences" if kept else "1000 characters"),
+                front_line(text, "summary") or front_line(text, "description"),
+            )
+        )
     return summary

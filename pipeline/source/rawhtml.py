@@ -1,6 +1,7 @@
 """What reviews copied from blogs carry besides Markdown: raw HTML, template tags left over
 from Liquid or Jinja, and embedded players. Read here once, so the email, the page, the text
 part and the narration all see the same review."""
+
 from __future__ import annotations
 
 import html.parser
@@ -70,6 +71,7 @@ def embed_link(src: str) -> tuple[str, str] | None:
 
 def embeds_to_links(text: str) -> str:
     """An <iframe> shows nothing in mail and is dropped by the sanitiser: make it a plain link."""
+
     def link(match: re.Match) -> str:
         src = _src(match.group(1))
         found = embed_link(src) if src is not None else None
@@ -77,6 +79,7 @@ def embeds_to_links(text: str) -> str:
             return ""
         href, label = found
         return f'<p><a href="{html.escape(href)}">{label}</a></p>'
+
     return _IFRAME.sub(link, text)
 
 
@@ -84,13 +87,33 @@ def embeds_to_links(text: str) -> str:
 class HtmlPiece:
     """One piece of a raw HTML block: a heading (level 1-6) or a block of the given kind,
     with (text, href, kind) runs as the Markdown reader makes them."""
-    kind: str                      # heading | paragraph | list_item | quote | table_row | image
+
+    kind: str  # heading | paragraph | list_item | quote | table_row | image
     runs: tuple[tuple[str, str | None, str], ...]
     level: int = 0
 
 
-_BLOCKS = {"p", "div", "li", "blockquote", "tr", "section", "article", "figure", "figcaption", "dd", "dt",
-           "ul", "ol", "table", "header", "footer", "aside", "pre", "hr"}
+_BLOCKS = {
+    "p",
+    "div",
+    "li",
+    "blockquote",
+    "tr",
+    "section",
+    "article",
+    "figure",
+    "figcaption",
+    "dd",
+    "dt",
+    "ul",
+    "ol",
+    "table",
+    "header",
+    "footer",
+    "aside",
+    "pre",
+    "hr",
+}
 _HEADINGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
 _SKIP = {"script", "style", "template", "noscript", "iframe", "svg", "math", "head", "title"}
 
@@ -173,7 +196,7 @@ class _Reader(html.parser.HTMLParser):
         elif tag == "a":
             self.href = None
         if tag in self.open:
-            del self.open[len(self.open) - 1 - self.open[::-1].index(tag):]
+            del self.open[len(self.open) - 1 - self.open[::-1].index(tag) :]
 
     def handle_data(self, data: str) -> None:
         if not self.skip:

@@ -1,5 +1,6 @@
 """The one way HTML from a review reaches an email, a page or the feed: nh3 with our allowed
 tags, attributes and URL schemes; markup nested too deep refused before any parser sees it."""
+
 from __future__ import annotations
 
 import re
@@ -14,7 +15,7 @@ from markdown_it.token import Token
 from pipeline.errors import InputError
 from pipeline.source.images import is_local, is_relative
 
-MAX_NESTING = 200                 # elements inside elements; real reviews stay under 20
+MAX_NESTING = 200  # elements inside elements; real reviews stay under 20
 ALLOWED_TAGS = (nh3.ALLOWED_TAGS - {"center", "map", "area"}) | {"section"}
 ALLOWED_ATTRIBUTES = {
     **{tag: set(attrs) for tag, attrs in nh3.ALLOWED_ATTRIBUTES.items()},
@@ -29,11 +30,16 @@ URL_SCHEMES = {"http", "https", "mailto"}
 STYLE_PROPERTIES = {"text-align", "vertical-align", "width"}
 
 
-
 def sanitize_html(html: str, **extra: Any) -> str:
     """The only way HTML from an issue reaches an email, page or feed."""
-    options = {"tags": ALLOWED_TAGS, "attributes": ALLOWED_ATTRIBUTES, "url_schemes": URL_SCHEMES,
-               "link_rel": "noopener", "filter_style_properties": STYLE_PROPERTIES, **extra}
+    options = {
+        "tags": ALLOWED_TAGS,
+        "attributes": ALLOWED_ATTRIBUTES,
+        "url_schemes": URL_SCHEMES,
+        "link_rel": "noopener",
+        "filter_style_properties": STYLE_PROPERTIES,
+        **extra,
+    }
     return nh3.clean(html, **options)
 
 
@@ -76,8 +82,6 @@ def _drop_unloadable_images(tag: str, attribute: str, value: str) -> str | None:
     if (tag, attribute) == ("img", "src") and is_relative(value) and not is_local(value):
         return None
     return value
-
-
 
 
 def render_html(md: MarkdownIt, tokens: list[Token], env: dict) -> str:

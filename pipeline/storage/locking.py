@@ -6,6 +6,7 @@ does not, a lock object with an expiry serialises the update: write our claim, w
 concurrent claims to land, read it back, and go ahead only if ours is the one that stuck. That
 relies on S3's read-after-write consistency, and an expired claim (a publisher that crashed)
 is taken over."""
+
 from __future__ import annotations
 
 import contextlib
@@ -19,8 +20,8 @@ from pipeline.errors import ServiceError
 from pipeline.retry import poll_until
 from pipeline.storage.bucket import Bucket, Item, PreconditionFailed
 
-LOCK_TTL_S = 120.0          # longer than a catalogue + feed write ever takes
-SETTLE_S = 0.5              # for a concurrent claim to land before we read ours back
+LOCK_TTL_S = 120.0  # longer than a catalogue + feed write ever takes
+SETTLE_S = 0.5  # for a concurrent claim to land before we read ours back
 WAIT_S = 180.0
 
 
@@ -35,7 +36,7 @@ def conditional_writes_work(bucket: Bucket, probe_key: str) -> bool:
     except PreconditionFailed:
         return True
     except ServiceError:
-        return False                       # e.g. 501 NotImplemented for the header
+        return False  # e.g. 501 NotImplemented for the header
     finally:
         with contextlib.suppress(ServiceError):
             bucket.delete(probe_key)
@@ -55,7 +56,7 @@ def _claim(owner: str) -> bytes:
 
 
 def _describe(holder: dict) -> str:
-    if holder.get("host"):                      # a lock written by an older publish
+    if holder.get("host"):  # a lock written by an older publish
         return f"{holder['host']} (pid {holder.get('pid', '?')})"
     since = holder.get("since")
     started = time.strftime("%H:%M:%S UTC", time.gmtime(float(since))) if isinstance(since, (int, float)) else "?"
@@ -70,7 +71,7 @@ def _holder(bucket: Bucket, key: str) -> dict | None:
         holder = json.loads(current[0])
         return holder if isinstance(holder, dict) else {}
     except ValueError:
-        return {}                           # unreadable: treat as expired
+        return {}  # unreadable: treat as expired
 
 
 @contextlib.contextmanager
@@ -88,10 +89,17 @@ def object_lock(bucket: Bucket, key: str, wait_s: float = WAIT_S) -> Iterator[No
                 return True
         seen[0] = holder or {}
         return None
-    poll_until(claimed, wait_s, lambda: random.uniform(0.2, 0.6),
-               lambda: ServiceError(f"storage: {key} is held by {_describe(seen[0])}",
-                                    "another publisher is busy; run the same command again when it is done "
-                                    f"(a stale lock expires after {LOCK_TTL_S:.0f} s)"))
+
+    poll_until(
+        claimed,
+        wait_s,
+        lambda: random.uniform(0.2, 0.6),
+        lambda: ServiceError(
+            f"storage: {key} is held by {_describe(seen[0])}",
+            "another publisher is busy; run the same command again when it is done "
+            f"(a stale lock expires after {LOCK_TTL_S:.0f} s)",
+        ),
+    )
     try:
         yield
     finally:

@@ -1,4 +1,5 @@
 """Which storage a run talks to: the configured endpoint (or AWS), else the embedded store."""
+
 from __future__ import annotations
 
 import contextlib
@@ -21,18 +22,23 @@ class StorageSession:
     bucket: Bucket
     links: Links
     embedded: EmbeddedStore | None = None
-    missing: bool = False          # a dry run found no bucket where a real run would create one
+    missing: bool = False  # a dry run found no bucket where a real run would create one
 
 
 def configured_endpoint(config: Config) -> str | None:
-    return (config.storage.endpoint_url or os.environ.get("AWS_ENDPOINT_URL_S3")
-            or os.environ.get("AWS_ENDPOINT_URL") or None)
+    return (
+        config.storage.endpoint_url
+        or os.environ.get("AWS_ENDPOINT_URL_S3")
+        or os.environ.get("AWS_ENDPOINT_URL")
+        or None
+    )
 
 
 def uses_embedded(config: Config) -> bool:
     """No endpoint anywhere, and no sign of real AWS credentials: use the local S3."""
     return configured_endpoint(config) is None and not (
-        os.environ.get("AWS_ACCESS_KEY_ID") or os.environ.get("AWS_PROFILE"))
+        os.environ.get("AWS_ACCESS_KEY_ID") or os.environ.get("AWS_PROFILE")
+    )
 
 
 def embedded_dir(config: Config) -> Path:
@@ -67,20 +73,26 @@ def wait_until_writable(bucket: Bucket, probe_key: str, timeout: float = 30) -> 
         except ServiceError as exc:
             failed.append(exc)
         return None
-    poll_until(writable, timeout, lambda: 0.25,
-               lambda: failed[-1] if failed else ServiceError(f"storage: {probe_key} written but not read back"))
+
+    poll_until(
+        writable,
+        timeout,
+        lambda: 0.25,
+        lambda: failed[-1] if failed else ServiceError(f"storage: {probe_key} written but not read back"),
+    )
 
 
 @dataclass
 class ListBuckets:
-    private: Bucket | None        # None: it does not exist and was not to be created
-    public: Bucket                # the show's own, for its catalogue
+    private: Bucket | None  # None: it does not exist and was not to be created
+    public: Bucket  # the show's own, for its catalogue
     layout: Layout
 
 
 @contextlib.contextmanager
-def open_subscriptions(config: Config, keep_running: bool = False, create: bool = True,
-                       timeout_s: float = TIMEOUT_S, attempts: int = 4) -> Iterator[ListBuckets]:
+def open_subscriptions(
+    config: Config, keep_running: bool = False, create: bool = True, timeout_s: float = TIMEOUT_S, attempts: int = 4
+) -> Iterator[ListBuckets]:
     """The private bucket of the subscriber list, on the same S3 as the show's files (whose
     catalogue names the list): created without a public-read policy, so an anonymous request
     is refused. Its `private` is None when it does not exist and `create` is off."""
@@ -88,8 +100,9 @@ def open_subscriptions(config: Config, keep_running: bool = False, create: bool 
     layout = Layout(storage.prefix)
     if not uses_embedded(config):
         endpoint = configured_endpoint(config)
-        bucket = Bucket(Target(name, storage.region, endpoint, create_bucket=storage.create_bucket and create),
-                        timeout_s, attempts)
+        bucket = Bucket(
+            Target(name, storage.region, endpoint, create_bucket=storage.create_bucket and create), timeout_s, attempts
+        )
         public = Bucket(Target(storage.bucket, storage.region, endpoint))
         try:
             bucket.ensure_bucket()
@@ -102,10 +115,12 @@ def open_subscriptions(config: Config, keep_running: bool = False, create: bool 
         return
     server = start_embedded(config)
     try:
-        bucket = Bucket(Target(name, storage.region, server.endpoint, server.access_key, server.secret_key,
-                               create_bucket=True), timeout_s, attempts)
-        public = Bucket(Target(storage.bucket, storage.region, server.endpoint, server.access_key,
-                               server.secret_key))
+        bucket = Bucket(
+            Target(name, storage.region, server.endpoint, server.access_key, server.secret_key, create_bucket=True),
+            timeout_s,
+            attempts,
+        )
+        public = Bucket(Target(storage.bucket, storage.region, server.endpoint, server.access_key, server.secret_key))
         wait_until_writable(bucket, ".publish-ready")
         yield ListBuckets(bucket, public, layout)
     finally:
@@ -118,15 +133,31 @@ def open_storage(config: Config, keep_running: bool = False, dry_run: bool = Fal
     storage = config.storage
     if not uses_embedded(config):
         endpoint = configured_endpoint(config)
-        bucket = Bucket(Target(storage.bucket, storage.region, endpoint, create_bucket=storage.create_bucket,
-                               public_read=storage.create_bucket))
+        bucket = Bucket(
+            Target(
+                storage.bucket,
+                storage.region,
+                endpoint,
+                create_bucket=storage.create_bucket,
+                public_read=storage.create_bucket,
+            )
+        )
         exists = bucket.ensure_bucket(create=not dry_run)
         yield StorageSession(bucket, make_links(storage, endpoint), missing=not exists)
         return
     server = start_embedded(config)
     try:
-        bucket = Bucket(Target(storage.bucket, storage.region, server.endpoint, server.access_key,
-                               server.secret_key, create_bucket=True, public_read=True))
+        bucket = Bucket(
+            Target(
+                storage.bucket,
+                storage.region,
+                server.endpoint,
+                server.access_key,
+                server.secret_key,
+                create_bucket=True,
+                public_read=True,
+            )
+        )
         wait_until_writable(bucket, make_links(storage, server.endpoint).layout.key(".publish-ready"))
         yield StorageSession(bucket, make_links(storage, server.endpoint), server)
     finally:
@@ -138,14 +169,16 @@ def serve_embedded(config: Config, reporter: Reporter, home: str) -> None:
     """Run the embedded store in the foreground until Ctrl-C (`publish serve`); `home` is the
     show's home page, to say where to look."""
     if not uses_embedded(config):
-        raise InputError.at(str(config.path or "publish.toml"),
-                            "an endpoint is configured; `publish serve` runs only the embedded store")
+        raise InputError.at(
+            str(config.path or "publish.toml"),
+            "an endpoint is configured; `publish serve` runs only the embedded store",
+        )
     with open_storage(config, keep_running=True) as storage:
         server = storage.embedded
         if server is None or server.process is None:
             reporter.info(f"already serving {storage.links.feed_url} (another `publish serve` runs it)")
             return
-        try:                                 # a signal from here on stops the store too
+        try:  # a signal from here on stops the store too
             reporter.info(f"serving  {home}  (the show's home; feed: {storage.links.feed_url}; Ctrl-C to stop)")
             server.process.wait()
         finally:

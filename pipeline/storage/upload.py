@@ -2,6 +2,7 @@
 keeps the public feed true at every moment: the episode's files first, then the catalogue (a
 conditional write), then what is built from it — the home pages, the neighbours' pages, and
 feed.xml last."""
+
 from __future__ import annotations
 
 import contextlib
@@ -44,13 +45,18 @@ class UploadResult:
     uploaded: int
     skipped: int
     bytes: int
-    episode: int | None = None         # the number the catalogue ended with (None on a dry run)
-    planned: int | None = None         # dry run: how many objects would be written
+    episode: int | None = None  # the number the catalogue ended with (None on a dry run)
+    planned: int | None = None  # dry run: how many objects would be written
 
     def as_json(self) -> dict:
         if self.planned is not None:
-            return {"uploaded": self.uploaded, "skipped": self.skipped, "bytes": self.bytes,
-                    "planned": self.planned, "dry_run": True}
+            return {
+                "uploaded": self.uploaded,
+                "skipped": self.skipped,
+                "bytes": self.bytes,
+                "planned": self.planned,
+                "dry_run": True,
+            }
         return {"uploaded": self.uploaded, "skipped": self.skipped, "bytes": self.bytes}
 
 
@@ -65,14 +71,18 @@ def page_item(episode: Episode, page: Path) -> Item:
 
 def episode_items(episode: Episode, files: BuiltFiles, layout: Layout) -> list[Item]:
     """What of build/<slug>/ goes public: the page, the email's web copies and the audio."""
-    items = [page_item(episode, files.page),
-             Item(layout.episode(episode.slug, "email.html"), CONTENT_TYPES[".html"], PAGE_CACHE, files.email_html),
-             Item(layout.episode(episode.slug, "email.txt"), CONTENT_TYPES[".txt"], PAGE_CACHE, files.email_text)]
+    items = [
+        page_item(episode, files.page),
+        Item(layout.episode(episode.slug, "email.html"), CONTENT_TYPES[".html"], PAGE_CACHE, files.email_html),
+        Item(layout.episode(episode.slug, "email.txt"), CONTENT_TYPES[".txt"], PAGE_CACHE, files.email_text),
+    ]
     if files.audio is not None and episode.audio is not None:
         audio = episode.audio
-        items += [Item(audio.key, "audio/mpeg", IMMUTABLE, files.audio.mp3),
-                  Item(audio.transcript_key, CONTENT_TYPES[".vtt"], SHORT_CACHE, files.audio.transcript),
-                  Item(audio.chapters_key, CHAPTERS_TYPE, SHORT_CACHE, files.audio.chapters)]
+        items += [
+            Item(audio.key, "audio/mpeg", IMMUTABLE, files.audio.mp3),
+            Item(audio.transcript_key, CONTENT_TYPES[".vtt"], SHORT_CACHE, files.audio.transcript),
+            Item(audio.chapters_key, CHAPTERS_TYPE, SHORT_CACHE, files.audio.chapters),
+        ]
         if audio.words_key:
             items.append(Item(audio.words_key, CONTENT_TYPES[".json"], SHORT_CACHE, files.audio.words))
     return items
@@ -80,8 +90,10 @@ def episode_items(episode: Episode, files: BuiltFiles, layout: Layout) -> list[I
 
 def image_items(issue: Issue, layout: Layout) -> list[Item]:
     """The review's own images, named by their content, so they can be cached for good."""
-    return [Item(layout.episode(issue.slug, image.name), CONTENT_TYPES[Path(image.name).suffix], IMMUTABLE,
-                 data=image.data) for image in issue.images]            # the bytes that were checked
+    return [
+        Item(layout.episode(issue.slug, image.name), CONTENT_TYPES[Path(image.name).suffix], IMMUTABLE, data=image.data)
+        for image in issue.images
+    ]  # the bytes that were checked
 
 
 def shared_items(config: Config, layout: Layout) -> list[Item]:
@@ -92,6 +104,7 @@ def shared_items(config: Config, layout: Layout) -> list[Item]:
 def _merge_episode(episode: Episode, guid: str) -> Callable[[bytes | None], bytes]:
     """The catalogue change: upsert our episode into whatever is there now, renumbering a new
     episode whose number a concurrent publisher took first; the show's guid kept, or set once."""
+
     def change(current: bytes | None) -> bytes:
         catalog = (Catalog.from_json(current) if current else Catalog()).with_guid(guid)
         mine = episode
@@ -99,6 +112,7 @@ def _merge_episode(episode: Episode, guid: str) -> Callable[[bytes | None], byte
         if clash and catalog.find(mine.slug) is None:
             mine = replace(mine, number=catalog.next_number())
         return catalog.upsert(mine).to_json()
+
     return change
 
 
@@ -124,7 +138,7 @@ def upload_files(bucket: Bucket, items: list[Item], reporter: Reporter) -> Uploa
 
     with ThreadPoolExecutor(max_workers=4) as pool:
         list(pool.map(put, pending))
-    for item in pending:                       # what we wrote is there, whole, with its type
+    for item in pending:  # what we wrote is there, whole, with its type
         found = bucket.head(item.key)
         if found is None or found.size != item.size:
             raise ServiceError(f"storage: {item.key} did not arrive whole", "run the same command again")
@@ -132,37 +146,41 @@ def upload_files(bucket: Bucket, items: list[Item], reporter: Reporter) -> Uploa
 
 
 @contextlib.contextmanager
-def catalog_update(bucket: Bucket, config: Config, layout: Layout,
-                   change: Callable[[bytes | None], bytes]) -> Iterator[Callable[[], tuple[bytes, str, bool]]]:
+def catalog_update(
+    bucket: Bucket, config: Config, layout: Layout, change: Callable[[bytes | None], bytes]
+) -> Iterator[Callable[[], tuple[bytes, str, bool]]]:
     """The one way catalog.json is changed: conditionally, or under a lock object where the
     server ignores conditions. Yields the update to call (it returns body, ETag, changed)."""
     current = bucket.get(layout.catalog)
     unchanged = current is not None and change(current[0]) == current[0]
-    locking = "conditional" if unchanged else choose_locking(
-        bucket, config.storage.locking, layout.key(".publish-probe"))
-    guard = (contextlib.nullcontext() if locking == "conditional"
-             else object_lock(bucket, layout.catalog + ".lock"))
+    locking = (
+        "conditional" if unchanged else choose_locking(bucket, config.storage.locking, layout.key(".publish-probe"))
+    )
+    guard = contextlib.nullcontext() if locking == "conditional" else object_lock(bucket, layout.catalog + ".lock")
     with guard:
-        yield lambda: update_with_retry(bucket, layout.catalog, change, CONTENT_TYPES[".json"],
-                                        conditional=locking == "conditional")
+        yield lambda: update_with_retry(
+            bucket, layout.catalog, change, CONTENT_TYPES[".json"], conditional=locking == "conditional"
+        )
 
 
 def record_list_id(bucket: Bucket, config: Config, layout: Layout, list_id: str) -> str:
     """Keep the subscriber list's id in the catalogue (once); returns the id the catalogue has."""
+
     def change(current: bytes | None) -> bytes:
         if current is None:
-            raise ServiceError(f"storage: {layout.catalog} vanished while the list id was recorded",
-                               "run the same command again")
+            raise ServiceError(
+                f"storage: {layout.catalog} vanished while the list id was recorded", "run the same command again"
+            )
         return Catalog.from_json(current).with_list_id(list_id).to_json()
+
     if bucket.get(layout.catalog) is None:
-        return ""                        # nothing published yet: the first publish keeps what the store says
+        return ""  # nothing published yet: the first publish keeps what the store says
     with catalog_update(bucket, config, layout, change) as update:
         body, _, _ = update()
     return Catalog.from_json(body).list_id
 
 
-def write_catalog(bucket: Bucket, links: Links, config: Config,
-                  episode: Episode) -> Iterator[tuple[Catalog, int]]:
+def write_catalog(bucket: Bucket, links: Links, config: Config, episode: Episode) -> Iterator[tuple[Catalog, int]]:
     """Merge the episode into catalog.json (conditionally, or under a lock object where the
     server ignores conditions) and yield the catalogue as written, with the bytes written (0:
     it was current). The caller then puts what is built from it; if another publisher changed
@@ -185,11 +203,16 @@ def write_catalog(bucket: Bucket, links: Links, config: Config,
 
 def publish_home_from_catalog(bucket: Bucket, links: Links, config: Config, catalog: Catalog) -> dict[str, int]:
     """The show's home pages, 404, sitemap and robots.txt: those that changed."""
-    items = [Item(f.key, f.content_type, PAGE_CACHE, data=f.body)
-             for f in build_home(config, catalog, links, links.layout.cover(config.show.cover))]
+    items = [
+        Item(f.key, f.content_type, PAGE_CACHE, data=f.body)
+        for f in build_home(config, catalog, links, links.layout.cover(config.show.cover))
+    ]
     with ThreadPoolExecutor(max_workers=4) as pool:
-        changed = [item for item, found in zip(items, pool.map(lambda i: bucket.head(i.key), items), strict=True)
-                   if needs_upload(item, found)]
+        changed = [
+            item
+            for item, found in zip(items, pool.map(lambda i: bucket.head(i.key), items), strict=True)
+            if needs_upload(item, found)
+        ]
         list(pool.map(bucket.put, changed))
     return {item.key: item.size for item in changed}
 
