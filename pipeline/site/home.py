@@ -86,19 +86,12 @@ def _page(
     canonical: str,
 ) -> bytes:
     def page_url(n: int) -> str:
-        return links.url(
-            links.layout.key(*([base] if base else []), *(["page", str(n)] if n > 1 else []), "index.html")
-        )
+        return links.url(_listing_key(links, base, n))
 
-    show = config.show
-    html = render(
-        "home.html",
-        language=show.language,
-        show_title=show.title,
-        description=show.description,
-        cover_url=cover_url,
-        feed_url=links.feed_url,
-        home_url=home_url(links),
+    return _render_home(
+        config,
+        links,
+        cover_url,
         heading=heading,
         items=items,
         page=page,
@@ -106,12 +99,31 @@ def _page(
         previous_url=page_url(page - 1) if page > 1 else None,
         next_url=page_url(page + 1) if page < pages else None,
         apps=subscribe_links(links.feed_url),
-        subscribe_url=show.subscribe_url,
+        subscribe_url=config.show.subscribe_url,
         tags=tags,
         canonical=canonical,
         not_found=False,
     )
-    return html.encode("utf-8")
+
+
+def _listing_key(links: Links, base: str, page: int) -> str:
+    """Page `page` of a listing: the home's (`base` empty) or a tag's (`tags/<slug>`)."""
+    return links.layout.key(*([base] if base else []), *(["page", str(page)] if page > 1 else []), "index.html")
+
+
+def _render_home(config: Config, links: Links, cover_url: str, **page: object) -> bytes:
+    """home.html with the show's part of every page, and this page's part."""
+    show = config.show
+    return render(
+        "home.html",
+        language=show.language,
+        show_title=show.title,
+        description=show.description,
+        cover_url=cover_url,
+        feed_url=links.feed_url,
+        home_url=home_url(links),
+        **page,
+    ).encode("utf-8")
 
 
 def build_home(config: Config, catalog: Catalog, links: Links, cover_key: str) -> list[HomeFile]:
@@ -137,7 +149,7 @@ def build_home(config: Config, catalog: Catalog, links: Links, cover_key: str) -
     def listing_pages(chosen: list[Episode], base: str, heading: str | None) -> None:
         pages = max(1, math.ceil(len(chosen) / PER_PAGE))
         for page in range(1, pages + 1):
-            key = layout.key(*([base] if base else []), *(["page", str(page)] if page > 1 else []), "index.html")
+            key = _listing_key(links, base, page)
             items = [_listing(e, links) for e in chosen[(page - 1) * PER_PAGE : page * PER_PAGE]]
             files.append(
                 HomeFile(
@@ -150,15 +162,10 @@ def build_home(config: Config, catalog: Catalog, links: Links, cover_key: str) -
     listing_pages(episodes, "", None)
     for slug, (name, tagged) in sorted(by_tag.items()):
         listing_pages(tagged, f"tags/{slug}", f"Tagged “{name}”")
-    show = config.show
-    missing = render(
-        "home.html",
-        language=show.language,
-        show_title=show.title,
-        description=show.description,
-        cover_url=cover_url,
-        feed_url=links.feed_url,
-        home_url=home_url(links),
+    missing = _render_home(
+        config,
+        links,
+        cover_url,
         heading=None,
         items=[],
         page=1,
@@ -171,7 +178,7 @@ def build_home(config: Config, catalog: Catalog, links: Links, cover_key: str) -
         canonical=home_url(links),
         not_found=True,
     )
-    files.append(HomeFile(layout.key("404.html"), missing.encode("utf-8"), "text/html; charset=utf-8"))
+    files.append(HomeFile(layout.key("404.html"), missing, "text/html; charset=utf-8"))
     files.append(HomeFile(layout.key("sitemap.xml"), sitemap(files, episodes, links), "application/xml"))
     robots = f"User-agent: *\nAllow: /\nSitemap: {links.url(layout.key('sitemap.xml'))}\n"
     files.append(HomeFile(layout.key("robots.txt"), robots.encode(), "text/plain; charset=utf-8"))
