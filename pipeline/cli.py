@@ -95,7 +95,7 @@ def issue(
     \b
     Example:
       publish issue issues/2022-01-28-all-of-us-are-dead.md
-      publish issue issues/            # every .md in it: a blog's back catalogue
+      publish issue issues/            # every .md in it: a blog's archive
       publish issue issues/x.md --no-upload --json
     """
     options = PublishOptions(
@@ -223,7 +223,7 @@ def check(config_path: Path | None, as_json: bool) -> None:
 @DEBUG
 @handle_errors
 def serve(config_path: Path | None) -> None:
-    """Keep the embedded local S3 running so apps on this machine can subscribe (Ctrl-C stops).
+    """Keep the embedded store running so apps on this machine can subscribe (Ctrl-C stops).
 
     \b
     Example:

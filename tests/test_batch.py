@@ -1,4 +1,4 @@
-"""A blog's back catalogue in one command: checked first, numbered by date, resumable."""
+"""pipeline/batch.py: a blog's archive in one command — checked first, numbered by date, resumable."""
 
 from __future__ import annotations
 
@@ -164,7 +164,7 @@ DATE_ORDER = [
 
 
 def test_ten_issues_with_audio_killed_three_times_resume_to_one_catalogue(tmp_path, speech_cache, monkeypatch):
-    """The back catalogue's done-when: ten issues (raw HTML, Jekyll and Hugo front matter,
+    """The batch's done-when: ten issues (raw HTML, Jekyll and Hugo front matter,
     relative images, tables, two drafts) published with audio in one command to the embedded
     store, killed mid-synthesis, mid-upload and between issues; after every kill the public
     feed is valid and names only files that answer; the last run finishes with each episode

@@ -16,7 +16,7 @@ from pipeline.source.document import Block, Issue
 from pipeline.source.sanitize import sanitize_html
 from pipeline.templating import render
 from pipeline.textutil import is_web_url, shorten, slugify
-from pipeline.timefmt import long_date
+from pipeline.timefmt import long_date, utc_now
 
 GMAIL_CLIP_BYTES = 102 * 1024
 WARN_BYTES = 90 * 1024
@@ -243,7 +243,7 @@ def build_eml(
     preview = Recipient(PREVIEW_EMAIL, unsubscribe, make_msgid(idstring=issue.slug, domain=sender_domain(config)))
     note = ("X-Publish-Preview", "per-recipient values (To, unsubscribe link) are filled in by `publish send`")
     return message_template(issue, config, html, text, unsubscribe).render(
-        preview, format_datetime(now or dt.datetime.now(dt.UTC)), extra_headers=(note,)
+        preview, format_datetime(now or utc_now()), extra_headers=(note,)
     )
 
 

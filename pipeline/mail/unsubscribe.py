@@ -20,6 +20,7 @@ import hmac
 from collections.abc import Iterable
 
 from pipeline.mail.address import address_mac, normalize_address
+from pipeline.timefmt import utc_now
 
 __all__ = ["make_token", "normalize_address", "verify", "verify_any"]
 
@@ -73,7 +74,7 @@ def verify_any(
     retitled show breaks the links already in inboxes. Every pair is tried, whatever matches."""
     ids = tuple(list_ids)
     if not isinstance(token, str) or not token.strip().startswith(V2_PREFIX):
-        if (today or dt.datetime.now(dt.UTC).date()) >= V1_ACCEPTED_UNTIL:
+        if (today or utc_now().date()) >= V1_ACCEPTED_UNTIL:
             return False
         return any([verify(email, token, secret) for secret in secrets])
     return any([verify(email, token, secret, list_id) for secret in secrets for list_id in ids])

@@ -96,7 +96,7 @@ def free_base_port() -> int:
             continue
         if all(port_is_free(p) for p in [*range(port, port + 10), port + 10008]):
             return port
-    raise ServiceError("no free ports on 127.0.0.1 for the local S3 server")
+    raise ServiceError("no free ports on 127.0.0.1 for the embedded store")
 
 
 def s3_answers(endpoint: str) -> bool:
@@ -149,7 +149,7 @@ def start_embedded_store(
     busy = [p for p in [port, *(port + o for o in PORT_OFFSETS.values())] if not port_is_free(p)]
     if busy:
         raise ServiceError(
-            f"cannot start the local S3 server: port {busy[0]} on 127.0.0.1 is in use by "
+            f"cannot start the embedded store: port {busy[0]} on 127.0.0.1 is in use by "
             "another program (publish only talks to a server it started itself)",
             "stop what uses it, or set PUBLISH_LOCAL_S3_PORT to another port",
         )
@@ -189,7 +189,9 @@ def start_embedded_store(
     server = EmbeddedStore(endpoint, access_key, secret_key, data_dir, process)
 
     def not_started() -> ServiceError:
-        return ServiceError("the local S3 server did not start", f"see {log_path or data_dir / 'server.log'}")
+        return ServiceError(
+            "the embedded store (SeaweedFS) did not start", f"see {log_path or data_dir / 'server.log'}"
+        )
 
     def answers() -> bool | None:
         if s3_answers(endpoint):

@@ -35,7 +35,7 @@ def configured_endpoint(config: Config) -> str | None:
 
 
 def uses_embedded(config: Config) -> bool:
-    """No endpoint anywhere, and no sign of real AWS credentials: use the local S3."""
+    """No endpoint anywhere, and no sign of real AWS credentials: use the embedded store."""
     return configured_endpoint(config) is None and not (
         os.environ.get("AWS_ACCESS_KEY_ID") or os.environ.get("AWS_PROFILE")
     )
