@@ -375,16 +375,6 @@ def test_summaries_are_inert_in_every_feed_field(project):
         assert "<img" not in text and "&lt;img" in text, name  # apps decode once and render: still text
 
 
-def test_the_old_import_path_of_verify_still_works():
-    from pipeline.unsubscribe import verify
-
-    from pipeline.mail.unsubscribe import make_token
-
-    assert verify(
-        "a@example.com", make_token("a@example.com", "s" * 20, "l.example.com"), "s" * 20, list_id="l.example.com"
-    )
-
-
 def _png_header(width: int, height: int) -> bytes:
     """A PNG that declares its size and holds one empty row: what an image bomb looks like to a reader."""
     import struct
