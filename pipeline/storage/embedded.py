@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import random
 import secrets
 import shutil
 import signal
@@ -87,16 +88,24 @@ def port_is_free(port: int) -> bool:
 
 
 def free_base_port() -> int:
-    """A port P such that P..P+9 and P+10008 are free (for tests and parallel runs)."""
-    for _ in range(200):
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = sock.getsockname()[1]
-        if port + 10010 > 65535:
-            continue
+    """A port P such that P..P+9 and P+10008 are free (for tests and parallel runs), all below
+    the kernel's ephemeral range: a port from that range can be taken at any moment by an
+    outgoing connection's local end, and a store restarted on it later would fail to bind."""
+    low = _ephemeral_low()
+    for _ in range(500):
+        port = random.randrange(10_000, low - 10_010)
         if all(port_is_free(p) for p in [*range(port, port + 10), port + 10008]):
             return port
     raise ServiceError("no free ports on 127.0.0.1 for the embedded store")
+
+
+def _ephemeral_low() -> int:
+    """The lowest port the kernel hands to outgoing connections (Linux: 32768 by default)."""
+    try:
+        low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        low = 32768  # the common default, and the IANA range starts higher
+    return max(low, 20_020)
 
 
 def s3_answers(endpoint: str) -> bool:
