@@ -240,7 +240,7 @@ def serve(config_path: Path | None) -> None:
     "subscribers_path",
     metavar="FILE.csv",
     type=click.Path(path_type=Path),
-    help="CSV with an 'email' column; optional 'name' and 'status' (unsubscribed rows are skipped).",
+    help="Send to this CSV ('email', optional 'name' and 'status') instead of the list's active subscribers.",
 )
 @click.option(
     "--test",
@@ -265,7 +265,9 @@ def send(
     as_json: bool,
     quiet: bool,
 ) -> None:
-    """Email a published issue to every subscriber, once each (safe to re-run).
+    """Email a published issue to every active subscriber of the list, once each (safe to
+    re-run). Unsubscribed, bounced and complained addresses are never sent to, from the list
+    or from a --subscribers file.
 
     The unsubscribe secret comes from the environment ($PUBLISH_SECRET by default), SMTP
     login from $PUBLISH_SMTP_USER and $PUBLISH_SMTP_PASSWORD.
@@ -274,6 +276,7 @@ def send(
     Example:
       publish issue issues/2022-01-28-all-of-us-are-dead.md
       publish send issues/2022-01-28-all-of-us-are-dead.md --test me@example.com
+      publish send issues/2022-01-28-all-of-us-are-dead.md
       publish send issues/2022-01-28-all-of-us-are-dead.md --subscribers subscribers.csv
     """
     from pipeline.mail.send import SendOptions, send_issue
@@ -288,24 +291,10 @@ def send(
     emit(result, as_json)
 
 
-@main.command("unsubscribe-server")
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=8080, show_default=True, type=int, help="Port to listen on.")
-@CONFIG
-@DEBUG
-@handle_errors
-def unsubscribe_server(host: str, port: int, config_path: Path | None) -> None:
-    """Run the unsubscribe service that [email] unsubscribe_url points at: a confirmation page
-    (a GET never unsubscribes), one-click POST (RFC 8058), and Undo. Unsubscribes are recorded
-    in the private [subscriptions] bucket that `publish send` reads.
-
-    \b
-    Example:
-      publish unsubscribe-server --port 8080
-    """
+def _service(host: str, port: int, config_path: Path | None) -> None:
     from pipeline.mail.liststore import open_list
     from pipeline.mail.secret import read_secrets
-    from pipeline.mail.service import STORE_ATTEMPTS, STORE_TIMEOUT_S, create_app, run
+    from pipeline.mail.service import STORE_ATTEMPTS, STORE_TIMEOUT_S, create_app, run, service_paths
     from pipeline.storage.session import start_embedded, uses_embedded
 
     config = load_config(config_path)
@@ -315,19 +304,195 @@ def unsubscribe_server(host: str, port: int, config_path: Path | None) -> None:
         app = create_app(
             config, secrets, store, restart_store=(lambda: start_embedded(config)) if uses_embedded(config) else None
         )
-        path = getattr(app.routes[0], "path", "/")
-        click.echo(f"serving  unsubscribes at http://{host}:{port}{path}  (Ctrl-C to stop)", err=True)
+        for name, path in service_paths(config).items():
+            click.echo(f"serving  {name:<11} at http://{host}:{port}{path}", err=True)
+        if not config.subscriptions.service_url:
+            click.echo("         (no sign-up: set [subscriptions] service_url to take sign-ups)", err=True)
+        click.echo("         Ctrl-C stops it", err=True)
         run(app, host, port)
+
+
+HOST = click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+PORT = click.option("--port", default=8080, show_default=True, type=int, help="Port to listen on.")
+
+
+@main.command()
+@HOST
+@PORT
+@CONFIG
+@DEBUG
+@handle_errors
+def service(host: str, port: int, config_path: Path | None) -> None:
+    """Run the list's web service: sign-up with double opt-in at {service_url}/subscribe and
+    /confirm, and the unsubscribe page and one-click POST (RFC 8058) of [email]
+    unsubscribe_url. Everything is kept in the private [subscriptions] bucket.
+
+    \b
+    Example:
+      publish service --port 8080
+    """
+    _service(host, port, config_path)
+
+
+@main.command("unsubscribe-server")
+@HOST
+@PORT
+@CONFIG
+@DEBUG
+@handle_errors
+def unsubscribe_server(host: str, port: int, config_path: Path | None) -> None:
+    """The same as `publish service` (its earlier name, kept working).
+
+    \b
+    Example:
+      publish unsubscribe-server --port 8080
+    """
+    _service(host, port, config_path)
 
 
 @main.group()
 def subscribers() -> None:
-    """Look after the subscriber list.
+    """Look after the subscriber list kept in the private [subscriptions] bucket.
 
     \b
     Example:
-      publish subscribers unsubscribed --subscribers subscribers.csv
+      publish subscribers import substack-export.csv
+      publish subscribers count
     """
+
+
+STATUS_CHOICE = click.Choice(["pending", "active", "unsubscribed", "bounced", "complained"])
+
+
+@subscribers.command("import")
+@click.argument("path", metavar="FILE.csv", type=click.Path(path_type=Path))
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["auto", "substack", "buttondown", "ghost", "mailchimp", "listmonk", "plain"]),
+    default="auto",
+    show_default=True,
+    help="The tool that wrote the export (auto: told from its columns).",
+)
+@CONFIG
+@JSON
+@DEBUG
+@handle_errors
+def import_(path: Path, fmt: str, config_path: Path | None, as_json: bool) -> None:
+    """Import another tool's export: statuses kept (an unsubscribed or bounced address is never
+    made active), every bad row reported with its line before anything is written; importing
+    the same file again changes nothing.
+
+    \b
+    Example:
+      publish subscribers import email_list.csv --format substack
+    """
+    from pipeline.mail.listadmin import import_file
+
+    emit(import_file(load_config(config_path), path, fmt, Reporter(quiet=as_json)), as_json)
+
+
+@subscribers.command("list")
+@click.option("--status", "statuses", multiple=True, type=STATUS_CHOICE, help="Only these (repeatable).")
+@CONFIG
+@JSON
+@DEBUG
+@handle_errors
+def list_(statuses: tuple[str, ...], config_path: Path | None, as_json: bool) -> None:
+    """Print the list: address, status, name, one per line, oldest first.
+
+    \b
+    Example:
+      publish subscribers list --status active
+    """
+    from pipeline.mail.listadmin import list_records
+
+    records = list_records(load_config(config_path), statuses)
+    if as_json:
+        emit([{"email": r.address, "name": r.name, "status": r.status, "created": r.created} for r in records], True)
+        return
+    for r in records:
+        click.echo(f"{r.address or '(an opt-out of the first scheme)'}\t{r.status}\t{r.name}")
+
+
+@subscribers.command()
+@CONFIG
+@JSON
+@DEBUG
+@handle_errors
+def count(config_path: Path | None, as_json: bool) -> None:
+    """Count the list by status, and the new subscribers of the last 7 days.
+
+    \b
+    Example:
+      publish subscribers count
+    """
+    from pipeline.mail.listadmin import count as count_list
+
+    counts = count_list(load_config(config_path))
+    if as_json:
+        emit(counts, True)
+        return
+    for key, value in counts.items():
+        click.echo(f"{key.replace('_', ' '):<14} {value}")
+
+
+@subscribers.command()
+@click.argument("address")
+@click.option("--name", default="", help="Their name, as the To: line shows it.")
+@click.option("--no-confirm", is_flag=True, help="You have their consent: active now, no confirmation email.")
+@CONFIG
+@JSON
+@DEBUG
+@handle_errors
+def add(address: str, name: str, no_confirm: bool, config_path: Path | None, as_json: bool) -> None:
+    """Add one reader: a confirmation email is sent (they are active once they click it),
+    unless --no-confirm says you have their consent.
+
+    \b
+    Example:
+      publish subscribers add reader@example.com --name "A Reader"
+    """
+    from pipeline.mail.listadmin import add as add_one
+
+    emit(add_one(load_config(config_path), address, name, no_confirm, Reporter(quiet=as_json)), as_json)
+
+
+@subscribers.command()
+@click.argument("address")
+@click.option("--erase", is_flag=True, help="Delete their record altogether (a request to be forgotten).")
+@CONFIG
+@JSON
+@DEBUG
+@handle_errors
+def remove(address: str, erase: bool, config_path: Path | None, as_json: bool) -> None:
+    """Take one reader off the list (kept as unsubscribed, so nothing adds them back), or
+    erase their record.
+
+    \b
+    Example:
+      publish subscribers remove reader@example.com
+    """
+    from pipeline.mail.listadmin import remove as remove_one
+
+    emit(remove_one(load_config(config_path), address, erase, Reporter(quiet=as_json)), as_json)
+
+
+@subscribers.command()
+@click.option("--format", "fmt", type=click.Choice(["csv"]), default="csv", show_default=True, help="Output format.")
+@CONFIG
+@DEBUG
+@handle_errors
+def export(fmt: str, config_path: Path | None) -> None:
+    """Print everything the list holds as CSV: address, name, status, dates and consent.
+
+    \b
+    Example:
+      publish subscribers export > list.csv
+    """
+    from pipeline.mail.listadmin import export_csv
+
+    click.echo(export_csv(load_config(config_path)), nl=False)
 
 
 @subscribers.command()
@@ -344,7 +509,7 @@ def subscribers() -> None:
 @DEBUG
 @handle_errors
 def unsubscribed(subscribers_path: Path, config_path: Path | None, as_json: bool) -> None:
-    """List the rows of your CSV whose address unsubscribed through the link, to tidy the list.
+    """List the rows of your CSV whose address unsubscribed, bounced or complained, to tidy it.
 
     \b
     Example:
@@ -357,8 +522,8 @@ def unsubscribed(subscribers_path: Path, config_path: Path | None, as_json: bool
     config = load_config(config_path)
     listed = read_subscribers(subscribers_path).active
     with open_list(config, read_secrets(config), create=False) as store:
-        recorded = store.recorded() if store is not None else ()
-        gone = [s.email for s in listed if s.email in recorded]
+        view = store.view(save=False) if store is not None else None
+        gone = [s.email for s in listed if view is not None and view.suppressed(s.email)]
     if as_json:
         emit({"unsubscribed": gone, "of": len(listed)}, True)
         return

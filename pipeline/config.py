@@ -75,10 +75,18 @@ class EmailConfig:
 
 @dataclass(frozen=True)
 class SubscriptionsConfig:
-    bucket: str = ""  # private: who unsubscribed; default "<[storage] bucket>-subscriptions"
+    bucket: str = ""  # private: the list; default "<[storage] bucket>-subscriptions"
+    service_url: str = ""  # the service's public base URL: forms post to {service_url}/subscribe
+    welcome: bool = False  # a welcome email after a confirmation
+    signups_per_hour: int = 20  # sign-ups one client address may make in an hour (more: nothing sent)
 
     def bucket_for(self, storage: StorageConfig) -> str:
         return self.bucket or f"{storage.bucket}-subscriptions"
+
+    def link(self, path: str) -> str:
+        """The public URL of one of the service's pages ("subscribe", "confirm"); "" when no
+        [subscriptions] service_url is set."""
+        return f"{self.service_url.rstrip('/')}/{path}" if self.service_url else ""
 
 
 @dataclass(frozen=True)
@@ -177,8 +185,7 @@ def _validate(config: Config, text: str, file: str, problems: list[Problem]) -> 
     found += [("show", key, message) for key, message in _show_problems(config.show)]
     found += [("storage", key, message) for key, message in _storage_problems(config.storage)]
     found += [("email", key, message) for key, message in _email_problems(config.email)]
-    if config.subscriptions.bucket_for(config.storage) == config.storage.bucket:
-        found.append(("subscriptions", "bucket", "must not be the public [storage] bucket: the list is private"))
+    found += [("subscriptions", key, message) for key, message in _subscriptions_problems(config)]
     problems += [
         Problem(file, f"[{section}] {key} {message}", key_line(text, key, section=section))
         for section, key, message in found
@@ -224,6 +231,18 @@ def _email_problems(email: EmailConfig) -> Iterator[tuple[str, str]]:
         yield "transport", 'must be "smtp" or "ses"'
     if email.rate_per_second < 0:
         yield "rate_per_second", "must be 0 (no limit) or more"
+
+
+def _subscriptions_problems(config: Config) -> Iterator[tuple[str, str]]:
+    subscriptions = config.subscriptions
+    if subscriptions.bucket_for(config.storage) == config.storage.bucket:
+        yield "bucket", "must not be the public [storage] bucket: the list is private"
+    if subscriptions.service_url and not is_web_url(subscriptions.service_url):
+        yield "service_url", "must start with http:// or https://"
+    elif "?" in subscriptions.service_url or "#" in subscriptions.service_url:
+        yield "service_url", "must be a base URL (no ? or #): forms post to {service_url}/subscribe"
+    if subscriptions.signups_per_hour < 1:
+        yield "signups_per_hour", "must be 1 or more"
 
 
 def find_config(explicit: Path | None) -> Path | None:

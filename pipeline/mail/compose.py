@@ -117,6 +117,7 @@ def build_email(
         sender_name=sender_name or show.title,
         sender_address=sender_address,
         unsubscribe_url=unsubscribe,
+        signup_url=config.subscriptions.link("subscribe"),
         postal_address=email.address,
         cover_url=cover_url,
         image_url=image[0] if image else None,
@@ -210,6 +211,8 @@ def build_text(issue: Issue, config: Config, web_url: str, unsubscribe: str, lis
         "Unsubscribe:",
         unsubscribe,
     ]
+    if config.subscriptions.service_url:
+        lines += ["Forwarded to you? Subscribe:", config.subscriptions.link("subscribe")]
     if config.email.address:
         lines += _wrap(config.email.address)
     lines.append("")

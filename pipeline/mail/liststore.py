@@ -1,35 +1,50 @@
-"""The list's own store, in the private bucket: who unsubscribed, under names that depend on
-nothing the writer may change.
+"""The list's own store, in the private bucket: one record per subscriber (mail/records.py),
+under names that depend on nothing the writer may change.
 
 `list.json` is made once, with a create-only write, and holds the list's id (a UUID, also kept
 in the public catalogue so a misspelt or swapped bucket is noticed), a random key that names the
 records, and every list identity (show title and From domain) the list has been sent under, so
 links already in inboxes keep verifying after a retitle. A record is
-`subscribers/<HMAC(name key, address)>`: retitling the show, changing the From domain or
-rotating PUBLISH_SECRET renames nothing. Records of the first scheme (`unsubscribed/`, named
-with the secret and the identity) are still read, and copied to the new names when seen."""
+`subscribers/<HMAC(name key, address)>`, so a listing reveals no address, and retitling the
+show, changing the From domain or rotating PUBLISH_SECRET renames nothing. Every write is
+conditional (If-None-Match to create, If-Match to update). Records of the first scheme
+(`unsubscribed/`, named with the secret and the identity) are still read as unsubscribes, and
+copied to the new names when seen. `snapshot.json.gz` holds the last full read with each
+record's ETag, so reading the whole list is one listing plus a GET per record changed since."""
 
 from __future__ import annotations
 
 import base64
 import contextlib
+import gzip
 import json
+import random
 import secrets as random_secrets
+import time
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from pipeline.config import Config
 from pipeline.errors import InputError, ServiceError
 from pipeline.feed.catalog import Catalog
-from pipeline.mail.address import address_mac
+from pipeline.mail.address import address_mac, normalize_address
 from pipeline.mail.compose import list_identity
+from pipeline.mail.records import Record, unsubscribe
 from pipeline.storage.bucket import TIMEOUT_S, Bucket, Item, PreconditionFailed
+from pipeline.storage.locking import conditional_writes_work
 from pipeline.timefmt import utc_stamp
 
 LIST_KEY = "list.json"
 PREFIX = "subscribers/"
 LEGACY_PREFIX = "unsubscribed/"
+SNAPSHOT_KEY = "snapshot.json.gz"  # the last full read, a cache (ListStore.view)
+READERS = 16  # records read at once
+MAX_RACES = 20
+PROBE_KEY = ".conditional-write-probe"
+DELETE = object()
+Step = Callable[["Record | None"], "Record | None | object"]
 
 
 @dataclass(frozen=True)
@@ -106,30 +121,98 @@ class ListStore:
     def legacy_keys(self, address: str) -> set[str]:
         return {_legacy_key(s, i, address) for s in self._secrets for i in self.info.identities}
 
+    def read(self, address: str) -> tuple[Record | None, str | None]:
+        """The address's record and its ETag (None: not stored under its lasting name yet). A
+        first-scheme opt-out reads as an unsubscribe, to be written under the lasting name."""
+        found = self.bucket.get(self.key(address))
+        if found is not None:
+            return _parse(found[0], self.key(address)), found[1]
+        if any(self.bucket.head(key) is not None for key in self.legacy_keys(address)):
+            return Record("unsubscribed", normalize_address(address), history=({"event": "unsubscribed"},)), None
+        return None, None
+
+    def change(self, address: str, step: Step) -> Record | None:
+        """Apply `step` to the address's record and write the result with a conditional request
+        (If-None-Match to create, If-Match to update), again from a fresh read whenever another
+        writer got there first: two services on one store never lose an update. `step` returns
+        the record to write, None for no change, or DELETE. Returns what the store holds now."""
+        key = self.key(address)
+        for _ in range(MAX_RACES):
+            current, etag = self.read(address)
+            wanted = step(current)
+            if wanted is None and current is not None and etag is None:
+                wanted = current  # a first-scheme record: carried over to its lasting name
+            if wanted is None:
+                return current
+            try:
+                if wanted is DELETE:
+                    self.bucket.delete(key)
+                    for legacy in self.legacy_keys(address):
+                        self.bucket.delete(legacy)
+                    return None
+                assert isinstance(wanted, Record)
+                item = Item(key, "application/json", "no-store", data=wanted.to_json())
+                self.bucket.put(item, if_match=etag, if_none_match=etag is None)
+                return wanted
+            except PreconditionFailed:
+                time.sleep(random.uniform(0.0, 0.05))
+        raise ServiceError(
+            f"storage: the record of one subscriber kept changing under {MAX_RACES} tries to update it",
+            "try again; something is writing it in a loop",
+        )
+
     def add(self, address: str, source: str = "link") -> None:
-        self.bucket.put(
-            Item(
-                self.key(address),
-                "application/json",
-                "no-store",
-                data=json.dumps({"status": "unsubscribed", "unsubscribed_at": utc_stamp(), "source": source}).encode(),
-            )
-        )
+        """An unsubscribe from the link (or a journal replayed)."""
+        self.change(address, lambda record: unsubscribe(record, normalize_address(address), source))
 
-    def remove(self, address: str) -> None:
-        self.bucket.delete(self.key(address))
-        for key in self.legacy_keys(address):
-            self.bucket.delete(key)
+    def view(self, save: bool = True) -> ListView:
+        """The whole list as it is now: one listing (1,000 names a request), the snapshot of the
+        last read, and a GET of each record written since (many at once). With `save`, the
+        snapshot is brought up to date for the next reader (it is a cache, checked by ETag
+        against the listing every time, so a stale one costs requests, never correctness)."""
+        listed = self.bucket.list_etags(PREFIX)
+        snapshot = self._snapshot()
+        records: dict[str, Record] = {}
+        fresh: dict[str, tuple[str, Record]] = {}
+        stale = []
+        for key, etag in listed.items():
+            kept = snapshot.get(key)
+            if kept is not None and kept[0] == etag:
+                records[key] = kept[1]
+            else:
+                stale.append(key)
 
-    def contains(self, address: str) -> bool:
-        return self.bucket.head(self.key(address)) is not None or any(
-            self.bucket.head(key) is not None for key in self.legacy_keys(address)
-        )
+        def fetch(key: str) -> None:
+            found = self.bucket.get(key)
+            if found is not None:  # deleted since the listing: gone
+                records[key] = _parse(found[0], key)
+                fresh[key] = (found[1], records[key])
 
-    def recorded(self, carry_over: bool = True) -> Recorded:
-        """Every recorded unsubscribe, read once per send (two listings, not a request per address).
-        With `carry_over`, a first-scheme record met is copied to its lasting name (not in a dry run)."""
-        return Recorded(self, set(self.bucket.list_keys(PREFIX)), set(self.bucket.list_keys(LEGACY_PREFIX)), carry_over)
+        with ThreadPoolExecutor(READERS) as pool:
+            list(pool.map(fetch, stale))
+        if save and (fresh or len(snapshot) != len(records)):
+            etags = {key: fresh[key][0] if key in fresh else listed[key] for key in records}
+            self._save_snapshot(records, etags)
+        return ListView(self, records, set(self.bucket.list_keys(LEGACY_PREFIX)), carry_over=save)
+
+    def _snapshot(self) -> dict[str, tuple[str, Record]]:
+        found = self.bucket.get(SNAPSHOT_KEY)
+        if found is None:
+            return {}
+        try:
+            data = json.loads(gzip.decompress(found[0]))
+            return {key: (etag, Record.from_dict(record)) for key, (etag, record) in data["records"].items()}
+        except (OSError, ValueError, KeyError, TypeError, EOFError):
+            return {}  # a damaged cache: every record is read again, and a good one written
+
+    def _save_snapshot(self, records: dict[str, Record], etags: dict[str, str]) -> None:
+        data = {
+            "version": 1,
+            "written": utc_stamp(),
+            "records": {k: [etags[k], r.to_dict()] for k, r in records.items()},
+        }
+        body = gzip.compress(json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8"), 6)
+        self.bucket.put(Item(SNAPSHOT_KEY, "application/gzip", "no-store", data=body))
 
     def remember_identity(self, identity: str) -> None:
         """Add the identity the list is sent under now, so its links keep verifying later."""
@@ -155,26 +238,46 @@ class ListStore:
 
 
 @dataclass
-class Recorded:
+class ListView:
+    """The list as one read found it, by record name."""
+
     store: ListStore
-    keys: set[str]
+    records: dict[str, Record]
     legacy: set[str]
     carry_over: bool = True
 
-    def __len__(self) -> int:
-        return len(self.keys) + len(self.legacy)
-
-    def __contains__(self, address: object) -> bool:
-        if not isinstance(address, str):
-            return False
-        if self.store.key(address) in self.keys:
-            return True
-        if self.legacy and self.store.legacy_keys(address) & self.legacy:
+    def record_of(self, address: str) -> Record | None:
+        found = self.records.get(self.store.key(address))
+        if found is None and self.legacy and self.store.legacy_keys(address) & self.legacy:
             if self.carry_over:
                 self.store.add(address, source="first-scheme record")  # carried over to a name that lasts
-                self.keys.add(self.store.key(address))
-            return True
-        return False
+            found = Record("unsubscribed", normalize_address(address))
+            self.records[self.store.key(address)] = found
+        return found
+
+    def suppressed(self, address: str) -> bool:
+        """Never to be mailed: unsubscribed, bounced or complained."""
+        found = self.record_of(address)
+        return found is not None and found.suppressed
+
+    def with_status(self, *statuses: str) -> list[Record]:
+        """Records of these statuses (every one when none is named), oldest first."""
+        chosen = [r for r in self.records.values() if not statuses or r.status in statuses]
+        return sorted(chosen, key=lambda r: (r.created, r.address))
+
+    @property
+    def suppressed_count(self) -> int:
+        return sum(1 for r in self.records.values() if r.suppressed) + len(self.legacy)
+
+
+def _parse(raw: bytes, key: str) -> Record:
+    try:
+        return Record.from_json(raw)
+    except (ValueError, UnicodeError, TypeError) as exc:
+        raise ServiceError(
+            f"storage: the subscriber record {key} is damaged ({exc})",
+            "restore it from a backup of the private bucket (nothing was sent)",
+        ) from None
 
 
 @contextlib.contextmanager
@@ -236,6 +339,12 @@ def open_list(
                 f"storage: the subscriber store '{name}' can be read by anyone",
                 "remove its public-read policy (or choose another [subscriptions] bucket); "
                 "nothing about a subscriber may be public",
+            )
+        if create and not conditional_writes_work(buckets.private, PROBE_KEY):
+            raise ServiceError(
+                f"storage: the subscriber store '{name}' ignores conditional writes (If-None-Match)",
+                "use an S3 that honours them (AWS S3, R2, MinIO, SeaweedFS do): without them two "
+                "writers could lose a subscriber's update",
             )
         if catalog is not None and not shows_id and create:
             record_list_id(buckets.public, config, buckets.layout, info.list_id)

@@ -16,7 +16,7 @@ from pipeline.errors import InputError
 from pipeline.mail.address import address_mac, normalize_address
 from pipeline.mail.compose import list_identity, message_template, sender_domain, unsubscribe_url
 from pipeline.mail.delivery import RETRY_DELAYS, deliver, open_transport
-from pipeline.mail.liststore import ListStore, Recorded, open_list
+from pipeline.mail.liststore import ListStore, ListView, open_list
 from pipeline.mail.message import MessageTemplate, Recipient
 from pipeline.mail.secret import read_secret, read_secrets
 from pipeline.mail.sendlog import open_send_log
@@ -107,15 +107,28 @@ def send_issue(
     secret = read_secret(config)
     if options.test:
         return send_test(issue, config, secret, options, reporter)
-    if subscribers_path is None:
-        raise InputError.at(str(issue_path), "say who receives it: --subscribers FILE.csv, or --test ADDRESS")
-    subscribers = read_subscribers(subscribers_path)
+    listed = read_subscribers(subscribers_path) if subscribers_path is not None else None
     template = load_built_template(issue, config, options.build_dir)
     # None only for a dry run before the first send: the list is not made yet.
     with open_list(config, read_secrets(config), create=not options.dry_run) as store:
         if store is not None and not options.dry_run:
             store.remember_identity(list_identity(config))
-        return _send_to_list(issue, subscribers, template, store, secret, config, options, reporter)
+        view = store.view(save=not options.dry_run) if store is not None else None
+        subscribers = listed or the_list(view, config)
+        return _send_to_list(issue, subscribers, template, store, view, secret, config, options, reporter)
+
+
+def the_list(view: ListView | None, config: Config) -> SubscriberList:
+    """The store's active subscribers, for a send with no --subscribers file."""
+    active = view.with_status("active") if view is not None else []
+    if not active:
+        raise InputError.at(
+            str(config.path or "publish.toml"),
+            "the list has no active subscribers yet: readers sign up through `publish service`, or "
+            "import a list (`publish subscribers import FILE.csv`), or send to a file (--subscribers FILE.csv)",
+        )
+    others = len(view.records) - len(active) if view is not None else 0
+    return SubscriberList(tuple(Subscriber(r.address, r.name) for r in active), others, 0)
 
 
 def _send_to_list(
@@ -123,13 +136,13 @@ def _send_to_list(
     subscribers: SubscriberList,
     template: MessageTemplate,
     store: ListStore | None,
+    view: ListView | None,
     secret: str,
     config: Config,
     options: SendOptions,
     reporter: Reporter,
 ) -> dict:
     domain = sender_domain(config)
-    unsubscribed: Recorded | tuple[()] = store.recorded(carry_over=not options.dry_run) if store is not None else ()
     list_id = store.info.list_id if store is not None else "(made at the first send)"
 
     def id_for(address: str) -> str:
@@ -145,7 +158,7 @@ def _send_to_list(
 
     with open_send_log(options.build_dir / issue.slug, secret, store.earlier_secrets if store else ()) as log:
         delivered = log.delivered()
-        opted_out = {s.email for s in subscribers.active if s.email in unsubscribed}
+        opted_out = {s.email for s in subscribers.active if view is not None and view.suppressed(s.email)}
         active = [s for s in subscribers.active if s.email not in opted_out]
         pending = [s for s in active if not log.sent_to(s.email, delivered)]
         already_sent = len(active) - len(pending)
@@ -156,7 +169,7 @@ def _send_to_list(
             "to_send": len(pending),
             "skipped": subscribers.skipped,
             "unsubscribed": len(opted_out),
-            "optouts_read": len(unsubscribed),
+            "optouts_read": view.suppressed_count if view is not None else 0,
             "list_id": list_id,
             "duplicates": subscribers.duplicates,
             "sent": 0,
@@ -166,8 +179,8 @@ def _send_to_list(
         }
         reporter.info(
             f"send     {issue.title}: {len(pending)} to send, {result['already_sent']} already sent, "
-            f"{len(opted_out)} unsubscribed through the link, {subscribers.skipped} unsubscribed or "
-            f"inactive in the list, {subscribers.duplicates} duplicate rows"
+            f"{len(opted_out)} unsubscribed, bounced or complained, {subscribers.skipped} not active in the "
+            f"list, {subscribers.duplicates} duplicate rows"
         )
         if options.dry_run:
             if pending:

@@ -1,19 +1,13 @@
-"""The unsubscribe service: the page and the one-click endpoint that the footer link and the
-List-Unsubscribe header point at (RFC 8058), as an ASGI app (Starlette).
+"""The service: sign-up with double opt-in (mail/signup.py), and the unsubscribe page and
+one-click endpoint that the footer link and the List-Unsubscribe header point at
+(mail/optout.py), as one ASGI app (Starlette) over the list's private store.
 
-A GET (or HEAD) never unsubscribes (mail scanners and link previews follow links): it shows a
-page that asks for one click. A POST with `List-Unsubscribe=One-Click` (a mail client's button)
-or from that page records the unsubscribe in the list's private store (mail/liststore.py),
-which `publish send` reads. "Undo" takes a token of its own, made on the confirmation page and
-valid for an hour: the footer's token cannot re-subscribe anyone. Tokens are checked in
-constant time against the current and earlier secrets and every id the list has had.
+Its paths: `{service_url}/subscribe` and `{service_url}/confirm` when [subscriptions]
+service_url is set, and the path of [email] unsubscribe_url. Slow clients are dropped: a
+request's head must arrive within HEAD_TIMEOUT_S of the connection, its body within
+BODY_TIMEOUT_S (mail/forms.py), and no body may pass MAX_BODY.
 
-When the store cannot be reached, an unsubscribe is written to a local journal (fsync'd) and
-answered as done; the journal is replayed into the store as soon as it answers again. Slow
-clients are dropped: a request's head must arrive within HEAD_TIMEOUT_S of the connection, its
-body within BODY_TIMEOUT_S.
-
-    publish unsubscribe-server --port 8080             # runs it with uvicorn
+    publish service --port 8080             # runs it with uvicorn
     PUBLISH_CONFIG=publish.toml uvicorn --factory pipeline.mail.service:from_environment
 """
 
@@ -22,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -30,8 +23,6 @@ from urllib.parse import urlsplit
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
-from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.routing import Route
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
@@ -39,73 +30,26 @@ from pipeline.config import Config, load_config
 from pipeline.errors import ServiceError
 from pipeline.mail.journal import Journal
 from pipeline.mail.liststore import ListStore, open_list
+from pipeline.mail.optout import UnsubscribeService
 from pipeline.mail.secret import read_secrets
-from pipeline.mail.unsubscribe import make_undo_token, verify_any, verify_undo
-from pipeline.templating import render
+from pipeline.mail.signup import Outbox, SignupService
 
-MAX_BODY = 10 * 1024  # a one-click POST is 26 bytes; the page's form a few hundred
 HEAD_TIMEOUT_S = 10.0  # from the connection (or the last answer) to a request's whole head
-BODY_TIMEOUT_S = 10.0
 KEEP_ALIVE_S = 5
 CONCURRENCY = 512  # open connections at most; beyond, uvicorn answers 503
 REPLAY_EVERY_S = 5.0
 # A store that does not answer is given up on in seconds (then the journal takes the
 # unsubscribe), not after boto's default minutes.
 STORE_TIMEOUT_S, STORE_ATTEMPTS = 3.0, 2
-HEADERS = {
-    "Cache-Control": "no-store",
-    "X-Frame-Options": "DENY",
-    "Referrer-Policy": "no-referrer",
-    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'",
-}
 
 
-class TooLarge(Exception):
-    pass
-
-
-class TooSlow(Exception):
-    pass
-
-
-async def _body(request: Request) -> bytes:
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_BODY:
-        raise TooLarge
-    body = b""
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_BODY:
-            raise TooLarge
-    return body
-
-
-async def _form(request: Request) -> dict[str, str]:
-    """The body's fields, read at most MAX_BODY bytes in at most BODY_TIMEOUT_S. Multipart is
-    parsed as such; any other body as urlencoded, whatever type it declares: RFC 8058's
-    `List-Unsubscribe=One-Click` must count even with no or a wrong Content-Type."""
-    try:
-        body = await asyncio.wait_for(_body(request), BODY_TIMEOUT_S)
-    except TimeoutError:
-        raise TooSlow from None
-    if not body:
-        return {}
-    multipart = request.headers.get("content-type", "").lower().startswith("multipart/form-data")
-    scope = (
-        request.scope
-        if multipart
-        else {
-            **request.scope,
-            "headers": [(k, v) for k, v in request.scope["headers"] if k != b"content-type"]
-            + [(b"content-type", b"application/x-www-form-urlencoded")],
-        }
-    )
-
-    async def replay() -> dict:
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    form = await Request(scope, replay).form(max_files=0, max_fields=20)
-    return {key: value for key, value in form.items() if isinstance(value, str)}
+def service_paths(config: Config) -> dict[str, str]:
+    """What the service answers at: its pages' paths by name."""
+    paths = {"unsubscribe": urlsplit(config.email.unsubscribe_url).path or "/unsubscribe"}
+    if config.subscriptions.service_url:
+        for name in ("subscribe", "confirm"):
+            paths[name] = urlsplit(config.subscriptions.link(name)).path
+    return paths
 
 
 def create_app(
@@ -118,163 +62,38 @@ def create_app(
     """The service's app. `restart_store` starts the embedded store again when it has gone (it
     was another command's, which exited): called while journalled unsubscribes wait for it;
     what it returns is stopped when the service stops."""
-    service = UnsubscribeService(
-        config,
-        secrets,
-        store,
-        journal or Journal(config.base_dir / ".publish" / "unsubscribe-journal.jsonl"),
-        restart_store,
-    )
-    path = urlsplit(config.email.unsubscribe_url).path or "/unsubscribe"
-    return Starlette(
-        routes=[Route(path, service.unsubscribe, methods=["GET", "HEAD", "POST"])], lifespan=service.lifespan
-    )
+    journal = journal or Journal(config.base_dir / ".publish" / "unsubscribe-journal.jsonl")
+    outbox = Outbox(config)
+    paths = service_paths(config)
+    optout = UnsubscribeService(config, secrets, store, journal)
+    routes = [Route(paths["unsubscribe"], optout.unsubscribe, methods=["GET", "HEAD", "POST"])]
+    if "subscribe" in paths:
+        signup = SignupService(config, secrets, store, outbox)
+        routes += [
+            Route(paths["subscribe"], signup.subscribe, methods=["GET", "HEAD", "POST"]),
+            Route(paths["confirm"], signup.confirm, methods=["GET", "HEAD", "POST"]),
+        ]
+    life = Life(store, journal, outbox, restart_store)
+    return Starlette(routes=routes, lifespan=life.lifespan)
 
 
-class UnsubscribeService:
-    """The unsubscribe endpoint: a confirmation page for a GET, the unsubscribe for its form's
-    POST or a mail client's one-click POST, and Undo for an hour after."""
+class Life:
+    """What runs beside the requests: the outbox's thread, and journalled unsubscribes replayed
+    into the store every few seconds while it answers."""
 
-    def __init__(
-        self,
-        config: Config,
-        secrets: tuple[str, ...],
-        store: ListStore,
-        journal: Journal,
-        restart_store: Callable[[], Any] | None,
-    ):
-        self.show, self.secrets, self.store, self.journal = config.show, secrets, store, journal
-        self.restart_store = restart_store
-
-    def page(
-        self,
-        status: int,
-        heading: str,
-        message: str,
-        address: str = "",
-        token: str = "",
-        action: str = "",
-        button: str = "",
-        headers: dict | None = None,
-    ) -> HTMLResponse:
-        show = self.show
-        html = render(
-            "unsubscribe.html",
-            language=show.language,
-            show_title=show.title,
-            site_url=show.site_url,
-            heading=heading,
-            message=message,
-            address=address,
-            token=token,
-            action=action,
-            button=button,
-        )
-        return HTMLResponse(html, status, headers={**HEADERS, **(headers or {})})
-
-    def invalid(self) -> HTMLResponse:
-        return self.page(
-            400,
-            "This link does not work",
-            "It may have been cut short by your mail program. Use the unsubscribe link in the "
-            "newsletter's footer, or reply to the newsletter and we will take you off the list.",
-        )
-
-    def unavailable(self) -> HTMLResponse:
-        return self.page(
-            503,
-            "Please try again in a minute",
-            "We could not record this just now. Nothing has changed yet; the same link will work again shortly.",
-            headers={"Retry-After": "60"},
-        )
-
-    async def record(self, address: str) -> bool:
-        """The unsubscribe, in the store or, while it does not answer, in the journal."""
-        try:
-            await run_in_threadpool(self.store.add, address)
-            return True
-        except ServiceError:
-            try:
-                await run_in_threadpool(self.journal.append, address)
-                return True
-            except OSError:
-                return False
-
-    async def unsubscribe(self, request: Request) -> Response:
-        try:
-            form = await _form(request) if request.method == "POST" else {}
-        except TooLarge:
-            return PlainTextResponse("request too large", 413, headers=HEADERS)
-        except TooSlow:
-            return PlainTextResponse("request body too slow", 408, headers=HEADERS)
-        address = form.get("email") or request.query_params.get("email", "")
-        token = form.get("token") or request.query_params.get("token", "")
-        if not address:
-            return self.invalid()
-        if form.get("action") == "undo":
-            return await self.undo(address, token)
-        if not verify_any(address, token, self.secrets, self.store.list_ids):
-            return self.invalid()
-        if request.method in ("GET", "HEAD"):  # a GET never unsubscribes: scanners follow links
-            return self.page(
-                200,
-                "Unsubscribe?",
-                f"You will get no more emails from {self.show.title}.",
-                address,
-                token,
-                "unsubscribe",
-                "Unsubscribe",
-            )
-        return await self.confirmed(
-            address, one_click=form.get("List-Unsubscribe") == "One-Click", asked=form.get("action") == "unsubscribe"
-        )
-
-    async def confirmed(self, address: str, one_click: bool, asked: bool) -> Response:
-        """A POST with a valid token: the form's button, or a mail client's one-click (RFC 8058)."""
-        if not one_click and not asked:
-            return self.invalid()
-        if not await self.record(address):
-            return self.unavailable()
-        if one_click:
-            return Response(status_code=200, headers=HEADERS)
-        undo = make_undo_token(address, self.secrets[0], self.store.info.list_id, time.time())
-        return self.page(
-            200,
-            "You are unsubscribed",
-            f"You will get no more emails from {self.show.title}. Clicked by mistake?",
-            address,
-            undo,
-            "undo",
-            "Undo",
-        )
-
-    async def undo(self, address: str, token: str) -> Response:
-        if not verify_undo(address, token, self.secrets[0], self.store.info.list_id, time.time()):
-            return self.page(
-                400,
-                "This Undo has expired",
-                "Undo works for an hour after unsubscribing. To subscribe again, reply to any issue of the newsletter.",
-            )
-        try:
-            await run_in_threadpool(self.store.remove, address)
-        except ServiceError:
-            return self.unavailable()
-        return self.page(
-            200,
-            "You are subscribed again",
-            f"Welcome back: the next issue of {self.show.title} will reach you as before.",
-            address,
-        )
+    def __init__(self, store: ListStore, journal: Journal, outbox: Outbox, restart_store: Callable[[], Any] | None):
+        self.store, self.journal, self.outbox, self.restart_store = store, journal, outbox, restart_store
 
     @contextlib.asynccontextmanager
     async def lifespan(self, app: Starlette) -> AsyncIterator[None]:
-        """Journalled unsubscribes replayed into the store every few seconds while it answers."""
         started: list[Any] = []
+        self.outbox.start()
         task = asyncio.create_task(self._replay_forever(started))
         try:
             yield
         finally:
             task.cancel()
+            await run_in_threadpool(self.outbox.stop)
             for server in started:
                 await run_in_threadpool(server.stop)
 

@@ -22,7 +22,7 @@ from collections.abc import Iterable
 from pipeline.mail.address import address_mac, normalize_address
 from pipeline.timefmt import utc_now
 
-__all__ = ["make_token", "normalize_address", "verify", "verify_any"]
+__all__ = ["make_confirm_token", "make_token", "normalize_address", "verify", "verify_any", "verify_confirm"]
 
 # Versioned, so a change of scheme still verifies the links already in inboxes. v1 signed the
 # address alone, so two shows sharing a secret accepted each other's links; v2 adds the list.
@@ -100,5 +100,35 @@ def verify_undo(email: str, token: str, secret: str, list_id: str, now: float) -
     try:
         expected = make_undo_token(email, secret, list_id, until - UNDO_VALID_S)
         return hmac.compare_digest(expected.encode("ascii"), token.strip().encode("utf-8"))
+    except (UnicodeError, TypeError, ValueError):
+        return False
+
+
+# Confirmation links of a sign-up (double opt-in): bound to the address, the list and an expiry.
+_CONFIRM = b"publish-confirm-v1\x00"
+CONFIRM_VALID_S = 7 * 24 * 3600
+
+
+def make_confirm_token(email: str, secret: str, list_id: str, now: float) -> str:
+    until = int(now) + CONFIRM_VALID_S
+    purpose = _CONFIRM + f"{list_id}\0{until}\0".encode()
+    return f"c1.{until}.{_digest(secret, purpose, email)}"
+
+
+def verify_confirm(email: str, token: str, secrets: Iterable[str], list_id: str, now: float) -> bool:
+    """True for a confirmation token made for `email` and this list by any of `secrets`, and
+    not expired. Constant-time; never raises."""
+    if not isinstance(email, str) or not isinstance(token, str):
+        return False
+    parts = token.strip().split(".")
+    if len(parts) != 3 or parts[0] != "c1" or not parts[1].isdigit() or len(parts[1]) > 12:
+        return False
+    until = int(parts[1])
+    if not now <= until <= now + CONFIRM_VALID_S:
+        return False
+    try:
+        given = token.strip().encode("utf-8")
+        made = [make_confirm_token(email, s, list_id, until - CONFIRM_VALID_S).encode("ascii") for s in secrets]
+        return any([hmac.compare_digest(expected, given) for expected in made])
     except (UnicodeError, TypeError, ValueError):
         return False

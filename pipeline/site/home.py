@@ -122,6 +122,8 @@ def _render_home(config: Config, links: Links, cover_url: str, **page: object) -
         cover_url=cover_url,
         feed_url=links.feed_url,
         home_url=home_url(links),
+        signup_action=config.subscriptions.link("subscribe"),
+        signup_source=home_url(links),
         **page,
     ).encode("utf-8")
 

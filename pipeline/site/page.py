@@ -93,6 +93,8 @@ def build_page(
         body_html=issue.body_html,
         previous=previous,
         following=following,
+        signup_action=config.subscriptions.link("subscribe"),
+        signup_source=web_url,
     )
 
 

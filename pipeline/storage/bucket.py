@@ -33,6 +33,7 @@ SHORT_CACHE = "public, max-age=300"
 # A server that accepts the connection and then says nothing fails the run after 4 tries of
 # this long, instead of hanging it.
 TIMEOUT_S = 30.0
+POOL = 32  # connections a client keeps: the list is read with many requests at once
 PAGE_CACHE = "public, max-age=600"
 IMMUTABLE = "public, max-age=31536000, immutable"
 CONTENT_TYPES = {
@@ -150,6 +151,7 @@ class Bucket:
             s3={"addressing_style": "path"} if target.endpoint_url else {},
             request_checksum_calculation="when_required",
             response_checksum_validation="when_required",
+            max_pool_connections=POOL,
         )
         session = boto3.session.Session()
         self.client = session.client(
@@ -243,7 +245,9 @@ class Bucket:
         except BotoCoreError as exc:
             raise describe_failure(exc, self.target, f"read {key}") from None
 
-    def put(self, item: Item, if_match: str | None = None, if_none_match: bool = False) -> None:
+    def put(self, item: Item, if_match: str | None = None, if_none_match: bool = False) -> str:
+        """Write `item`; returns the new object's ETag ("" after a multipart upload). With
+        `if_match` or `if_none_match`, raises PreconditionFailed when the object changed or exists."""
         extra = {
             "ContentType": item.content_type,
             "CacheControl": item.cache_control,
@@ -259,7 +263,7 @@ class Bucket:
                 ExtraArgs=extra,
                 Config=self.transfer,
             )
-            return
+            return ""
         body = item.bytes()
         conditions = {}
         if if_match:
@@ -267,7 +271,8 @@ class Bucket:
         if if_none_match:
             conditions["IfNoneMatch"] = "*"
         try:
-            self.client.put_object(Bucket=self.target.bucket, Key=item.key, Body=body, **extra, **conditions)
+            answer = self.client.put_object(Bucket=self.target.bucket, Key=item.key, Body=body, **extra, **conditions)
+            return str(answer.get("ETag", ""))
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") in ("PreconditionFailed", "412", "ConditionalRequestConflict"):
                 raise PreconditionFailed(item.key) from None
@@ -300,14 +305,18 @@ class Bucket:
         self._call(f"delete {key}", self.client.delete_object, Bucket=self.target.bucket, Key=key)
 
     def list_keys(self, prefix: str = "") -> list[str]:
-        keys: list[str] = []
+        return list(self.list_etags(prefix))
+
+    def list_etags(self, prefix: str = "") -> dict[str, str]:
+        """Every key under `prefix` with its ETag, 1,000 to a request."""
+        found: dict[str, str] = {}
         paginator = self.client.get_paginator("list_objects_v2")
         try:
             for page in paginator.paginate(Bucket=self.target.bucket, Prefix=prefix):
-                keys += [entry["Key"] for entry in page.get("Contents", [])]
+                found.update((entry["Key"], entry.get("ETag", "")) for entry in page.get("Contents", []))
         except (BotoCoreError, ClientError) as exc:
             raise describe_failure(exc, self.target, "list the bucket") from None
-        return keys
+        return found
 
 
 def needs_upload(item: Item, found: ObjectInfo | None) -> bool:
