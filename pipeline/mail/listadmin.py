@@ -46,6 +46,7 @@ def import_file(config: Config, path: Path, fmt: str, reporter: Reporter) -> dic
             if imported(view.record_of(row.address), row.address, row.name, row.status, source, row.since) is not None:
                 changes.append(row)
         progress = reporter.progress("importing", len(changes))
+        store.recent = {}
 
         def write(row: Any) -> None:
             store.change(row.address, lambda r: imported(r, row.address, row.name, row.status, source, row.since))
@@ -53,6 +54,8 @@ def import_file(config: Config, path: Path, fmt: str, reporter: Reporter) -> dic
 
         with ThreadPoolExecutor(WRITERS) as pool:
             list(pool.map(write, changes))
+        if changes:
+            store.view()  # the snapshot brought up to date from what was written: no request per record
     statuses = Counter(row.status for row in parsed.rows)
     result = {
         "file": str(path),

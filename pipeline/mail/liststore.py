@@ -105,6 +105,9 @@ class ListStore:
 
     def __init__(self, bucket: Bucket, info: ListInfo, secrets: Iterable[str] = ()):
         self.bucket, self.info, self._secrets = bucket, info, tuple(secrets)
+        # With a dict here (an import sets one), what this process writes is kept with the
+        # ETags the writes returned, so reading the whole list afterwards needs no request for it.
+        self.recent: dict[str, tuple[str, Record]] | None = None
 
     @property
     def earlier_secrets(self) -> tuple[str, ...]:
@@ -152,7 +155,9 @@ class ListStore:
                     return None
                 assert isinstance(wanted, Record)
                 item = Item(key, "application/json", "no-store", data=wanted.to_json())
-                self.bucket.put(item, if_match=etag, if_none_match=etag is None)
+                written = self.bucket.put(item, if_match=etag, if_none_match=etag is None)
+                if self.recent is not None:
+                    self.recent[key] = (written, wanted)
                 return wanted
             except PreconditionFailed:
                 time.sleep(random.uniform(0.0, 0.05))
@@ -171,7 +176,7 @@ class ListStore:
         snapshot is brought up to date for the next reader (it is a cache, checked by ETag
         against the listing every time, so a stale one costs requests, never correctness)."""
         listed = self.bucket.list_etags(PREFIX)
-        snapshot = self._snapshot()
+        snapshot = {**self._snapshot(), **(self.recent or {})}
         records: dict[str, Record] = {}
         fresh: dict[str, tuple[str, Record]] = {}
         stale = []
@@ -190,9 +195,10 @@ class ListStore:
 
         with ThreadPoolExecutor(READERS) as pool:
             list(pool.map(fetch, stale))
-        if save and (fresh or len(snapshot) != len(records)):
+        if save and (fresh or self.recent or len(snapshot) != len(records)):
             etags = {key: fresh[key][0] if key in fresh else listed[key] for key in records}
             self._save_snapshot(records, etags)
+            self.recent = {} if self.recent is not None else None
         return ListView(self, records, set(self.bucket.list_keys(LEGACY_PREFIX)), carry_over=save)
 
     def _snapshot(self) -> dict[str, tuple[str, Record]]:

@@ -56,7 +56,7 @@ def _notice(config: Config, subject: str, heading: str, paragraphs: list[str], b
     lines += [f"{button}:", LINK, ""]
     if small:
         lines += [*textwrap.wrap(small, 78), ""]
-    lines += ["--", f"{sender_name or show.title} <{sender_address}>"]
+    lines += ["-- ", f"{sender_name or show.title} <{sender_address}>"]
     if email.address:
         lines.append(email.address)
     return Notice(subject, html, "\n".join(lines) + "\n")

@@ -123,7 +123,7 @@ def sign_up(
     every `every_s` seconds. A suppressed address keeps its status until the reader confirms."""
     if record is not None and record.status == "active":
         return None, False
-    if record is not None and now - record.confirm_sent_at < every_s:
+    if record is not None and record.confirm_sent_at and now - record.confirm_sent_at < every_s:
         return None, False
     status = "pending" if record is None or record.status == "pending" else record.status
     updated = _event(record, address, status, "sign-up", source=source, form=FORM_VERSION)
@@ -136,7 +136,8 @@ def confirm(record: Record | None, address: str) -> Record | None:
     on, the form's wording). None: already active."""
     if record is not None and record.status == "active":
         return None
-    signed_up = next((e for e in reversed(record.history) if e.get("event") == "sign-up"), {}) if record else {}
+    asks = [e for e in record.history if e.get("event") == "sign-up"] if record else []
+    signed_up = next((e for e in reversed(asks) if e.get("source")), asks[-1] if asks else {})
     updated = _event(record, address, "active", "confirmed")
     consent = {
         "method": "double opt-in",
