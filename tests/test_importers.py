@@ -24,7 +24,11 @@ SECRET = "test-import-secret-0123456789"
         (
             "substack.csv",
             "substack",
-            {"reader.one@example.com": "active", "paid.reader@example.com": "active", "left.email@example.com": "unsubscribed"},
+            {
+                "reader.one@example.com": "active",
+                "paid.reader@example.com": "active",
+                "left.email@example.com": "unsubscribed",
+            },
         ),
         (
             "buttondown.csv",
@@ -45,7 +49,11 @@ SECRET = "test-import-secret-0123456789"
         (
             "listmonk.csv",
             "listmonk",
-            {"enabled@example.com": "active", "disabled@example.com": "unsubscribed", "blocked@example.com": "unsubscribed"},
+            {
+                "enabled@example.com": "active",
+                "disabled@example.com": "unsubscribed",
+                "blocked@example.com": "unsubscribed",
+            },
         ),
         ("plain.csv", "plain", {"plain@example.com": "active", "plain.left@example.com": "unsubscribed"}),
     ],
@@ -158,7 +166,13 @@ def test_the_store_names_reveal_no_address(project, monkeypatch):
     from pipeline.storage.bucket import Bucket, Target
 
     private = Bucket(
-        Target(f"{project.bucket}-subscriptions", "us-east-1", project.s3.endpoint, project.s3.access_key, project.s3.secret_key)
+        Target(
+            f"{project.bucket}-subscriptions",
+            "us-east-1",
+            project.s3.endpoint,
+            project.s3.access_key,
+            project.s3.secret_key,
+        )
     )
     keys = private.list_keys()
     assert "list.json" in keys and "snapshot.json.gz" in keys
