@@ -5,6 +5,9 @@ from __future__ import annotations
 import asyncio
 
 from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+
+from pipeline.mail.pages import HEADERS
 
 MAX_BODY = 10 * 1024  # a one-click POST is 26 bytes; a form a few hundred
 BODY_TIMEOUT_S = 10.0
@@ -56,3 +59,16 @@ async def read_form(request: Request) -> dict[str, str]:
 
     form = await Request(scope, replay).form(max_files=0, max_fields=20)
     return {key: value for key, value in form.items() if isinstance(value, str)}
+
+
+async def posted(request: Request) -> dict[str, str] | Response:
+    """The fields a POST carries ({} for a GET or HEAD), or the answer that refuses the body:
+    413 when it is too large, 408 when it is too slow."""
+    if request.method != "POST":
+        return {}
+    try:
+        return await read_form(request)
+    except TooLarge:
+        return PlainTextResponse("request too large", 413, headers=HEADERS)
+    except TooSlow:
+        return PlainTextResponse("request body too slow", 408, headers=HEADERS)

@@ -108,6 +108,7 @@ class ListStore:
         # With a dict here (an import sets one), what this process writes is kept with the
         # ETags the writes returned, so reading the whole list afterwards needs no request for it.
         self.recent: dict[str, tuple[str, Record]] | None = None
+        self._legacy: bool | None = None
 
     @property
     def earlier_secrets(self) -> tuple[str, ...]:
@@ -130,9 +131,16 @@ class ListStore:
         found = self.bucket.get(self.key(address))
         if found is not None:
             return _parse(found[0], self.key(address)), found[1]
-        if any(self.bucket.head(key) is not None for key in self.legacy_keys(address)):
+        if self._has_legacy() and any(self.bucket.head(key) is not None for key in self.legacy_keys(address)):
             return Record("unsubscribed", normalize_address(address), history=({"event": "unsubscribed"},)), None
         return None, None
+
+    def _has_legacy(self) -> bool:
+        """Whether the store holds any first-scheme record: asked once (nothing writes them
+        any more), so a store without them costs no request per address for them."""
+        if self._legacy is None:
+            self._legacy = bool(self.bucket.list_keys(LEGACY_PREFIX))
+        return self._legacy
 
     def change(self, address: str, step: Step) -> Record | None:
         """Apply `step` to the address's record and write the result with a conditional request

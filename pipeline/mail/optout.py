@@ -14,11 +14,11 @@ import time
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, PlainTextResponse, Response
+from starlette.responses import HTMLResponse, Response
 
 from pipeline.config import Config
 from pipeline.errors import ServiceError
-from pipeline.mail.forms import TooLarge, TooSlow, read_form
+from pipeline.mail.forms import posted
 from pipeline.mail.journal import Journal
 from pipeline.mail.liststore import DELETE, ListStore
 from pipeline.mail.pages import HEADERS, service_page, unavailable
@@ -84,12 +84,9 @@ class UnsubscribeService:
                 return False
 
     async def unsubscribe(self, request: Request) -> Response:
-        try:
-            form = await read_form(request) if request.method == "POST" else {}
-        except TooLarge:
-            return PlainTextResponse("request too large", 413, headers=HEADERS)
-        except TooSlow:
-            return PlainTextResponse("request body too slow", 408, headers=HEADERS)
+        form = await posted(request)
+        if isinstance(form, Response):
+            return form
         address = form.get("email") or request.query_params.get("email", "")
         token = form.get("token") or request.query_params.get("token", "")
         if not address:

@@ -22,15 +22,15 @@ from urllib.parse import urlencode
 from email_validator import EmailNotValidError, validate_email
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, PlainTextResponse, Response
+from starlette.responses import HTMLResponse, Response
 
 from pipeline.config import Config
 from pipeline.errors import ServiceError
 from pipeline.mail.delivery import Rejected, Transient, open_transport
-from pipeline.mail.forms import TooLarge, TooSlow, read_form
+from pipeline.mail.forms import posted
 from pipeline.mail.liststore import ListStore
 from pipeline.mail.notices import confirmation_notice, notice_message, welcome_notice
-from pipeline.mail.pages import HEADERS, service_page, unavailable
+from pipeline.mail.pages import service_page, unavailable
 from pipeline.mail.records import MAX_NAME_CHARS, Record, confirm, sign_up
 from pipeline.mail.unsubscribe import make_confirm_token, verify_confirm
 from pipeline.textutil import is_web_url
@@ -160,12 +160,9 @@ class SignupService:
     async def subscribe(self, request: Request) -> Response:
         if request.method != "POST":
             return self.form_page()
-        try:
-            form = await read_form(request)
-        except TooLarge:
-            return PlainTextResponse("request too large", 413, headers=HEADERS)
-        except TooSlow:
-            return PlainTextResponse("request body too slow", 408, headers=HEADERS)
+        form = await posted(request)
+        if isinstance(form, Response):
+            return form
         address = valid_address(form.get("email", ""))
         if address is None:
             return self.form_page(400, "That is not an email address", "Check it and try again.")
@@ -198,12 +195,9 @@ class SignupService:
         return notice_message(self.config, self.confirmation, address, link)
 
     async def confirm(self, request: Request) -> Response:
-        try:
-            form = await read_form(request) if request.method == "POST" else {}
-        except TooLarge:
-            return PlainTextResponse("request too large", 413, headers=HEADERS)
-        except TooSlow:
-            return PlainTextResponse("request body too slow", 408, headers=HEADERS)
+        form = await posted(request)
+        if isinstance(form, Response):
+            return form
         address = form.get("email") or request.query_params.get("email", "")
         token = form.get("token") or request.query_params.get("token", "")
         if not verify_confirm(address, token, self.secrets, self.store.info.list_id, time.time()):
