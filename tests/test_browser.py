@@ -33,6 +33,8 @@ def published(s3_server, speech_cache, tmp_path_factory):
         for name in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_PROFILE"):
             env.delenv(name, raising=False)
         project.config(email={"address": "Screen Reviews, 1 Example Street, Springfield"})
+        with (root / "publish.toml").open("a") as config:  # the sign-up form on every page, measured too
+            config.write('[subscriptions]\nservice_url = "https://list.example.com"\n')
         urls = {}
         for name, path in ISSUES.items():
             result = project.publish(path)
@@ -93,9 +95,12 @@ def test_what_a_reader_sees(published, browser, name, kind, width, scheme):
             listen = page.get_by_role("link", name="Listen to this review")
             assert listen.count() == 1
             unsubscribe = page.get_by_role("link", name="Unsubscribe")
+            assert page.get_by_role("link", name="Subscribe", exact=True).get_attribute("href") == (
+                "https://list.example.com/subscribe"
+            )
             targets = [listen, unsubscribe]
         else:
-            targets = [page.locator("audio")]
+            targets = [page.locator("audio"), page.get_by_role("button", name="Subscribe", exact=True)]
         for target in targets:
             where = box(page, target.first)
             assert where["x"] >= 0 and where["x"] + where["width"] <= width, "outside the viewport"
@@ -123,7 +128,13 @@ def test_the_shows_home_page(published, browser, width, scheme):
         assert len(titles) == 3 and "All of Us Are Dead" in titles
         assert page.locator("ol.issues audio").count() == 3
         assert page.locator("#feed-url").input_value().endswith("/feed.xml")
-        for target in (page.locator("#copy-feed"), page.locator("ol.issues audio").first):
+        signup = page.get_by_label("Get Screen Reviews by email")
+        assert signup.is_visible() and signup.get_attribute("type") == "email"
+        assert page.locator("form.signup").get_attribute("action") == "https://list.example.com/subscribe"
+        trap = page.locator("#signup-website").bounding_box()  # the honeypot: off-screen, never in the way
+        assert trap is None or trap["x"] + trap["width"] <= 0
+        subscribe = page.get_by_role("button", name="Subscribe", exact=True)
+        for target in (page.locator("#copy-feed"), page.locator("ol.issues audio").first, signup, subscribe):
             where = box(page, target)
             assert where["x"] >= 0 and where["x"] + where["width"] <= width, "outside the viewport"
     finally:
