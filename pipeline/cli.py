@@ -289,6 +289,8 @@ def send(
     if dry_run and not as_json and "sample" in result:
         click.echo(result["sample"])
     emit(result, as_json)
+    if result["failed"] and not result["sent"]:
+        sys.exit(1)  # delivered nothing: a script must not take it for done
 
 
 def _service(host: str, port: int, config_path: Path | None) -> None:

@@ -124,6 +124,49 @@ def test_refused_address_is_reported_and_the_rest_delivered(published, smtp):
     assert "not delivered to bounce@example.com" in result.stderr
 
 
+def test_a_send_that_delivered_nothing_says_so_and_exits_1(published, smtp):
+    """Issue 29, item 4: a test to an address the server refuses printed "test sent to …" and
+    exited 0, and so did a list send whose every address was refused."""
+    project, issue = published
+    smtp.mailbox.refuse.update({"me@example.com", "x@example.com", "y@example.com"})
+    test = CliRunner().invoke(
+        main,
+        [
+            "send",
+            str(issue),
+            "--test",
+            "me@example.com",
+            "--config",
+            str(project.root / "publish.toml"),
+            "--build-dir",
+            str(project.root / "build"),
+        ],
+    )
+    assert test.exit_code == 1, test.output
+    assert "sent to" not in test.stderr and "not delivered to me@example.com" in test.stderr
+    assert "delivered to none of 1" in test.stderr
+    listed = send(project, issue, subscribers_csv(project, ["x@example.com,,", "y@example.com,,"]))
+    assert listed.exit_code == 1, listed.output
+    summary = json.loads(listed.stdout)
+    assert (summary["sent"], summary["failed"]) == (0, 2)
+    words = CliRunner().invoke(
+        main,
+        [
+            "send",
+            str(issue),
+            "--subscribers",
+            subscribers_csv(project, ["x@example.com,,", "y@example.com,,"]),
+            "--config",
+            str(project.root / "publish.toml"),
+            "--build-dir",
+            str(project.root / "build"),
+        ],
+    )
+    assert words.exit_code == 1
+    assert "0 delivered in this run" in words.stderr and "2 refused" in words.stderr
+    assert "sent     " not in words.stderr
+
+
 def test_malformed_rows_are_reported_with_line_numbers(published, smtp):
     project, issue = published
     rows = ["good@example.com,,", "not-an-address,,", "x@,,", "ok@example.com,,maybe"]

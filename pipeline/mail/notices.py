@@ -36,6 +36,7 @@ def _notice(config: Config, subject: str, heading: str, paragraphs: list[str], b
         render(
             "notice.mjml",
             language=show.language.split("-")[0],
+            subject=subject,
             heading=heading,
             preheader=paragraphs[0],
             show_title=show.title,

@@ -204,9 +204,10 @@ def _send_to_list(
     for address, _, detail in delivery.failures[:MAX_REPORTED_FAILURES]:
         reporter.warn(f"not delivered to {address}: {detail}")
     reporter.info(
-        f"sent     {delivery.sent} in this run, {already_sent + delivery.sent} of "
+        f"done     {delivery.sent} delivered in this run, {already_sent + delivery.sent} of "
         f"{len(active)} in all; {len(delivery.failures)} refused"
         + (" (run again to retry them)" if delivery.failures else "")
+        + f"; {len(opted_out) + subscribers.skipped} skipped (not active)"
     )
     return result
 
@@ -248,7 +249,12 @@ def send_test(issue: Issue, config: Config, secret: str, options: SendOptions, r
     )
     result["sent"], result["failed"] = delivery.sent, len(failures)
     result["failures"] = [{"email": a, "code": c, "detail": d} for a, c, d in failures]
-    reporter.info(f"test     sent to {', '.join(addresses)} (subject marked [Test]; not logged)")
     for address, _, detail in failures:
         reporter.warn(f"not delivered to {address}: {detail}")
+    refused = {address for address, _, _ in failures}
+    delivered = [address for address in addresses if address not in refused]
+    if delivered:
+        reporter.info(f"test     sent to {', '.join(delivered)} (subject marked [Test]; not logged)")
+    else:
+        reporter.info(f"test     delivered to none of {len(addresses)}")
     return result
