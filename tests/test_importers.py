@@ -178,5 +178,7 @@ def test_the_store_names_reveal_no_address(project, monkeypatch):
     assert "list.json" in keys and "snapshot.json.gz" in keys
     records = [k for k in keys if k.startswith("subscribers/")]
     assert len(records) == 2 and not any("example" in k or "@" in k for k in keys)
-    body = json.loads(private.get(records[0])[0])
-    assert body["version"] == 2 and body["consent"]["method"] == "import" and body["history"][0]["event"] == "imported"
+    bodies = {body["address"]: body for body in (json.loads(private.get(key)[0]) for key in records)}
+    member = bodies["member@example.com"]
+    assert member["version"] == 2 and member["consent"]["method"] == "import"
+    assert member["history"][0]["event"] == "imported" and bodies["quiet@example.com"]["status"] == "unsubscribed"

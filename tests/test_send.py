@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from pipeline.cli import main
-from pipeline.mail.unsubscribe import verify
+from pipeline.mail.unsubscribe import verify, verify_key_token
 from tests.smtp_server import SmtpServer
 
 SECRET = "test-unsubscribe-secret-0123456789"
@@ -67,6 +67,27 @@ def unsubscribe_link(message) -> str:
     return message["List-Unsubscribe"].split(",")[0].strip("<> ")
 
 
+def record_names(project, addresses: list[str]) -> dict[str, str]:
+    """What each address's unsubscribe token must name: its record in the list's store."""
+    from pipeline.config import load_config
+    from pipeline.mail.liststore import open_list
+
+    with open_list(load_config(project.root / "publish.toml"), [SECRET], create=False) as store:
+        return {address: store.record_name(address) for address in addresses}
+
+
+def test_a_site_of_ones_own_gets_the_address_in_the_link_and_a_v2_token(published, smtp):
+    """Where [email] unsubscribe_url keeps {email}, for a site that checks clicks itself."""
+    project, issue = published
+    config = project.root / "publish.toml"
+    config.write_text(config.read_text() + 'unsubscribe_url = "https://example.com/out?email={email}&token={token}"\n')
+    result = send(project, issue, subscribers_csv(project, ["own@example.com,,"]))
+    assert result.exit_code == 0, result.output
+    query = parse_qs(urlsplit(unsubscribe_link(smtp.mailbox.parsed()[0])).query)
+    assert query["email"] == ["own@example.com"]
+    assert verify("own@example.com", query["token"][0], SECRET, list_id=json.loads(result.stdout)["list_id"])
+
+
 def test_every_subscriber_gets_one_correct_message(published, smtp):
     project, issue = published
     rows = [f"reader{i}@example.com,Reader {i}," for i in range(12)]
@@ -82,6 +103,7 @@ def test_every_subscriber_gets_one_correct_message(published, smtp):
     counts = smtp.mailbox.per_recipient()
     assert set(counts.values()) == {1} and len(counts) == 13 and "gone@example.com" not in counts
     ids = set()
+    names = record_names(project, [to for _, (to,), _ in smtp.mailbox.messages])
     for (_, (to,), _), message in zip(smtp.mailbox.messages, smtp.mailbox.parsed()):
         assert message["To"].addresses[0].addr_spec.encode("utf-8", "surrogateescape").decode() == to
         assert message["Subject"] == "A Short Test"
@@ -92,8 +114,9 @@ def test_every_subscriber_gets_one_correct_message(published, smtp):
         html = message.get_body(("html",)).get_content()
         link = unsubscribe_link(message)
         query = parse_qs(urlsplit(link).query)
-        assert query["email"] == [to]
-        assert verify(to, query["token"][0], SECRET, list_id=summary["list_id"])  # the list's own id
+        assert "email" not in query and "@" not in link  # the token alone names the subscriber
+        name = verify_key_token(query["token"][0], [SECRET], summary["list_id"])  # the list's own id
+        assert name is not None and names[to] == name
         assert link in plain and link.replace("&", "&amp;") in html
         assert "preview-recipient" not in plain + html
     assert len(ids) == 13

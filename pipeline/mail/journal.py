@@ -22,9 +22,11 @@ class Journal:
         self.path, self.replaying = path, path.with_name(path.name + ".replaying")
         self._lock = threading.Lock()
 
-    def append(self, address: str) -> None:
+    def append(self, address: str, key: str = "") -> None:
+        """An unsubscribe of the address, or of the record named `key` (a link without one)."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        line = json.dumps({"unsubscribe": address, "at": int(time.time())}) + "\n"
+        entry = {"unsubscribe": address, "at": int(time.time()), **({"key": key} if key else {})}
+        line = json.dumps(entry) + "\n"
         with self._lock:
             fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o600)
             try:
@@ -34,7 +36,7 @@ class Journal:
                 os.close(fd)
 
     @staticmethod
-    def _read(path: Path) -> list[str]:
+    def _read(path: Path) -> list[tuple[str, str]]:
         try:
             lines = path.read_text(encoding="utf-8").splitlines()
         except FileNotFoundError:
@@ -42,10 +44,11 @@ class Journal:
         found = []
         for line in lines:
             with contextlib.suppress(ValueError, AttributeError, TypeError, KeyError):
-                found.append(str(json.loads(line)["unsubscribe"]))
+                entry = json.loads(line)
+                found.append((str(entry["unsubscribe"]), str(entry.get("key", ""))))
         return found
 
-    def pending(self) -> list[str]:
+    def pending(self) -> list[tuple[str, str]]:
         return self._read(self.replaying) + self._read(self.path)
 
     def replay(self, store: ListStore) -> int:
@@ -56,7 +59,7 @@ class Journal:
                     return 0
                 os.replace(self.path, self.replaying)
             pending = self._read(self.replaying)
-        for address in pending:
-            store.add(address)
+        for address, key in pending:
+            store.add(address, key=key)
         self.replaying.unlink(missing_ok=True)
         return len(pending)

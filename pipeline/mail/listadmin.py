@@ -22,7 +22,6 @@ from pipeline.mail.notices import confirmation_notice, notice_message
 from pipeline.mail.records import STATUSES, Record, Refused, add_by_writer, imported, sign_up, unsubscribe
 from pipeline.mail.secret import read_secrets
 from pipeline.mail.signup import CONFIRM_EVERY_S, confirm_link, valid_address
-from pipeline.mail.unsubscribe import make_confirm_token
 from pipeline.report import Reporter
 from pipeline.timefmt import utc_now
 
@@ -137,8 +136,8 @@ def _send_confirmation(config: Config, store: ListStore, address: str, name: str
             + ("" if status == "active" else " (a confirmation was sent in the last 10 minutes)")
         )
         return {"email": address, "status": status, "confirmation_sent": False}
-    token = make_confirm_token(address, read_secrets(config)[0], store.info.list_id, time.time())
-    message = notice_message(config, confirmation_notice(config), address, confirm_link(config, address, token))
+    link = confirm_link(config, store, address, read_secrets(config)[0])
+    message = notice_message(config, confirmation_notice(config), address, link)
     failures: list[str] = []
     deliver(
         [(address, lambda: message)],

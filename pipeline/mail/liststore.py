@@ -125,13 +125,15 @@ class ListStore:
     def legacy_keys(self, address: str) -> set[str]:
         return {_legacy_key(s, i, address) for s in self._secrets for i in self.info.identities}
 
-    def read(self, address: str) -> tuple[Record | None, str | None]:
-        """The address's record and its ETag (None: not stored under its lasting name yet). A
-        first-scheme opt-out reads as an unsubscribe, to be written under the lasting name."""
-        found = self.bucket.get(self.key(address))
+    def read(self, address: str, key: str = "") -> tuple[Record | None, str | None]:
+        """The record (under `key` when given, else the address's) and its ETag (None: not
+        stored under its lasting name yet). A first-scheme opt-out reads as an unsubscribe, to
+        be written under the lasting name."""
+        key = key or self.key(address)
+        found = self.bucket.get(key)
         if found is not None:
-            return _parse(found[0], self.key(address)), found[1]
-        if self._has_legacy() and any(self.bucket.head(key) is not None for key in self.legacy_keys(address)):
+            return _parse(found[0], key), found[1]
+        if address and self._has_legacy() and any(self.bucket.head(k) is not None for k in self.legacy_keys(address)):
             return Record("unsubscribed", normalize_address(address), history=({"event": "unsubscribed"},)), None
         return None, None
 
@@ -142,14 +144,15 @@ class ListStore:
             self._legacy = bool(self.bucket.list_keys(LEGACY_PREFIX))
         return self._legacy
 
-    def change(self, address: str, step: Step) -> Record | None:
-        """Apply `step` to the address's record and write the result with a conditional request
+    def change(self, address: str, step: Step, key: str = "") -> Record | None:
+        """Apply `step` to the address's record (or the one named `key`: an unsubscribe link's
+        token names a record, not an address) and write the result with a conditional request
         (If-None-Match to create, If-Match to update), again from a fresh read whenever another
         writer got there first: two services on one store never lose an update. `step` returns
         the record to write, None for no change, or DELETE. Returns what the store holds now."""
-        key = self.key(address)
+        key = key or self.key(address)
         for _ in range(MAX_RACES):
-            current, etag = self.read(address)
+            current, etag = self.read(address, key)
             wanted = step(current)
             if wanted is None and current is not None and etag is None:
                 wanted = current  # a first-scheme record: carried over to its lasting name
@@ -158,7 +161,7 @@ class ListStore:
             try:
                 if wanted is DELETE:
                     self.bucket.delete(key)
-                    for legacy in self.legacy_keys(address):
+                    for legacy in self.legacy_keys(address) if address else ():
                         self.bucket.delete(legacy)
                     return None
                 assert isinstance(wanted, Record)
@@ -174,9 +177,21 @@ class ListStore:
             "try again; something is writing it in a loop",
         )
 
-    def add(self, address: str, source: str = "link") -> None:
-        """An unsubscribe from the link (or a journal replayed)."""
-        self.change(address, lambda record: unsubscribe(record, normalize_address(address), source))
+    def add(self, address: str, source: str = "link", key: str = "") -> None:
+        """An unsubscribe from the link (or a journal replayed): of the address, or of the
+        record named `key` (a link that carries no address)."""
+        known = normalize_address(address) if address else ""
+        self.change(
+            address, lambda record: unsubscribe(record, known or (record.address if record else ""), source), key
+        )
+
+    def record_key(self, name: str) -> str:
+        """The store's key of a record named in a link's token (its last part)."""
+        return PREFIX + name
+
+    def record_name(self, address: str) -> str:
+        """What a link's token names: the last part of the address's record key."""
+        return self.key(address)[len(PREFIX) :]
 
     def view(self, save: bool = True) -> ListView:
         """The whole list as it is now: one listing (1,000 names a request), the snapshot of the

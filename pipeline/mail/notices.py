@@ -8,6 +8,7 @@ from __future__ import annotations
 import textwrap
 from dataclasses import dataclass
 from email.message import EmailMessage
+from email.policy import SMTP as NOTICE_POLICY  # lines of 78: quoted-printable wrapped as filters expect
 from email.utils import formatdate, make_msgid, parseaddr
 
 from markupsafe import escape
@@ -15,7 +16,6 @@ from mjml import mjml2html
 
 from pipeline.config import Config
 from pipeline.mail.compose import sender_domain
-from pipeline.mail.message import EML_POLICY
 from pipeline.mail.unsubscribe import CONFIRM_VALID_S
 from pipeline.templating import render
 
@@ -38,7 +38,6 @@ def _notice(config: Config, subject: str, heading: str, paragraphs: list[str], b
             language=show.language.split("-")[0],
             subject=subject,
             heading=heading,
-            preheader=paragraphs[0],
             show_title=show.title,
             site_url=show.site_url,
             paragraphs=paragraphs,
@@ -96,7 +95,7 @@ def welcome_notice(config: Config) -> Notice:
 
 def notice_message(config: Config, notice: Notice, address: str, link: str) -> bytes:
     """The notice for one reader, `link` in place of the placeholder."""
-    message = EmailMessage(policy=EML_POLICY)
+    message = EmailMessage(policy=NOTICE_POLICY)
     message["Subject"] = notice.subject
     message["From"] = config.email.from_
     message["To"] = address

@@ -21,7 +21,7 @@ from pipeline.mail.message import MessageTemplate, Recipient
 from pipeline.mail.secret import read_secret, read_secrets
 from pipeline.mail.sendlog import open_send_log
 from pipeline.mail.subscribers import Subscriber, SubscriberList, read_subscribers
-from pipeline.mail.unsubscribe import make_token
+from pipeline.mail.unsubscribe import KEY_CHARS, make_key_token, make_token
 from pipeline.report import Reporter
 from pipeline.source.document import Issue
 from pipeline.source.parse import parse_issue
@@ -149,7 +149,7 @@ def _send_to_list(
         return message_id(issue.slug, address, secret, domain)
 
     def recipient(subscriber: Subscriber) -> Recipient:
-        token = make_token(subscriber.email, secret, list_id)
+        token = link_token(config, subscriber.email, secret, store, list_id)
         url = unsubscribe_url(config.email.unsubscribe_url, subscriber.email, token)
         return Recipient(subscriber.email, url, id_for(subscriber.email), subscriber.name)
 
@@ -212,6 +212,17 @@ def _send_to_list(
     return result
 
 
+def link_token(config: Config, address: str, secret: str, store: ListStore | None, list_id: str) -> str:
+    """The token of one subscriber's unsubscribe link. Where [email] unsubscribe_url has no
+    {email} (the default), the token alone names them (v3: their record's name, which reveals
+    no address); where it has one, the v2 token that a site checking clicks itself verifies
+    with the address."""
+    if "{email}" in config.email.unsubscribe_url:
+        return make_token(address, secret, list_id)
+    name = store.record_name(address) if store is not None else "0" * KEY_CHARS  # a dry run before the first send
+    return make_key_token(name, secret, list_id)
+
+
 def send_test(issue: Issue, config: Config, secret: str, options: SendOptions, reporter: Reporter) -> dict:
     """The message a subscriber gets (footer, headers, a real personal token), to the writer's
     own addresses, subject marked [Test]; never logged, so the real send is unaffected."""
@@ -220,10 +231,17 @@ def send_test(issue: Issue, config: Config, secret: str, options: SendOptions, r
     if bad:
         raise InputError.at(str(issue.source), f"--test: not an email address: {bad[0]!r}")
     template = load_built_template(issue, config, options.build_dir, test=True, reporter=reporter)
-    identity, domain = list_identity(config), sender_domain(config)
+    domain = sender_domain(config)
+    store: ListStore | None = None
+    list_id = list_identity(config)
+    if "{email}" not in config.email.unsubscribe_url:  # the link names a record of the list's store
+        with open_list(config, read_secrets(config), create=not options.dry_run) as store:
+            list_id = store.info.list_id if store is not None else list_id
 
     def render_for(address: str) -> bytes:
-        url = unsubscribe_url(config.email.unsubscribe_url, address, make_token(address, secret, identity))
+        url = unsubscribe_url(
+            config.email.unsubscribe_url, address, link_token(config, address, secret, store, list_id)
+        )
         return template.render(Recipient(address, url, message_id(f"test-{issue.slug}", address, secret, domain)))
 
     result: dict[str, Any] = {

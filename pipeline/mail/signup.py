@@ -190,23 +190,27 @@ class SignupService:
         return self.check_inbox(address)
 
     def confirmation_for(self, address: str) -> bytes:
-        token = make_confirm_token(address, self.secrets[0], self.store.info.list_id, time.time())
-        link = confirm_link(self.config, address, token)
+        link = confirm_link(self.config, self.store, address, self.secrets[0])
         return notice_message(self.config, self.confirmation, address, link)
 
     async def confirm(self, request: Request) -> Response:
         form = await posted(request)
         if isinstance(form, Response):
             return form
-        address = form.get("email") or request.query_params.get("email", "")
         token = form.get("token") or request.query_params.get("token", "")
-        if not verify_confirm(address, token, self.secrets, self.store.info.list_id, time.time()):
+        name = verify_confirm(token, self.secrets, self.store.info.list_id, time.time())
+        key = self.store.record_key(name) if name else ""
+        try:
+            record = (await run_in_threadpool(self.store.read, "", key))[0] if key else None
+        except ServiceError:
+            return unavailable(self.config)
+        if record is None or not record.address:
             return self.form_page(
                 400,
                 "This link has expired",
-                "Confirmation links work for 7 days and only for the address they were sent to. "
-                "Sign up again and we will send a new one.",
+                "Confirmation links work for 7 days. Sign up again and we will send a new one.",
             )
+        address = record.address
         if request.method != "POST":  # a GET never changes anything: scanners follow links
             return service_page(
                 self.config,
@@ -214,18 +218,18 @@ class SignupService:
                 "Confirm your subscription",
                 f"One click and each new issue of {self.title} will reach you at this address.",
                 address=address,
-                hidden={"email": address, "token": token},
+                hidden={"token": token},
                 button="Confirm",
             )
         changed: list[Record] = []
 
-        def step(record: Record | None) -> Record | None:
-            wanted = confirm(record, address)
+        def step(current: Record | None) -> Record | None:
+            wanted = confirm(current, address) if current is not None else None
             changed[:] = [wanted] if wanted is not None else []
             return wanted
 
         try:
-            await run_in_threadpool(self.store.change, address, step)
+            await run_in_threadpool(self.store.change, address, step, key)
         except ServiceError:
             return unavailable(self.config)
         if changed and self.welcome is not None:
@@ -239,5 +243,7 @@ class SignupService:
         )
 
 
-def confirm_link(config: Config, address: str, token: str) -> str:
-    return f"{config.subscriptions.link('confirm')}?{urlencode({'email': address, 'token': token})}"
+def confirm_link(config: Config, store: ListStore, address: str, secret: str) -> str:
+    """The confirmation link for the address's waiting record: it names the record, not the address."""
+    token = make_confirm_token(store.record_name(address), secret, store.info.list_id, time.time())
+    return f"{config.subscriptions.link('confirm')}?{urlencode({'token': token})}"

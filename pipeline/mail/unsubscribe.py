@@ -22,7 +22,16 @@ from collections.abc import Iterable
 from pipeline.mail.address import address_mac, normalize_address
 from pipeline.timefmt import utc_now
 
-__all__ = ["make_confirm_token", "make_token", "normalize_address", "verify", "verify_any", "verify_confirm"]
+__all__ = [
+    "make_confirm_token",
+    "make_key_token",
+    "make_token",
+    "normalize_address",
+    "verify",
+    "verify_any",
+    "verify_confirm",
+    "verify_key_token",
+]
 
 # Versioned, so a change of scheme still verifies the links already in inboxes. v1 signed the
 # address alone, so two shows sharing a secret accepted each other's links; v2 adds the list.
@@ -34,6 +43,7 @@ V2_PREFIX = "v2."
 V1_ACCEPTED_UNTIL = dt.date(2027, 6, 1)
 _UNDO = b"publish-undo-v1\x00"
 UNDO_VALID_S = 3600
+KEY_CHARS = 40  # a record's name in the list's store (mail/liststore.py): 40 hex digits
 
 
 def _digest(secret: str | bytes, purpose: bytes, email: str) -> str:
@@ -104,31 +114,61 @@ def verify_undo(email: str, token: str, secret: str, list_id: str, now: float) -
         return False
 
 
-# Confirmation links of a sign-up (double opt-in): bound to the address, the list and an expiry.
-_CONFIRM = b"publish-confirm-v1\x00"
+# Confirmation links of a sign-up (double opt-in): they name the waiting record (as v3
+# unsubscribe links do, so no address is in the URL), the list and an expiry.
+_CONFIRM = b"publish-confirm-v2\x00"
 CONFIRM_VALID_S = 7 * 24 * 3600
 
 
-def make_confirm_token(email: str, secret: str, list_id: str, now: float) -> str:
+def make_confirm_token(name: str, secret: str, list_id: str, now: float) -> str:
     until = int(now) + CONFIRM_VALID_S
-    purpose = _CONFIRM + f"{list_id}\0{until}\0".encode()
-    return f"c1.{until}.{_digest(secret, purpose, email)}"
+    purpose = _CONFIRM + f"{list_id}\0{name}\0{until}".encode()
+    mac = hmac.new(secret.encode("utf-8"), purpose, "sha256").digest()[:16]
+    return f"c2.{name}.{until}.{base64.urlsafe_b64encode(mac).rstrip(b'=').decode('ascii')}"
 
 
-def verify_confirm(email: str, token: str, secrets: Iterable[str], list_id: str, now: float) -> bool:
-    """True for a confirmation token made for `email` and this list by any of `secrets`, and
-    not expired. Constant-time; never raises."""
-    if not isinstance(email, str) or not isinstance(token, str):
-        return False
+def verify_confirm(token: str, secrets: Iterable[str], list_id: str, now: float) -> str | None:
+    """The record name a confirmation token was made for by any of `secrets` for this list,
+    if it has not expired; else None. Constant-time; never raises."""
+    if not isinstance(token, str):
+        return None
     parts = token.strip().split(".")
-    if len(parts) != 3 or parts[0] != "c1" or not parts[1].isdigit() or len(parts[1]) > 12:
-        return False
-    until = int(parts[1])
+    if len(parts) != 4 or parts[0] != "c2" or not parts[2].isdigit() or len(parts[2]) > 12:
+        return None
+    name, until = parts[1], int(parts[2])
+    if len(name) != KEY_CHARS or any(c not in "0123456789abcdef" for c in name):
+        return None
     if not now <= until <= now + CONFIRM_VALID_S:
-        return False
-    try:
-        given = token.strip().encode("utf-8")
-        made = [make_confirm_token(email, s, list_id, until - CONFIRM_VALID_S).encode("ascii") for s in secrets]
-        return any([hmac.compare_digest(expected, given) for expected in made])
-    except (UnicodeError, TypeError, ValueError):
-        return False
+        return None
+    given = token.strip().encode("ascii", "replace")
+    made = [make_confirm_token(name, s, list_id, until - CONFIRM_VALID_S).encode("ascii") for s in secrets]
+    return name if any([hmac.compare_digest(expected, given) for expected in made]) else None
+
+
+# v3: the token alone names the subscriber, so the link carries no address (an address in a
+# URL leaks into logs and referrers, and spam filters score it). It holds the subscriber's
+# record name in the list's store (mail/liststore.py: an HMAC of the address under the list's
+# own key, so it reveals nothing) and a MAC of that name and the list's id under the secret.
+_V3 = b"publish-unsubscribe-v3\x00"
+V3_PREFIX = "v3."
+
+
+def make_key_token(key: str, secret: str, list_id: str) -> str:
+    mac = hmac.new(secret.encode("utf-8"), _V3 + f"{list_id}\0{key}".encode(), "sha256").digest()[:16]
+    return f"{V3_PREFIX}{key}.{base64.urlsafe_b64encode(mac).rstrip(b'=').decode('ascii')}"
+
+
+def verify_key_token(token: str, secrets: Iterable[str], list_id: str) -> str | None:
+    """The record name a v3 token was made for by any of `secrets` for this list, else None.
+    Constant-time; never raises."""
+    if not isinstance(token, str):
+        return None
+    parts = token.strip().split(".")
+    if len(parts) != 3 or parts[0] != V3_PREFIX[:-1] or len(parts[1]) != KEY_CHARS:
+        return None
+    key = parts[1]
+    if any(c not in "0123456789abcdef" for c in key):
+        return None
+    given = token.strip().encode("ascii", "replace")
+    made = [make_key_token(key, secret, list_id).encode("ascii") for secret in secrets]
+    return key if any([hmac.compare_digest(expected, given) for expected in made]) else None
