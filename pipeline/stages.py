@@ -140,6 +140,7 @@ def build_audio(
             transcript_key=links.layout.episode(issue.slug, "transcript.vtt"),
             chapters_key=links.layout.episode(issue.slug, "chapters.json"),
             words_key=links.layout.episode(issue.slug, "transcript.json"),
+            chapters=tuple((c.start, c.title) for c in read_chapters(built.chapters)),
         ),
     )
 

@@ -131,6 +131,22 @@ def test_id3_tags_and_chapters_read_back(built):
     assert tags["CTOC:toc"].child_element_ids == [c.element_id for c in sorted(chaps, key=lambda c: c.element_id)]
 
 
+def test_the_feed_carries_the_chapters_for_apps_that_read_podlove(built, local_project):
+    """gPodder's parser (podcastparser) reads psc:chapters; the chapters are the MP3's own."""
+    import io
+
+    import podcastparser
+
+    summary, out, _ = built
+    feed = (local_project.build_dir() / "feed.xml").read_bytes()
+    (episode,) = podcastparser.parse(summary["feed_url"], io.BytesIO(feed))["episodes"]
+    starts = [
+        c.start_time / 1000 for c in sorted(ID3(out / "a-short-test.mp3").getall("CHAP"), key=lambda c: c.start_time)
+    ]
+    assert [c["title"] for c in episode["chapters"]] == ["A Short Test", "Second part"]
+    assert [c["start"] for c in episode["chapters"]] == [int(s) for s in starts]
+
+
 def test_rerun_synthesises_nothing_and_edit_only_its_chunks(rebuilt):
     summary, out, issue, project = rebuilt
     again = json.loads(project.publish(issue, "--no-upload").stdout)

@@ -1,6 +1,7 @@
 import datetime as dt
 import io
 import uuid
+from dataclasses import replace
 
 import feedparser
 import podcastparser
@@ -162,3 +163,33 @@ def test_thousand_episodes_build():
     )
     xml = build_feed(ShowConfig(), catalog, LINKS, "cover.jpg")
     assert len(etree.fromstring(xml).findall("channel/item")) == 1000
+
+
+def test_chapters_reach_apps_that_read_podlove_simple_chapters():
+    """Issue 29, item 6: gPodder (podcastparser) reads psc:chapters, and the feed had only
+    podcast:chapters (a JSON file, for Podcasting 2.0 apps), so it showed none."""
+    chapters = ((0.0, "Intro"), (65.5, "Second part & more"), (3725.25, "An hour in"))
+    with_chapters = episode(1)
+    with_chapters = replace(with_chapters, audio=replace(with_chapters.audio, chapters=chapters))
+    xml = feed_for(with_chapters, episode(2))
+    pp = {e["guid"]: e for e in podcastparser.parse(FEED_URL, io.BytesIO(xml))["episodes"]}
+    assert [(c["start"], c["title"]) for c in pp["guid-1"]["chapters"]] == [
+        (0, "Intro"),
+        (65, "Second part & more"),
+        (3725, "An hour in"),
+    ]
+    assert "chapters" not in pp["guid-2"]  # an episode from before the catalogue kept them: none
+    item = etree.fromstring(xml).find("channel/item[guid='guid-1']")
+    simple = item.find("{http://podlove.org/simple-chapters}chapters")
+    assert simple.get("version") == "1.2"
+    assert [c.get("start") for c in simple] == ["00:00:00.000", "00:01:05.500", "01:02:05.250"]
+    assert item.find(f"{{{PODCAST_NS}}}chapters") is not None  # the JSON stays
+    assert not feedparser.parse(xml).bozo
+
+
+def test_chapters_survive_the_catalogue_and_older_entries_load_without():
+    chapters = ((0.0, "Intro"), (12.5, "Part two"))
+    with_chapters = replace(episode(3), audio=replace(episode(3).audio, chapters=chapters))
+    again = Catalog.from_json(Catalog().upsert(with_chapters).upsert(episode(4)).to_json(), "catalog.json")
+    found = {e.slug: e.audio.chapters for e in again.episodes}
+    assert found == {"episode-3": chapters, "episode-4": ()}

@@ -28,6 +28,7 @@ class AudioInfo:
     transcript_key: str
     chapters_key: str
     words_key: str | None = None  # transcript.json, a segment per word (older episodes: none)
+    chapters: tuple[tuple[float, str], ...] = ()  # (start s, title), for the feed's psc:chapters
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,9 @@ class Episode:
     @staticmethod
     def from_json(data: dict) -> Episode:
         audio = data.get("audio")
-        return Episode(**{**data, "audio": AudioInfo(**audio) if audio else None, "tags": tuple(data.get("tags", ()))})
+        if audio:
+            audio = AudioInfo(**{**audio, "chapters": tuple(tuple(c) for c in audio.get("chapters", ()))})
+        return Episode(**{**data, "audio": audio or None, "tags": tuple(data.get("tags", ()))})
 
 
 _TEXT_FIELDS = (
@@ -71,6 +74,9 @@ _TEXT_FIELDS = (
     "updated",
     "source",
 )
+
+
+MAX_CHAPTERS = 1000
 
 
 def _check_types(episode: Episode) -> None:
@@ -92,6 +98,14 @@ def _check_types(episode: Episode) -> None:
         and all(isinstance(k, str) for k in (audio.key, audio.sha256))
     ):
         raise ValueError(f"episode '{episode.slug}' has audio fields of the wrong type")
+    if audio is not None and not (
+        len(audio.chapters) <= MAX_CHAPTERS
+        and all(
+            len(c) == 2 and isinstance(c[0], (int, float)) and isinstance(c[1], str) and len(c[1]) <= 500
+            for c in audio.chapters
+        )
+    ):
+        raise ValueError(f"episode '{episode.slug}' has chapters that are not (start, title) pairs")
 
 
 def _check_keys(episode: Episode) -> None:

@@ -123,3 +123,4 @@ def _add_item(
     if audio.words_key:
         item_ext.transcripts.append((links.url(audio.words_key), "application/json"))
     item_ext.chapters = (links.url(audio.chapters_key), "application/json+chapters")
+    item_ext.simple_chapters = tuple((start, xml_text(title)) for start, title in audio.chapters)
