@@ -51,3 +51,22 @@ def test_blog_html_is_read_into_headings_paragraphs_list_items_and_rows():
         ("table_row", "A | B"),
     ]
     assert ("Lee", "https://x.example", "text") in pieces[1].runs
+
+
+def test_a_review_that_opens_with_an_embed_is_summarised_by_its_prose(write_issue):
+    """Issue 29, item 12: a blog post whose first block is a video got "Watch on YouTube" as
+    its summary and the page's meta description."""
+    from pipeline.source.parse import parse_issue
+
+    issue = parse_issue(
+        write_issue(
+            "---\ntitle: Beef\ndate: 2023-04-06\n---\n"
+            '<iframe src="https://www.youtube.com/embed/AFPIMHBRfWQ"></iframe>\n\n'
+            "Two strangers meet in a road-rage incident. Neither can let it go.\n"
+        )
+    )
+    assert issue.summary == "Two strangers meet in a road-rage incident. Neither can let it go."
+    link_first = parse_issue(
+        write_issue("---\ntitle: T\ndate: 2023-04-06\n---\n[Watch the trailer](https://example.com/t)\n\nThe review.\n")
+    )
+    assert link_first.summary == "The review."

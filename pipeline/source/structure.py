@@ -45,10 +45,18 @@ def fit_summary(summary: str) -> tuple[str, int]:
     return " ".join(kept), len(kept)
 
 
+def is_prose(block: Block) -> bool:
+    """A paragraph or quote with words of its own: not one that is only a link (an embed made
+    a link, "Watch the trailer"), which says nothing of the review."""
+    if block.kind not in ("paragraph", "quote") or not block.text:
+        return False
+    return any(span.href is None and span.text.strip() for span in block.spans)
+
+
 def derive_summary(sections: tuple[Section, ...]) -> str:
     for section in sections:
         for block in section.blocks:
-            if block.kind in ("paragraph", "quote") and block.text:
+            if is_prose(block):
                 summary = ""
                 for sentence in split_sentences(block.text):
                     if summary and len(summary) + len(sentence) > 280:
