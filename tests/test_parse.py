@@ -288,3 +288,14 @@ def test_a_summary_over_the_feed_limit_is_shortened_at_a_sentence_with_a_warning
     issue = parse_issue(write_issue(f'---\ntitle: T\ndate: 2024-01-01\nsummary: "{long}"\n---\nText.\n'))
     assert len(issue.summary.encode()) <= 4000 and issue.summary.endswith("about the show.")
     assert any("over the feed's 4000-byte limit" in str(w) and ":4:" in str(w) for w in issue.warnings)
+
+
+def test_every_missing_image_is_reported_at_once(write_issue):
+    """Issue 29, item 11: two missing images were reported one run at a time."""
+    from pipeline.errors import InputError
+
+    path = write_issue("---\ntitle: T\ndate: 2024-03-01\n---\n![a](gone-1.jpg)\n\nText.\n\n![b](gone-2.png)\n")
+    with pytest.raises(InputError) as caught:
+        parse_issue(path)
+    found = [(p.line, p.message.split(" not found")[0]) for p in caught.value.problems]
+    assert found == [(5, "image 'gone-1.jpg'"), (9, "image 'gone-2.png'")]

@@ -68,53 +68,65 @@ def site_root(path: Path) -> Path:
 def local_images(path: Path, refs: list[tuple[str, int | None]]) -> tuple[LocalImage, ...]:
     """Images named by a path, resolved against the issue's folder (a site-absolute '/x.jpg'
     against the nearest folder above that has it), each checked to be a real image inside the
-    site's folder (no '..' or link out of it) and of bounded size; its checked bytes are kept."""
-    from PIL import Image, UnidentifiedImageError
-
+    site's folder (no '..' or link out of it) and of bounded size; its checked bytes are kept.
+    Every image is checked before any problem is raised, so all are reported together."""
     root = site_root(path)
     found: dict[str, LocalImage] = {}
+    problems: list[Problem] = []
     for ref, line in refs:
         if not is_local(ref) or ref in found:
             continue
-        relative = ref.split("#")[0].split("?")[0].lstrip("/")
-        folder = path.parent.resolve()
-        bases = [b for b in [folder, *folder.parents][: 4 if ref.startswith("/") else 1] if b.is_relative_to(root)]
-        file = next((b / relative for b in bases if (b / relative).is_file()), None)
-        if file is None:
-            raise InputError.at(path, f"image '{ref}' not found (looked in {folder}/)", line)
-        if not file.resolve().is_relative_to(root):
-            raise InputError.at(
-                path,
-                f"image '{ref}' is outside the site's folder {root}/ (through '..' or a link); copy it into the site",
-                line,
-            )
         try:
-            data = read_input_file(file, "image", MAX_IMAGE_BYTES)
-            with Image.open(io.BytesIO(data)) as picture:
-                extension = IMAGE_FORMATS.get(picture.format or "")
-                width, height = picture.size
-        except Image.DecompressionBombError:
-            raise InputError.at(
-                path,
-                f"image '{ref}' declares more pixels than any photograph (a decompression "
-                f"bomb); at most {MAX_IMAGE_PIXELS // 1_000_000} megapixels",
-                line,
-            ) from None
-        except (UnidentifiedImageError, OSError):
-            extension, width, height = None, 0, 0
-        if extension is None:
-            raise InputError.at(path, f"image '{ref}' is not a JPEG, PNG, GIF or WebP image", line)
-        if width * height > MAX_IMAGE_PIXELS:
-            raise InputError.at(
-                path,
-                f"image '{ref}' is too large to show ({width}×{height} pixels); at most "
-                f"{MAX_IMAGE_PIXELS // 1_000_000} megapixels",
-                line,
-            )
-        stem = slugify(Path(relative).stem) or "image"
-        digest = sha256_of(data)[:10]
-        found[ref] = LocalImage(ref, file, f"images/{stem[:40]}-{digest}{extension}", data)
+            found[ref] = _local_image(path, ref, line, root)
+        except InputError as exc:
+            problems += exc.problems  # every image checked: all the missing ones told at once
+    if problems:
+        raise InputError(problems)
     return tuple(found.values())
+
+
+def _local_image(path: Path, ref: str, line: int | None, root: Path) -> LocalImage:
+    """One image named by a path, found and checked, or InputError saying why not."""
+    from PIL import Image, UnidentifiedImageError
+
+    relative = ref.split("#")[0].split("?")[0].lstrip("/")
+    folder = path.parent.resolve()
+    bases = [b for b in [folder, *folder.parents][: 4 if ref.startswith("/") else 1] if b.is_relative_to(root)]
+    file = next((b / relative for b in bases if (b / relative).is_file()), None)
+    if file is None:
+        raise InputError.at(path, f"image '{ref}' not found (looked in {folder}/)", line)
+    if not file.resolve().is_relative_to(root):
+        raise InputError.at(
+            path,
+            f"image '{ref}' is outside the site's folder {root}/ (through '..' or a link); copy it into the site",
+            line,
+        )
+    try:
+        data = read_input_file(file, "image", MAX_IMAGE_BYTES)
+        with Image.open(io.BytesIO(data)) as picture:
+            extension = IMAGE_FORMATS.get(picture.format or "")
+            width, height = picture.size
+    except Image.DecompressionBombError:
+        raise InputError.at(
+            path,
+            f"image '{ref}' declares more pixels than any photograph (a decompression "
+            f"bomb); at most {MAX_IMAGE_PIXELS // 1_000_000} megapixels",
+            line,
+        ) from None
+    except (UnidentifiedImageError, OSError):
+        extension, width, height = None, 0, 0
+    if extension is None:
+        raise InputError.at(path, f"image '{ref}' is not a JPEG, PNG, GIF or WebP image", line)
+    if width * height > MAX_IMAGE_PIXELS:
+        raise InputError.at(
+            path,
+            f"image '{ref}' is too large to show ({width}×{height} pixels); at most "
+            f"{MAX_IMAGE_PIXELS // 1_000_000} megapixels",
+            line,
+        )
+    stem = slugify(Path(relative).stem) or "image"
+    digest = sha256_of(data)[:10]
+    return LocalImage(ref, file, f"images/{stem[:40]}-{digest}{extension}", data)
 
 
 def svg_warnings(path: Path, refs: list[tuple[str, int | None]]) -> list[Problem]:
