@@ -11,7 +11,7 @@ import click
 from pipeline import __version__
 from pipeline.batch import publish_batch
 from pipeline.config import load_config
-from pipeline.exits import emit, handle_errors
+from pipeline.exits import Stopped, emit, handle_errors
 from pipeline.publish import publish_issue
 from pipeline.report import Reporter
 from pipeline.site.home import home_url
@@ -230,7 +230,10 @@ def serve(config_path: Path | None) -> None:
       publish serve
     """
     config = load_config(config_path)
-    serve_embedded(config, Reporter(), home_url(planned_links(config)))
+    try:
+        serve_embedded(config, Reporter(), home_url(planned_links(config)))
+    except (KeyboardInterrupt, Stopped):  # what Ctrl-C, SIGTERM and SIGHUP are for here: a normal stop
+        click.echo("stopped  the embedded store", err=True)
 
 
 @main.command()

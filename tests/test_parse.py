@@ -299,3 +299,23 @@ def test_every_missing_image_is_reported_at_once(write_issue):
         parse_issue(path)
     found = [(p.line, p.message.split(" not found")[0]) for p in caught.value.problems]
     assert found == [(5, "image 'gone-1.jpg'"), (9, "image 'gone-2.png'")]
+
+
+@pytest.mark.parametrize(
+    "front, line, hint",
+    [
+        ('title: "Beef\ndate: 2024-03-01', 2, "close the quote"),
+        ("title: Beef: a review\ndate: 2024-03-01", 2, "in quotes"),
+        ("tags: [a, b\ndate: 2024-03-01", 2, "close the '['"),
+    ],
+    ids=["open quote", "colon in a value", "open list"],
+)
+def test_a_yaml_mistake_points_at_the_line_it_starts_on_with_a_hint(write_issue, front, line, hint):
+    """Issue 29, item 11: an unclosed quote was reported on the line after it, with YAML's
+    words only ("found unexpected end of stream")."""
+    from pipeline.errors import InputError
+
+    with pytest.raises(InputError) as caught:
+        parse_issue(write_issue(f"---\n{front}\n---\nText.\n"))
+    (problem,) = caught.value.problems
+    assert problem.line == line and hint in problem.message, (problem.line, problem.message)

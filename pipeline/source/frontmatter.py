@@ -246,10 +246,8 @@ def _split_front_matter(path: Path, text: str) -> tuple[dict, str, int]:
     except RecursionError:
         raise InputError.at(path, "front matter is nested too deeply", 2) from None
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 2 if mark else 1
-        problem = getattr(exc, "problem", None) or "invalid YAML"
-        raise InputError.at(path, f"front matter is not valid YAML: {problem}", line) from None
+        line, message = _yaml_problem(exc)
+        raise InputError.at(path, message, line) from None
     if meta is None:
         meta = {}
     if not isinstance(meta, dict):
@@ -375,3 +373,23 @@ def read_front_matter(path: Path, text: str, ignore_keys: tuple[str, ...]) -> tu
     meta = _blog_keys(meta, ignore_keys)
     _check_meta(path, text, meta)
     return meta, body, body_line
+
+
+_YAML_HINTS = (  # (what YAML was reading when it failed, what to do about it)
+    ("quoted scalar", "close the quote on line {line}"),
+    ("flow sequence", "close the '[' on line {line} with ']'"),
+    ("flow mapping", "close the '{{' on line {line} with '}}'"),
+)
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> tuple[int, str]:
+    """(file line, message) for a YAML error: the line where the mistake starts (an unclosed
+    quote is found only at the end), YAML's words, and what to do."""
+    problem = getattr(exc, "problem", None) or "invalid YAML"
+    context = str(getattr(exc, "context", None) or "")
+    start = getattr(exc, "context_mark", None) or getattr(exc, "problem_mark", None)
+    line = start.line + 2 if start else 1  # +1 for 1-based, +1 for the opening '---'
+    hint = next((h.format(line=line) for words, h in _YAML_HINTS if words in context), "")
+    if not hint and "mapping values are not allowed" in problem:
+        hint = "put a value containing ': ' in quotes, like title: \"Beef: a review\""
+    return line, f"front matter is not valid YAML: {problem}" + (f"; {hint}" if hint else "")
