@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from pipeline.config import Config
 from pipeline.textutil import sha256_of
 
 EMAIL_MANIFEST = "email.json"
@@ -16,6 +17,24 @@ PUBLISHED_MARK = "published.json"
 def source_digest(path: Path) -> str:
     """The issue file's SHA-256: an email built from an older text is never sent."""
     return sha256_of(Path(path))
+
+
+def email_settings(config: Config) -> dict[str, str]:
+    """The settings that shape the built email, by their config names: a send compares them
+    with today's, so an edit made after `publish issue` (a postal address added) is not lost."""
+    show, email = config.show, config.email
+    return {
+        "[show] title": show.title,
+        "[show] author": show.author,
+        "[show] site_url": show.site_url,
+        "[show] language": show.language,
+        "[email] from": email.from_,
+        "[email] reply_to": email.reply_to,
+        "[email] address": email.address,
+        "[email] unsubscribe_url": email.unsubscribe_url,
+        "[email] unsubscribe_mailto": email.unsubscribe_mailto,
+        "[subscriptions] service_url": config.subscriptions.service_url,
+    }
 
 
 @dataclass(frozen=True)

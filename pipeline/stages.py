@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pipeline.audio.transcript import read_cues
-from pipeline.buildfolder import EMAIL_MANIFEST, AudioFiles, source_digest
+from pipeline.buildfolder import EMAIL_MANIFEST, AudioFiles, email_settings, source_digest
 from pipeline.config import Config
 from pipeline.errors import InputError, Problem, ServiceError
 from pipeline.feed.catalog import AudioInfo, Catalog, Episode
@@ -181,6 +181,7 @@ def build_email_files(build: Build, config: Config, episode: Episode, links: Lin
                 "subject": email.subject,
                 "web_url": report.web_url,
                 "unsubscribe_placeholder": email.unsubscribe_preview_url,
+                "settings": email_settings(config),
             },
             indent=2,
         ),

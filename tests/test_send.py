@@ -352,3 +352,18 @@ def test_ses_transport_sends_raw_messages_and_sorts_its_errors():
             )
     assert sent == ["a@example.com"] and failed == [("b@example.com", 400)]
     assert "SendingPausedException" in caught.value.what and "eu-west-1" in caught.value.what
+
+
+def test_a_config_edit_after_the_build_is_not_sent_silently(published, smtp):
+    """Issue 29, item 5: adding [email] address (the postal address the law asks for) after
+    publishing, then sending, sent the email without it and said nothing."""
+    project, issue = published
+    config = project.root / "publish.toml"
+    config.write_text(config.read_text() + 'address = "1 Example Street, Springfield"\n')
+    refused = send(project, issue, subscribers_csv(project, ["a@example.com,,"]))
+    assert refused.exit_code == 2 and "[email] address changed" in refused.output, refused.output
+    assert f"run `publish issue {issue}` first" in refused.output and smtp.mailbox.messages == []
+    assert project.publish(issue, "--no-audio").exit_code == 0
+    sent = send(project, issue, subscribers_csv(project, ["a@example.com,,"]))
+    assert sent.exit_code == 0, sent.output
+    assert "1 Example Street, Springfield" in smtp.mailbox.parsed()[0].get_body(("plain",)).get_content()

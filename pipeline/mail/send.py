@@ -10,7 +10,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from pipeline.buildfolder import EMAIL_MANIFEST, PUBLISHED_MARK, source_digest
+from pipeline.buildfolder import EMAIL_MANIFEST, PUBLISHED_MARK, email_settings, source_digest
 from pipeline.config import Config
 from pipeline.errors import InputError
 from pipeline.mail.address import address_mac, normalize_address
@@ -60,6 +60,15 @@ def load_built_template(
         raise InputError.at(
             issue.source, f"changed since it was built; {run_first} so subscribers get what listeners and readers see"
         )
+    built_with = manifest.get("settings")
+    if isinstance(built_with, dict):  # builds from before it was kept: not compared
+        changed = [name for name, value in email_settings(config).items() if built_with.get(name, value) != value]
+        if changed:
+            raise InputError.at(
+                issue.source,
+                f"{', '.join(changed)} changed in the config since the email was built; {run_first} "
+                "so subscribers get the email as the config says now",
+            )
     if published is None or published.get("source_sha256") != digest:
         if not test:
             raise InputError.at(
