@@ -29,6 +29,24 @@ def test_normalize(written, said):
     assert normalize(written) == said
 
 
+@pytest.mark.parametrize(
+    "written,said",
+    [
+        ("★★★★★", "five stars out of five"),
+        ("★★★★☆", "four stars out of five"),
+        ("★★★½", "three and a half stars"),
+        ("★★½☆☆", "two and a half stars out of five"),
+        ("★", "one star"),
+        ("Verdict: 4/5.", "Verdict: four out of five."),
+        ("a 7.5/10 from me", "a seven point five out of ten from me"),
+        ("on 3/5/2024 and 24/7", "on three five twenty twenty-four and twenty-four seven"),
+    ],
+)
+def test_ratings_are_read_as_a_person_reads_them(written, said):
+    """Issue 29, item 3: a table cell of stars was silently missing from the narration."""
+    assert normalize(written) == said
+
+
 def test_date_words():
     assert date_words(dt.date(2022, 1, 28)) == "January twenty-eighth, twenty twenty-two"
     assert date_words(dt.date(2005, 3, 1)) == "March first, two thousand five"
@@ -120,3 +138,16 @@ def test_no_kind_of_block_hands_the_voice_more_than_it_can_take(write_issue, bod
     narration = build_narration(issue, ShowConfig(), Lexicon())
     assert narration.chunks and max(len(c.spoken) for c in narration.chunks) <= MAX_SPOKEN_CHARS
     assert max(len(c.shown) for c in narration.chunks) <= MAX_CHUNK_CHARS
+
+
+def test_an_embed_made_a_link_is_not_read_aloud(write_issue):
+    """Issue 29, item 3: the link a YouTube embed became was read aloud ("Watch on YouTube.")."""
+    issue = parse_issue(
+        write_issue(
+            "---\ntitle: Beef\ndate: 2023-04-06\n---\n"
+            '<iframe src="https://www.youtube.com/embed/AFPIMHBRfWQ"></iframe>\n\n'
+            "Two strangers meet. [Watch on YouTube](https://example.com/kept) is a sentence here.\n"
+        )
+    )
+    spoken = " ".join(chunk.shown for chunk in build_narration(issue, ShowConfig(), Lexicon()).chunks)
+    assert spoken.count("Watch on YouTube") == 1  # the writer's own sentence stays; the embed's link goes

@@ -32,7 +32,7 @@ def test_a_label_value_table_reads_row_by_row_without_its_header(write_issue):
 
 def test_a_wider_table_names_each_value(write_issue):
     said = spoken(write_issue, "| Episode | Title | Rating |\n|---|---|---|\n| 1 | Pilot | 8/10 |\n| 2 | Run | |\n")
-    assert said == ["Episode: one, title: Pilot, rating: eight ten.", "Episode: two, title: Run."]
+    assert said == ["Episode: one, title: Pilot, rating: eight out of ten.", "Episode: two, title: Run."]
 
 
 def test_a_raw_html_table_reads_the_same(write_issue):

@@ -15,6 +15,7 @@ from pipeline.audio.names import respell_names
 from pipeline.audio.spoken import Change, date_words, normalize
 from pipeline.config import ShowConfig
 from pipeline.source.document import Block, Issue
+from pipeline.source.rawhtml import is_embed_link
 from pipeline.textutil import split_sentences
 from pipeline.timefmt import long_date
 
@@ -97,8 +98,8 @@ def _split_long(sentence: str) -> list[str]:
 
 
 def _block_sentences(block: Block) -> list[str]:
-    if block.kind == "code":
-        return []  # code is not read aloud
+    if block.kind == "code" or is_embed_link(block):
+        return []  # code is not read aloud, nor the link an embedded player became
     text = "".join(s.text for s in block.spans if s.kind != "image" or block.kind == "image")
     if block.kind == "image":
         text = f"Image: {text}." if text.strip() else ""

@@ -197,7 +197,7 @@ def _caps(match: re.Match) -> str:
 class Change:
     """One substitution made for the voice, for `publish narration` to show."""
 
-    kind: str  # number, date, money, time, abbreviation, letters, code, lexicon, ko, ja
+    kind: str  # number, date, money, time, rating, abbreviation, letters, code, lexicon, ko, ja
     written: str
     said: str
 
@@ -270,9 +270,28 @@ def _codes(text: str, notes: list[Change] | None) -> str:
     )
 
 
+_STARS = re.compile(r"(★{1,10})(½?)(☆{0,10})")
+_SCORE = re.compile(r"(?<![\d/.])(\d{1,2}(?:\.\d)?)\s?/\s?(5|10)(?![\d/]|\.\d)")
+
+
+def _stars(match: re.Match) -> str:
+    """★★★½ → three and a half stars; ★★★★☆ → four stars out of five: a rating as it is read.
+    The scale is said where the run shows it: empty stars, or all five filled."""
+    filled, half, empty = len(match.group(1)), bool(match.group(2)), len(match.group(3))
+    count = cardinal(filled) + (" and a half stars" if half else " star" if filled == 1 else " stars")
+    scale = filled + half + empty
+    return f"{count} out of {cardinal(scale)}" if empty or scale == 5 else count
+
+
+def _score(match: re.Match) -> str:
+    return f"{_number(match.group(1))} out of {cardinal(int(match.group(2)))}"
+
+
 def normalize(text: str, notes: list[Change] | None = None) -> str:
     """Written English → what the voice should say; `notes` collects what was changed."""
+    text = _sub(_STARS.pattern, _stars, text, notes, "rating")  # before NFKC makes ½ "1⁄2"
     text = unicodedata.normalize("NFKC", text)
+    text = _sub(_SCORE.pattern, _score, text, notes, "rating")
     text = re.sub(r"(\w)[’‘](\w)", r"\1'\2", text)  # apostrophes stay
     text = re.sub(r"[“”„«»\"‘’]", "", text)  # quotes are heard, not said
     text = re.sub(r"\s*[—–]\s*|\s+-\s+", ", ", text)  # dashes become pauses

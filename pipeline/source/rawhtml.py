@@ -7,7 +7,11 @@ from __future__ import annotations
 import html.parser
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import SplitResult, parse_qs, urlsplit
+
+if TYPE_CHECKING:  # document imports images, which imports this
+    from pipeline.source.document import Block
 
 # {{ page.excerpt }}, {% if page.rating > 3.5 %}, {%- endif -%}, {# a comment #}, also when a
 # writer's editor wrapped one over two lines. Bounded, so a stray brace never swallows the
@@ -66,7 +70,22 @@ def embed_link(src: str) -> tuple[str, str] | None:
     for suffix, label, page in _EMBEDS:
         if host == suffix or host.endswith("." + suffix):
             return page(url), label
-    return src, f"Open the embedded content on {host.removeprefix('www.')}"
+    return src, f"{OTHER_EMBED}{host.removeprefix('www.')}"
+
+
+OTHER_EMBED = "Open the embedded content on "
+
+
+def is_embed_link(block: Block) -> bool:
+    """A paragraph that is only the link an embed was made into ("Watch on YouTube"): the
+    reader sees a link; a listener would hear words that point at nothing."""
+    labels = {label for _, label, _ in _EMBEDS}
+    return (
+        block.kind == "paragraph"
+        and len(block.spans) == 1
+        and block.spans[0].href is not None
+        and (block.text in labels or block.text.startswith(OTHER_EMBED))
+    )
 
 
 def embeds_to_links(text: str) -> str:
