@@ -46,6 +46,7 @@ def listen_minutes(seconds: float) -> int:
 
 
 def minutes_seconds(seconds: float) -> str:
-    """'12 min 05 s': the episode's length beside the player."""
-    minutes, secs = divmod(round(seconds), 60)
+    """'12 min 05 s': the episode's length beside the player, in whole seconds as the player
+    counts them (47.9 s is 0:47 there, so '0 min 47 s' here, not 48)."""
+    minutes, secs = divmod(int(seconds), 60)
     return f"{minutes} min {secs:02d} s"

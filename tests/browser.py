@@ -96,3 +96,43 @@ def line_measure(page, selector: str) -> float:
     }""",
         selector,
     )
+
+
+def axe_source() -> str:
+    """axe-core (npm), as .ci/run installs it under .cache/npm, or AXE_CORE_JS."""
+    from pathlib import Path
+
+    path = Path(
+        os.environ.get("AXE_CORE_JS")
+        or Path(__file__).resolve().parent.parent / ".cache" / "npm" / "node_modules" / "axe-core" / "axe.min.js"
+    )
+    if not path.is_file():
+        if os.environ.get("CI"):
+            pytest.fail("axe-core is not installed: .ci/run installs it with npm into .cache/npm")
+        pytest.skip("no axe-core here: npm install --prefix .cache/npm axe-core@4")
+    return path.read_text(encoding="utf-8")
+
+
+AXE_RUN = """async () => {
+  const found = await axe.run(document, {resultTypes: ['violations']});
+  return found.violations.map((v) => `${v.id} (${v.impact}): ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join('; ')}`);
+}"""
+
+
+def axe_violations(page, source: str) -> list[str]:
+    """What axe-core finds wrong on the page as it is now, one line per rule broken."""
+    page.add_script_tag(content=source)
+    return page.evaluate(AXE_RUN)
+
+
+def vnu_jar() -> str:
+    """The W3C Nu validator (npm vnu-jar), as .ci/run installs it under .cache/npm, or VNU_JAR."""
+    from pathlib import Path
+
+    default = Path(__file__).resolve().parent.parent / ".cache" / "npm" / "node_modules" / "vnu-jar" / "build" / "dist"
+    path = Path(os.environ.get("VNU_JAR") or default / "vnu.jar")
+    if not path.is_file() or not shutil.which("java"):
+        if os.environ.get("CI"):
+            pytest.fail("the Nu validator is not installed: .ci/run installs vnu-jar with npm, and Java")
+        pytest.skip("no Nu validator here: npm install --prefix .cache/npm vnu-jar (and a Java runtime)")
+    return str(path)

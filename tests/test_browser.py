@@ -5,10 +5,11 @@ build/screenshots/ (not committed) for a developer to open."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
-from tests.browser import ARGS, MEASURE, box, chromium_path, line_measure
+from tests.browser import ARGS, MEASURE, axe_source, axe_violations, box, chromium_path, line_measure, vnu_jar
 from tests.conftest import EXAMPLE, ROOT, Project
 
 REVIEWS = ROOT / "tests" / "reviews"
@@ -127,6 +128,8 @@ def test_the_shows_home_page(published, browser, width, scheme):
         titles = page.locator("ol.issues h3").all_text_contents()
         assert len(titles) == 3 and "All of Us Are Dead" in titles
         assert page.locator("ol.issues audio").count() == 3
+        # Issue 29, item 8: each player shows its length before it is played (it said 0:00 / 0:00).
+        page.wait_for_function("[...document.querySelectorAll('ol.issues audio')].every((a) => a.duration > 0)")
         assert page.locator("#feed-url").input_value().endswith("/feed.xml")
         signup = page.get_by_label("Get Screen Reviews by email")
         assert signup.is_visible() and signup.get_attribute("type") == "email"
@@ -139,6 +142,80 @@ def test_the_shows_home_page(published, browser, width, scheme):
             assert where["x"] >= 0 and where["x"] + where["width"] <= width, "outside the viewport"
     finally:
         context.close()
+
+
+def test_axe_finds_nothing_on_the_email_the_pages_and_the_service(published, browser):
+    """Issue 29, item 9: axe-core found landmark-one-main and region on the email. Every page a
+    reader meets, as published (and the service's, as it answers), in light and dark."""
+    from pipeline.config import load_config
+    from pipeline.mail.notices import confirmation_notice
+    from pipeline.mail.pages import service_page
+
+    source = axe_source()
+    home = published["example"][1].split("/episodes/")[0] + "/index.html"
+    urls = [home, *(url for pair in published.values() for url in pair)]
+    config = load_config(None)
+    local = {
+        "confirmation email": confirmation_notice(config).html,
+        "unsubscribe page": service_page(
+            config,
+            200,
+            "Unsubscribe?",
+            "No more emails.",
+            address="a@example.com",
+            hidden={"token": "t"},
+            button="Unsubscribe",
+        ).body.decode(),
+        "sign-up page": service_page(config, 200, "Subscribe", "Each new issue.", signup=True).body.decode(),
+    }
+    found = {}
+    for scheme in SCHEMES:
+        context = browser.new_context(color_scheme=scheme)
+        try:
+            for url in urls:
+                page = context.new_page()
+                page.goto(url, wait_until="load")
+                found[f"{url} {scheme}"] = axe_violations(page, source)
+            for name, html in local.items():
+                page = context.new_page()
+                page.set_content(html)
+                found[f"{name} {scheme}"] = axe_violations(page, source)
+        finally:
+            context.close()
+    assert {where: v for where, v in found.items() if v} == {}
+
+
+# What MJML writes for Outlook and Apple Mail, which a validator of web pages does not know:
+# the VML and Office namespaces, mso-* CSS, and Apple's supported-color-schemes.
+MAIL_CLIENT_MARKUP = (
+    "Attribute “xmlns:v” not allowed",
+    "Attribute “xmlns:o” not allowed",
+    "CSS: “mso-",
+    "CSS: “supported-color-schemes”",
+)
+
+
+def test_the_w3c_validator_finds_no_error_of_ours(published, tmp_path):
+    """Issue 29, item 9: the Nu validator found <time>0:23</time> without a datetime in the
+    chapter list and MJML's vertical-align attribute on the Listen button's <td>."""
+    import subprocess
+
+    from tests.conftest import http_get
+
+    home = published["example"][1].split("/episodes/")[0] + "/index.html"
+    files = []
+    for n, url in enumerate([home, *(url for pair in published.values() for url in pair)]):
+        files.append(tmp_path / f"{n}.html")
+        files[-1].write_bytes(http_get(url)[2])
+    report = subprocess.run(
+        ["java", "-jar", vnu_jar(), "--errors-only", "--format", "json", *map(str, files)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    messages = json.loads(report.stderr or report.stdout)["messages"]
+    ours = [m for m in messages if not any(m["message"].startswith(skip) for skip in MAIL_CLIENT_MARKUP)]
+    assert ours == [], [(Path(m["url"]).name, m.get("lastLine"), m["message"]) for m in ours]
 
 
 # An MP3 seek lands on a frame boundary (26 ms): some browsers land before the time asked for.

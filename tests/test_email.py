@@ -132,3 +132,14 @@ def test_hostile_issue_cannot_inject(write_issue):
     assert '<script>alert(1)</script> & "quotes"' in visible_text(built.html)
     message = email.message_from_bytes(built.eml, policy=email.policy.default)
     assert message["Subject"] == '<script>alert(1)</script> & "quotes"'
+
+
+def test_a_table_column_aligned_in_markdown_is_aligned_in_the_email():
+    """Issue 29, item 8: a column written |:---:| was centred on the page and not in the email."""
+    from tests.conftest import ROOT
+
+    issue = parse_issue(ROOT / "tests" / "reviews" / "2024-05-06-book-shelf.md")
+    tree = lxml.html.fromstring(build_email(issue, ADDRESSED, WEB, FEED).html)
+    rows = [row for row in tree.iter("tr") if "★★★★☆" in row.text_content() and not row.findall(".//tr")]
+    cells = rows[0].findall("td")
+    assert [c.get("align") for c in cells] == ["left", "left", "right", "right", "center"]

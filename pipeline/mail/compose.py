@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import textwrap
 from dataclasses import dataclass
 from email.utils import format_datetime, make_msgid, parseaddr
@@ -79,6 +80,26 @@ class EmailBuild:
         return tuple(found)
 
 
+_BODY = re.compile(r"(<body[^>]*>)")
+_CELL_ALIGN = re.compile(r'<(t[dh])\b([^>]*?) style="text-align:(left|right|center)"')  # a table's :---:
+_END = "</body></html>"
+_TD_VALIGN = re.compile(r'(<td\b[^>]*?) vertical-align="[^"]*"')  # MJML's: not an HTML attribute
+
+
+def finish_html(html: str) -> str:
+    """MJML's output made right where it is not: its stray `vertical-align` attribute on a
+    button's <td> dropped (the W3C validator's one error that is not Outlook's), and the email
+    (MJML's role="article" wrapper) in a <main>, so a screen reader and the web version find
+    where the content is (axe: landmark-one-main, region). A mail client that drops <main>
+    keeps what is in it."""
+    html = _TD_VALIGN.sub(r"\1", html)
+    found = _BODY.search(html)
+    if found is None or not html.rstrip().endswith(_END):
+        return html
+    body = html.rstrip()[: -len(_END)]
+    return body[: found.end()] + "<main>" + body[found.end() :] + "</main>" + _END + "\n"
+
+
 def unsubscribe_url(template: str, email: str, token: str) -> str:
     return template.replace("{email}", quote(email, safe="")).replace("{token}", quote(token, safe=""))
 
@@ -113,7 +134,11 @@ def build_email(
         author=author,
         minutes=max(1, round(issue.word_count / 230)),
         audio_minutes=audio_minutes,
-        body_html=sanitize_html(issue.body_html, set_tag_attribute_values=BODY_STYLES, filter_style_properties=None),
+        body_html=sanitize_html(
+            _CELL_ALIGN.sub(r'<\1\2 align="\3"', issue.body_html),  # kept when BODY_STYLES sets the style
+            set_tag_attribute_values=BODY_STYLES,
+            filter_style_properties=None,
+        ),
         sender_name=sender_name or show.title,
         sender_address=sender_address,
         unsubscribe_url=unsubscribe,
@@ -123,7 +148,7 @@ def build_email(
         image_url=image[0] if image else None,
         image_alt=image[1] if image else "",
     )
-    html = mjml2html(mjml_source, disable_comments=True)
+    html = finish_html(mjml2html(mjml_source, disable_comments=True))
     text = build_text(issue, config, web_url, unsubscribe, listen=bool(audio_minutes))
     eml = build_eml(issue, config, html, text, unsubscribe, now)
     return EmailBuild(html, text, eml, issue.title, unsubscribe, email.address)

@@ -15,7 +15,7 @@ from markupsafe import escape
 from mjml import mjml2html
 
 from pipeline.config import Config
-from pipeline.mail.compose import sender_domain
+from pipeline.mail.compose import finish_html, sender_domain
 from pipeline.mail.unsubscribe import CONFIRM_VALID_S
 from pipeline.templating import render
 
@@ -32,23 +32,25 @@ class Notice:
 def _notice(config: Config, subject: str, heading: str, paragraphs: list[str], button: str, small: str) -> Notice:
     show, email = config.show, config.email
     sender_name, sender_address = parseaddr(email.from_)
-    html = mjml2html(
-        render(
-            "notice.mjml",
-            language=show.language.split("-")[0],
-            subject=subject,
-            heading=heading,
-            show_title=show.title,
-            site_url=show.site_url,
-            paragraphs=paragraphs,
-            button=button,
-            button_url=LINK,
-            small_print=small,
-            sender_name=sender_name or show.title,
-            sender_address=sender_address,
-            postal_address=email.address,
-        ),
-        disable_comments=True,
+    html = finish_html(
+        mjml2html(
+            render(
+                "notice.mjml",
+                language=show.language.split("-")[0],
+                subject=subject,
+                heading=heading,
+                show_title=show.title,
+                site_url=show.site_url,
+                paragraphs=paragraphs,
+                button=button,
+                button_url=LINK,
+                small_print=small,
+                sender_name=sender_name or show.title,
+                sender_address=sender_address,
+                postal_address=email.address,
+            ),
+            disable_comments=True,
+        )
     )
     lines = [show.title.upper(), "", heading, ""]
     for paragraph in paragraphs:

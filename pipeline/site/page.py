@@ -27,6 +27,11 @@ class Chapter:
     def clock(self) -> str:
         return clock(self.start)
 
+    @property
+    def duration(self) -> str:
+        """The start as an HTML duration (a <time>'s datetime): PT83.5S."""
+        return "PT" + f"{self.start:.3f}".rstrip("0").rstrip(".") + "S"
+
 
 @dataclass(frozen=True)
 class PageAudio:
