@@ -218,6 +218,30 @@ def check(config_path: Path | None, as_json: bool) -> None:
         sys.exit(1)
 
 
+@main.command("remove")
+@click.argument("slug")
+@CONFIG
+@BUILD_DIR
+@JSON
+@DEBUG
+@handle_errors
+def remove_command(slug: str, config_path: Path | None, build_dir: Path, as_json: bool) -> None:
+    """Take a published episode back: out of the feed, the home and tag pages, the neighbours'
+    links and the sitemap, and its files deleted. Its guid and number stay reserved, so
+    publishing it again brings back the same episode. Safe to run again if stopped.
+
+    \b
+    Example:
+      publish remove all-of-us-are-dead
+    """
+    from pipeline.buildfolder import PUBLISHED_MARK
+    from pipeline.storage.published import remove_episode
+
+    result = remove_episode(load_config(config_path), slug, Reporter(quiet=as_json))
+    (build_dir / slug / PUBLISHED_MARK).unlink(missing_ok=True)  # `publish send` refuses it now
+    emit(result, as_json)
+
+
 @main.command()
 @CONFIG
 @DEBUG

@@ -38,6 +38,7 @@ from pipeline.stages import (
     put_online,
 )
 from pipeline.storage.links import Links
+from pipeline.storage.published import take_back
 from pipeline.storage.session import StorageSession, open_storage, planned_links
 from pipeline.storage.upload import (
     episode_items,
@@ -52,6 +53,27 @@ from pipeline.textutil import write_atomic
 if TYPE_CHECKING:  # the audio stack is imported only when audio is made
     from pipeline.audio.episode import AudioPlan
     from pipeline.audio.tts import Synthesis
+
+
+def skip_draft(
+    issue: Issue, config: Config, options: PublishOptions, reporter: Reporter, storage: StorageSession | None
+) -> PublishReport:
+    """A draft is not published, and one that was (`draft: true` set afterwards) is taken back
+    (storage/published.py). The bucket is asked where this machine published it, or where a
+    batch already holds the bucket; a draft never published here costs no storage request."""
+    mark = options.build_dir / issue.slug / PUBLISHED_MARK
+    if options.upload and not options.dry_run and (storage is not None or mark.exists()):
+        session = contextlib.nullcontext(storage) if storage is not None else open_storage(config)
+        with session as online:
+            assert online is not None
+            catalog = read_catalog(online.bucket, online.links.layout)
+            # Still listed, or taken back by a run that stopped before it was done (the mark stays).
+            if catalog.find(issue.slug) is not None or (catalog.find_removed(issue.slug) and mark.exists()):
+                take_back(online, config, issue.slug, reporter)
+                mark.unlink(missing_ok=True)
+                return PublishReport(slug=issue.slug, skipped="draft: taken back")
+    reporter.info(f"skipped  {issue.source}: a draft (draft: true or published: false); not published")
+    return PublishReport(slug=issue.slug, skipped="draft")
 
 
 def local_catalog(build_dir: Path) -> Catalog:
@@ -74,8 +96,7 @@ def publish_issue(
     for warning in issue.warnings:
         reporter.warn(str(warning))
     if issue.draft:
-        reporter.info(f"skipped  {path}: a draft (draft: true or published: false); not published")
-        return PublishReport(slug=issue.slug, skipped="draft")
+        return skip_draft(issue, config, options, reporter, storage)
     check_show_inputs(config)
     session = (
         contextlib.nullcontext(storage)

@@ -70,3 +70,14 @@ def test_a_review_that_opens_with_an_embed_is_summarised_by_its_prose(write_issu
         write_issue("---\ntitle: T\ndate: 2023-04-06\n---\n[Watch the trailer](https://example.com/t)\n\nThe review.\n")
     )
     assert link_first.summary == "The review."
+
+
+def test_headings_follow_the_title_without_a_gap(write_issue):
+    """Issue 29, item 9: a blog's <h3> right after the page's <h1> skipped a level (axe:
+    heading-order; the W3C validator)."""
+    from pipeline.source.parse import parse_issue
+
+    issue = parse_issue(
+        write_issue("---\ntitle: T\ndate: 2024-03-01\n---\n<h3>Cast</h3>\n<p>One.</p>\n<h5>Note</h5>\n<p>Two.</p>\n")
+    )
+    assert "<h2>Cast</h2>" in issue.body_html and "<h3>Note</h3>" in issue.body_html

@@ -124,22 +124,46 @@ def _check_keys(episode: Episode) -> None:
 
 
 @dataclass(frozen=True)
+class Removed:
+    """An episode taken back (`publish remove`): out of the feed and the pages, its name kept."""
+
+    slug: str
+    guid: str
+    number: int
+    removed_at: str = ""
+
+
+@dataclass(frozen=True)
 class Catalog:
     episodes: tuple[Episode, ...] = field(default_factory=tuple)
     podcast_guid: str = ""  # the show's podcast:guid, set at the first publish, never recomputed
     list_id: str = ""  # the subscriber list's id (a UUID; its store is private), set once
+    removed: tuple[Removed, ...] = ()  # episodes taken back: their guid and number stay reserved
 
     def find(self, slug: str) -> Episode | None:
         return next((e for e in self.episodes if e.slug == slug), None)
 
+    def find_removed(self, slug: str) -> Removed | None:
+        return next((r for r in self.removed if r.slug == slug), None)
+
     def next_number(self) -> int:
-        return max((e.number for e in self.episodes), default=0) + 1
+        return max((*(e.number for e in self.episodes), *(r.number for r in self.removed)), default=0) + 1
+
+    def remove(self, slug: str, when: str) -> Catalog:
+        """The episode taken out; its guid and number kept, so publishing it again later is
+        the same episode to every app, and no new episode takes its number."""
+        episode = self.find(slug)
+        if episode is None:
+            return self
+        others = tuple(e for e in self.episodes if e.slug != slug)
+        kept = tuple(r for r in self.removed if r.slug != slug)
+        return replace(self, episodes=others, removed=(*kept, Removed(slug, episode.guid, episode.number, when)))
 
     def upsert(self, episode: Episode) -> Catalog:
         """Replace the episode with the same slug, or add it; newest first."""
         others = [e for e in self.episodes if e.slug != episode.slug]
         ordered = tuple(sorted([*others, episode], key=lambda e: (e.date, e.number), reverse=True))
-        return replace(self, episodes=ordered)
+        return replace(self, episodes=ordered, removed=tuple(r for r in self.removed if r.slug != episode.slug))
 
     def with_guid(self, guid: str) -> Catalog:
         """The show's guid, kept if the catalogue has one: it identifies the podcast for good."""
@@ -155,6 +179,8 @@ class Catalog:
             data["podcast_guid"] = self.podcast_guid
         if self.list_id:
             data["list_id"] = self.list_id
+        if self.removed:
+            data["removed"] = [asdict(r) for r in self.removed]
         return json.dumps(data, indent=1, ensure_ascii=False, sort_keys=True).encode("utf-8") + b"\n"
 
     @staticmethod
@@ -171,7 +197,11 @@ class Catalog:
             for name, value in (("podcast_guid", guid), ("list_id", list_id)):
                 if value and not (isinstance(value, str) and UUID_RE.match(value)):
                     raise ValueError(f"{name} {value!r} is not a UUID")
-            return Catalog(episodes, guid, list_id)
+            removed = tuple(Removed(**r) for r in data.get("removed", ()))
+            for entry in removed:
+                if not (SLUG_RE.match(entry.slug) and isinstance(entry.guid, str) and isinstance(entry.number, int)):
+                    raise ValueError(f"removed episode {entry.slug!r} is not one publish writes")
+            return Catalog(episodes, guid, list_id, removed)
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise InputError.at(source, f"catalogue is damaged: {exc}") from None
 
@@ -185,15 +215,16 @@ def plan_episode(issue: Issue, catalog: Catalog, links: Links, force: bool, warn
     number (the next free one for a new episode, or the front matter's), guid and first date."""
     previous = catalog.find(issue.slug)
     now = utc_stamp()
+    returning = catalog.find_removed(issue.slug)  # taken back, now published again: the same episode
     if previous is None:
-        number = issue.episode or catalog.next_number()
+        number = issue.episode or (returning.number if returning else catalog.next_number())
         taken = next((e for e in catalog.episodes if e.number == number), None)
         if taken:
             raise InputError.at(
                 issue.source,
                 f"episode {number} is already '{taken.slug}'; choose another number or leave 'episode' out",
             )
-        guid = str(uuid.uuid5(GUID_NAMESPACE, f"{links.feed_url}#{issue.slug}"))
+        guid = returning.guid if returning else str(uuid.uuid5(GUID_NAMESPACE, f"{links.feed_url}#{issue.slug}"))
         first = now
     else:
         if previous.source and previous.source != issue.source.name and not force:

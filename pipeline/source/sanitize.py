@@ -88,4 +88,16 @@ def render_html(md: MarkdownIt, tokens: list[Token], env: dict) -> str:
     """The review's body as safe HTML: sanitised, with images no reader could load shown as
     their alt text."""
     html = sanitize_html(md.renderer.render(tokens, md.options, env), attribute_filter=_drop_unloadable_images)
-    return _SRCLESS_IMG.sub(lambda m: m.group(1) or "", html)
+    return heading_levels(_SRCLESS_IMG.sub(lambda m: m.group(1) or "", html))
+
+
+_HEADING = re.compile(r"<(/?)h([1-6])\b")
+
+
+def heading_levels(html: str) -> str:
+    """The review's headings renumbered under the page's and the email's own <h1> (the title):
+    the levels it uses, in order, become h2, h3…, so none is skipped (a blog's <h3> straight
+    after the title is an h2 here; screen readers and the W3C validator expect no gap)."""
+    used = sorted({int(level) for _, level in _HEADING.findall(html)})
+    mapping = {level: min(6, index + 2) for index, level in enumerate(used)}
+    return _HEADING.sub(lambda m: f"<{m.group(1)}h{mapping[int(m.group(2))]}", html)
