@@ -193,3 +193,17 @@ def test_chapters_survive_the_catalogue_and_older_entries_load_without():
     again = Catalog.from_json(Catalog().upsert(with_chapters).upsert(episode(4)).to_json(), "catalog.json")
     found = {e.slug: e.audio.chapters for e in again.episodes}
     assert found == {"episode-3": chapters, "episode-4": ()}
+
+
+def test_an_episode_with_artwork_of_its_own_shows_it_in_apps():
+    """Issue 29, item 6: the show's cover stood for every episode, even one with an image."""
+    own = episode(1, artwork_key="episodes/episode-1/images/poster-abc.jpg")
+    xml = feed_for(own, episode(2))
+    items = {i.findtext("guid"): i for i in etree.fromstring(xml).iter("item")}
+    art = {guid: item.find(f"{{{ITUNES_NS}}}image").get("href") for guid, item in items.items()}
+    assert art == {
+        "guid-1": "https://media.example.com/pod/episodes/episode-1/images/poster-abc.jpg",
+        "guid-2": "https://media.example.com/pod/cover.jpg",
+    }
+    parsed = {e["guid"]: e for e in podcastparser.parse(FEED_URL, io.BytesIO(xml))["episodes"]}
+    assert parsed["guid-1"]["episode_art_url"].endswith("poster-abc.jpg")

@@ -283,3 +283,27 @@ def test_a_stop_while_the_embedded_store_starts_leaves_no_server_running(tmp_pat
         embedded.start_embedded_store(tmp_path / "s3", port, "access-key", "secret-key-0123456789")
     assert len(started) == 1 and started[0].poll() is not None  # the server was stopped
     assert embedded.port_is_free(port)
+
+
+def test_an_issue_image_fit_for_apple_is_the_episodes_artwork(project):
+    """Issue 29, item 6: apps showed the show's cover even for an issue with an image of its own.
+    A square 1400 px JPEG becomes the episode's itunes:image; a wide still does not (Apple
+    refuses artwork that is not square)."""
+    from PIL import Image
+
+    (project.root / "issues").mkdir(exist_ok=True)
+    Image.new("RGB", (1400, 1400), (200, 40, 40)).save(project.root / "issues" / "poster.jpg", quality=80)
+    Image.new("RGB", (1600, 900), (40, 40, 200)).save(project.root / "issues" / "still.jpg", quality=80)
+    art = {}
+    for name, image in (("square", "poster.jpg"), ("wide", "still.jpg")):
+        text = SHORT_ISSUE.replace('summary: "', f'image: {image}\nslug: {name}\nsummary: "')
+        result = project.publish(project.issue(text, f"2024-03-0{len(art) + 1}-{name}.md"))
+        assert result.exit_code == 0, result.output
+        feed_url = json.loads(result.stdout)["feed_url"]
+        art[name] = result
+    xml = http_get(feed_url)[2]
+    items = {i.findtext("link").split("/episodes/")[1].split("/")[0]: i for i in etree.fromstring(xml).iter("item")}
+    itunes = "{http://www.itunes.com/dtds/podcast-1.0.dtd}image"
+    square, wide = (items[n].find(itunes).get("href") for n in ("square", "wide"))
+    assert "/episodes/square/images/poster-" in square and wide.endswith("/cover.jpg")
+    assert http_get(square)[0] == 200  # the artwork named is online

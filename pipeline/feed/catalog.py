@@ -48,6 +48,7 @@ class Episode:
     first_published: str = ""
     updated: str = ""
     source: str = ""  # the issue file's name, so one slug cannot serve two issues
+    artwork_key: str = ""  # the issue's own image as the episode's artwork, where Apple's rules allow
 
     @property
     def day(self) -> dt.date:
@@ -121,6 +122,9 @@ def _check_keys(episode: Episode) -> None:
     for key in keys:
         if not isinstance(key, str) or not inside.match(key) or "/../" in f"/{key}/":
             raise ValueError(f"key {key!r} of episode '{episode.slug}' is outside its folder")
+    image = re.compile(PREFIX_PATTERN + rf"episodes/{episode.slug}/images/[A-Za-z0-9][A-Za-z0-9._-]*$")
+    if episode.artwork_key and not (isinstance(episode.artwork_key, str) and image.match(episode.artwork_key)):
+        raise ValueError(f"artwork {episode.artwork_key!r} of episode '{episode.slug}' is outside its folder")
 
 
 @dataclass(frozen=True)
@@ -260,8 +264,22 @@ def plan_episode(issue: Issue, catalog: Catalog, links: Links, force: bool, warn
         first_published=first,
         updated=now,
         source=issue.source.name,
+        artwork_key=artwork_key(issue, links),
     )
     return episode
+
+
+def artwork_key(issue: Issue, links: Links) -> str:
+    """The issue's header image as the episode's artwork in apps, when it is one of the issue's
+    own files and meets Apple's rules for artwork (square JPEG or PNG, 1400 to 3000 pixels);
+    else "" and the show's cover stands for it."""
+    from pipeline.feed.validate import validate_cover
+
+    for image in issue.images:
+        key = links.layout.episode(issue.slug, image.name)
+        if issue.image == links.url(key) and not validate_cover(image.path):
+            return key
+    return ""
 
 
 def keep_unchanged_timestamp(episode: Episode, previous: Episode | None) -> Episode:

@@ -115,7 +115,7 @@ def _add_item(
     entry.podcast.itunes_duration(max(1, round(audio.duration_s)))
     entry.podcast.itunes_episode(episode.number)
     entry.podcast.itunes_episode_type("full")
-    entry.podcast.itunes_image(cover_url)
+    entry.podcast.itunes_image(links.url(episode.artwork_key) if episode.artwork_key else cover_url)
     entry.podcast.itunes_author(byline(xml_text(episode.author), show.author))
     item_ext = entry.podcastindex
     item_ext.explicit = episode.explicit
