@@ -160,7 +160,7 @@ def build_email_files(build: Build, config: Config, episode: Episode, links: Lin
     for image in issue.images:
         write_atomic(out / image.name, image.data)
     minutes = listen_minutes(episode.audio.duration_s) if episode.audio else None
-    header = (issue.image, issue.title) if issue.image else None
+    header = (issue.header_image, issue.title) if issue.header_image else None
     email = build_email(
         issue,
         config,

@@ -143,3 +143,16 @@ def test_a_table_column_aligned_in_markdown_is_aligned_in_the_email():
     rows = [row for row in tree.iter("tr") if "★★★★☆" in row.text_content() and not row.findall(".//tr")]
     cells = rows[0].findall("td")
     assert [c.get("align") for c in cells] == ["left", "left", "right", "right", "center"]
+
+
+def test_an_image_used_as_the_header_and_in_the_review_is_shown_once(write_issue):
+    """Issue 29, item 8: the same still appeared twice, above the review and in it."""
+    url = "https://media.example.com/still.jpg"
+    both = parse_issue(write_issue(f"---\ntitle: T\ndate: 2024-01-01\nimage: {url}\n---\nText.\n\n![A still]({url})\n"))
+    html = build_email(both, ADDRESSED, WEB, FEED, image=(both.header_image, "T") if both.header_image else None).html
+    assert html.count(url) == 1 and both.header_image is None
+    from pipeline.site.page import build_page
+
+    assert build_page(both, ADDRESSED, WEB, FEED).count(f'src="{url}"') == 1  # the web page too
+    alone = parse_issue(write_issue(f"---\ntitle: T\ndate: 2024-01-01\nimage: {url}\n---\nText.\n"))
+    assert alone.header_image == url and build_page(alone, ADDRESSED, WEB, FEED).count(f'src="{url}"') == 1

@@ -77,7 +77,7 @@ def build_page(
     """The episode's page; `home_url` is the show's home page (else [show] site_url)."""
     show = config.show
     duration_text = minutes_seconds(audio.duration_s) if audio else None
-    header = issue.image if issue.image and is_web_url(issue.image) else None
+    header = issue.header_image if issue.header_image and is_web_url(issue.header_image) else None
     return render(
         "page.html",
         language=show.language,

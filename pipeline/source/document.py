@@ -4,6 +4,7 @@ later stages never parse Markdown again."""
 from __future__ import annotations
 
 import datetime as dt
+import html
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -65,6 +66,14 @@ class Issue:
 
     def byline(self, show_author: str) -> str:
         return byline(self.author, show_author)
+
+    @property
+    def header_image(self) -> str | None:
+        """The image shown above the review (front matter `image:`), unless the review shows the
+        same image itself: then it is shown once, where the writer put it."""
+        if not self.image:
+            return None
+        return None if f'src="{html.escape(self.image)}"' in self.body_html else self.image
 
     def with_image_urls(self, url_for: Callable[[LocalImage], str]) -> Issue:
         """The issue with every local image's src made the absolute URL `url_for(image)`."""
