@@ -12,7 +12,7 @@ import feedparser
 from click.testing import CliRunner
 
 from pipeline.cli import main
-from tests.conftest import ROOT, http_get
+from tests.conftest import ROOT, SHORT_ISSUE, http_get
 
 
 def review(day: int, extra: str = "") -> str:
@@ -272,3 +272,16 @@ def _catalog_lines(root, env) -> list[str]:
     )
     assert out.returncode == 0, out.stderr
     return out.stdout.splitlines()
+
+
+def test_an_older_review_published_later_is_told_how_its_number_is_chosen(local_project):
+    """Issue 29, item 2: older reviews published after a newer one were numbered out of date
+    order without a word (home and feed read 1, 3, 2)."""
+    newer = local_project.issue(SHORT_ISSUE.replace("2024-03-01", "2024-05-01"), "2024-05-01-newer.md")
+    older = local_project.issue(SHORT_ISSUE.replace("A Short Test", "An Older One"), "2024-03-01-older.md")
+    first = local_project.publish(newer, "--no-upload", "--no-audio", build="numbers")
+    assert first.exit_code == 0, first.output
+    second = local_project.publish(older, "--no-upload", "--no-audio", build="numbers")
+    assert second.exit_code == 0, second.output
+    assert "before episode 1" in second.stderr and "becomes episode 2" in second.stderr
+    assert "`episode:`" in second.stderr

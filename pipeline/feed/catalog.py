@@ -230,6 +230,15 @@ def plan_episode(issue: Issue, catalog: Catalog, links: Links, force: bool, warn
             )
         guid = returning.guid if returning else str(uuid.uuid5(GUID_NAMESPACE, f"{links.feed_url}#{issue.slug}"))
         first = now
+        later = [e for e in catalog.episodes if e.date > issue.date.isoformat() and e.number < number]
+        if later and not issue.episode:
+            newest = max(later, key=lambda e: e.date)
+            warn(
+                f"{issue.source.name}: dated {issue.date.isoformat()}, before episode {newest.number} "
+                f"'{newest.slug}' ({newest.date}), it becomes episode {number}: apps list episodes by "
+                "number. To number by date instead, give it `episode:` in its front matter (and the later "
+                "ones theirs, published again with --force); the README's 'Episode numbers' says how"
+            )
     else:
         if previous.source and previous.source != issue.source.name and not force:
             raise InputError.at(
