@@ -187,6 +187,42 @@ def test_serve_stops_its_store_on_sigterm_and_sighup(tmp_path, sig):
     assert not record.exists()
 
 
+def test_a_port_held_by_another_shows_serve_names_that_show(tmp_path):
+    """Issue 29, item 11: not "another program" when it is this tool, for another show."""
+    port = free_base_port()
+    (tmp_path / "one").mkdir()
+    (tmp_path / "two").mkdir()
+    serve = subprocess.Popen(
+        [sys.executable, "-m", "pipeline", "serve"],
+        cwd=tmp_path / "one",
+        env=_clean_env(port),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert serve.stdout and "serving" in serve.stdout.readline()
+        issue = tmp_path / "two" / "2024-03-01-a-test.md"
+        issue.write_text("---\ntitle: T\n---\nA review.\n")
+        (tmp_path / "two" / "publish.toml").write_text(
+            f'[show]\ncover = "{ROOT / "pipeline" / "assets" / "cover.jpg"}"\n'
+        )
+        run = subprocess.run(
+            [sys.executable, "-m", "pipeline", "issue", str(issue), "--no-audio"],
+            cwd=tmp_path / "two",
+            env=_clean_env(port),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert run.returncode == 1, run.stderr
+        assert f"held by the embedded store of the show in {(tmp_path / 'one').resolve()}" in run.stderr
+        assert "another program" not in run.stderr
+    finally:
+        serve.terminate()
+        assert serve.wait(30) == 0
+
+
 def test_the_threat_model_is_written_down():
     text = (ROOT / "docs" / "security.md").read_text()
     for heading in ("Who can reach the embedded store", "What is public", "What is secret"):

@@ -118,6 +118,25 @@ def s3_answers(endpoint: str) -> bool:
         return False
 
 
+def _show_serving(port: int) -> Path | None:
+    """The folder of the show whose embedded store holds `port`: a `weed mini` of ours, found by
+    its command line (-dir=<show>/.publish/s3/data and its ports); None for any other program."""
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            args = (proc / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        words = [a.decode("utf-8", "replace") for a in args]
+        if len(words) < 3 or Path(words[0]).name != "weed" or words[1] != "mini":
+            continue
+        flags = dict(w[1:].split("=", 1) for w in words[2:] if w.startswith("-") and "=" in w)
+        ports = {flags.get("s3.port"), *(flags.get(flag) for flag in PORT_OFFSETS)}
+        data = Path(flags.get("dir", ""))
+        if str(port) in ports and data.parts[-3:] == (".publish", "s3", "data"):
+            return data.parents[2]
+    return None
+
+
 def embedded_credentials(data_dir: Path) -> tuple[str, str]:
     """Keys for the embedded server: made once, kept beside its data (mode 0600)."""
     path = data_dir.parent / "credentials.json"
@@ -157,6 +176,13 @@ def start_embedded_store(
         pid_file.unlink(missing_ok=True)  # stale: its server is gone, or is not ours
     busy = [p for p in [port, *(port + o for o in PORT_OFFSETS.values())] if not port_is_free(p)]
     if busy:
+        show = _show_serving(busy[0])
+        if show is not None:
+            raise ServiceError(
+                f"cannot start the embedded store: port {busy[0]} on 127.0.0.1 is held by the "
+                f"embedded store of the show in {show} (its `publish serve`, or a publish still running there)",
+                "stop it there (Ctrl-C), or set PUBLISH_LOCAL_S3_PORT to another port for one of the shows",
+            )
         raise ServiceError(
             f"cannot start the embedded store: port {busy[0]} on 127.0.0.1 is in use by "
             "another program (publish only talks to a server it started itself)",
