@@ -47,6 +47,23 @@ def test_ratings_are_read_as_a_person_reads_them(written, said):
     assert normalize(written) == said
 
 
+def test_what_the_voice_would_drop_is_named_at_its_line(write_issue):
+    """Issue 29, item 3: a symbol the voice says nothing for is a warning, not a silent loss."""
+    from pipeline.audio.episode import unsaid_warning
+
+    text = (
+        "---\ntitle: Signs\ndate: 2024-03-01\n---\nA fine start (really) — “quoted” and so on.\n\n"
+        "Plot → twist, 5 × 3 ✓ 🔥 and 서울.\n\n| A | B |\n|---|---|\n| ✓ | ★★★★☆ |\n"
+    )
+    issue = parse_issue(write_issue(text))
+    narration = build_narration(issue, Config().show, Lexicon(()))
+    assert narration.unsaid == ("→", "×", "✓", "🔥", "서울")
+    warning = unsaid_warning(issue, narration.unsaid)
+    assert warning.line == 7 and "leaves out '→', '×', '✓', '🔥', '서울'" in str(warning)
+    plain = parse_issue(write_issue("---\ntitle: Plain\ndate: 2024-03-01\n---\nIt's (quite) good — “really”…\n"))
+    assert build_narration(plain, Config().show, Lexicon(())).unsaid == ()
+
+
 def test_date_words():
     assert date_words(dt.date(2022, 1, 28)) == "January twenty-eighth, twenty twenty-two"
     assert date_words(dt.date(2005, 3, 1)) == "March first, two thousand five"

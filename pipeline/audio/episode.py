@@ -28,7 +28,7 @@ from pipeline.audio.tags import write_tags
 from pipeline.audio.transcript import Cue, time_words, transcript_json, webvtt
 from pipeline.audio.tts import SpeechCache, Synthesis, Voice, chunk_key, resolve_voice
 from pipeline.config import Config
-from pipeline.errors import InputError
+from pipeline.errors import InputError, Problem
 from pipeline.report import Reporter
 from pipeline.source.document import Issue
 from pipeline.textutil import atomic_path, sha256_of, write_atomic
@@ -133,6 +133,19 @@ def plan_audio(issue: Issue, config: Config, cache_dir: Path, force: bool = Fals
     return AudioPlan(narration, voice, keys, missing)
 
 
+def unsaid_warning(issue: Issue, unsaid: tuple[str, ...]) -> Problem:
+    """Which characters of the review the listener never hears, at the line of the first."""
+    lines = issue.source.read_text("utf-8", errors="replace").splitlines()
+    line = next((n for n, text in enumerate(lines, 1) if unsaid[0] in text), None)
+    shown = ", ".join(f"'{ch}'" for ch in unsaid[:8]) + (f" and {len(unsaid) - 8} more" if len(unsaid) > 8 else "")
+    return Problem(
+        str(issue.source),
+        f"the narration leaves out {shown}: the voice says nothing for them; "
+        "where a listener should hear one, write what it means in words",
+        line,
+    )
+
+
 def build_episode_audio(
     issue: Issue,
     config: Config,
@@ -148,6 +161,8 @@ def build_episode_audio(
     reporter = reporter or Reporter(quiet=True)
     plan = shared[0] if shared else plan_audio(issue, config, cache_dir, force)
     narration, voice, keys, missing, cached = plan.narration, plan.voice, plan.keys, plan.missing, plan.cached
+    if narration.unsaid:
+        reporter.warn(str(unsaid_warning(issue, narration.unsaid)))
     cache = SpeechCache(cache_dir)
     if dry_run:
         reporter.info(f"audio    would synthesise {len(missing)} chunks ({cached} cached)")

@@ -67,6 +67,7 @@ class Chunk:
 class Narration:
     chunks: tuple[Chunk, ...]
     chapters: tuple[str, ...]
+    unsaid: tuple[str, ...] = ()  # symbols and letters of other scripts the voice is never given
 
     @property
     def characters(self) -> int:
@@ -185,11 +186,13 @@ def spoken_form(text: str, lexicon: Lexicon, names: tuple[str, ...] = ()) -> tup
 def build_narration(issue: Issue, show: ShowConfig, lexicon: Lexicon) -> Narration:
     chunks: list[Chunk] = []
     chapters: list[str] = []
+    unsaid: dict[str, None] = {}
 
     def bounded(shown: str, pause: float, chapter: int, spoken: str | None) -> None:
         """One chunk, or more where the spoken form outgrows MAX_SPOKEN_CHARS (numbers said as
         words grow): the voice's memory grows with what it is handed, whatever the block."""
         words, notes = spoken_form(spoken if spoken is not None else shown, lexicon, issue.names)
+        unsaid.update(dict.fromkeys(n.written for n in notes if n.kind == "dropped"))
         if len(words) > MAX_SPOKEN_CHARS and spoken is None and " " in shown.strip():
             middle = shown.rfind(" ", 0, len(shown) // 2 + 1)
             middle = middle if middle > 0 else shown.find(" ", len(shown) // 2)
@@ -226,7 +229,7 @@ def build_narration(issue: Issue, show: ShowConfig, lexicon: Lexicon) -> Narrati
         if chunks and chunks[-1].pause_after < SECTION_PAUSE:
             chunks[-1] = replace(chunks[-1], pause_after=SECTION_PAUSE)
     if not has_text:
-        return Narration((), tuple(chapters))  # only images, emoji or other scripts
+        return Narration((), tuple(chapters), tuple(unsaid))  # only images, emoji or other scripts
     closing = f"That was {issue.title}, from {show.title}. Thanks for listening."
     say(closing, 0.0, len(chapters) - 1)
-    return Narration(tuple(chunks), tuple(chapters))
+    return Narration(tuple(chunks), tuple(chapters), tuple(unsaid))

@@ -197,7 +197,7 @@ def _caps(match: re.Match) -> str:
 class Change:
     """One substitution made for the voice, for `publish narration` to show."""
 
-    kind: str  # number, date, money, time, rating, abbreviation, letters, code, lexicon, ko, ja
+    kind: str  # number, date, money, time, rating, abbreviation, letters, code, lexicon, ko, ja, dropped
     written: str
     said: str
 
@@ -343,6 +343,8 @@ def normalize(text: str, notes: list[Change] | None = None) -> str:
     text = re.sub(r"\s<\s(?=\w)", " less than ", text)
     text = re.sub(r"(?<=\w)/(?=\w)", " ", text)  # horror/drama → horror drama
     text = _sub(r"\b[A-Z]{2,}\b", _caps, text, notes, "letters")
+    if notes is not None:
+        notes += [Change("dropped", part, "") for part in _unsaid_parts(text)]
     text = "".join(ch for ch in text if _speakable(ch))
     text = re.sub(r"\s+([,.;:!?])", r"\1", text)
     text = re.sub(r"([!?])\.+|\.+([!?])", r"\1\2", text)  # "(really!)." → "really!"
@@ -365,6 +367,28 @@ def _speakable(ch: str) -> bool:
         except ValueError:
             return False
     return category.startswith("N")
+
+
+def _unsaid(ch: str) -> bool:
+    """A character the voice is not given that a listener would miss: a symbol (→, ✓, ×, ♥,
+    an emoji) or a letter of another script; not punctuation, nor a separator (|, ^, `) the
+    ear does without."""
+    return not _speakable(ch) and ch not in "|^`" and unicodedata.category(ch).startswith(("S", "L", "M"))
+
+
+def _unsaid_parts(text: str) -> list[str]:
+    """What `_unsaid` finds, once each: symbols one by one, other scripts a word at a time."""
+    parts, word = [], ""
+    for ch in text + " ":
+        if _unsaid(ch) and unicodedata.category(ch).startswith(("L", "M")):
+            word += ch
+            continue
+        if word:
+            parts.append(word)
+            word = ""
+        if _unsaid(ch):
+            parts.append(ch)
+    return list(dict.fromkeys(parts))
 
 
 def date_words(day: dt.date) -> str:
