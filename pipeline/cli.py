@@ -117,13 +117,13 @@ def issue(
 @DEBUG
 @handle_errors
 def preview(issue_path: Path, config_path: Path | None, build_dir: Path, no_audio: bool) -> None:
-    """Build one issue locally and print the paths to open.
+    """Build one issue locally, a draft too, and print the paths to open.
 
     \b
     Example:
       publish preview issues/2022-01-28-all-of-us-are-dead.md
     """
-    options = PublishOptions(build_dir=build_dir, upload=False, audio=not no_audio)
+    options = PublishOptions(build_dir=build_dir, upload=False, audio=not no_audio, drafts=True)
     summary = publish_issue(issue_path, load_config(config_path), options, Reporter(quiet=True))
     for path in summary.preview_paths():
         click.echo(path)

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from pipeline.buildfolder import PUBLISHED_MARK, BuiltFiles, source_digest
 from pipeline.config import Config
-from pipeline.feed.catalog import Catalog, keep_unchanged_timestamp, plan_episode
+from pipeline.feed.catalog import Catalog, keep_unchanged_timestamp, plan_episode, published_slug
 from pipeline.feed.rss import show_guid
 from pipeline.report import Reporter
 from pipeline.site.home import home_url
@@ -61,18 +61,24 @@ def skip_draft(
     """A draft is not published, and one that was (`draft: true` set afterwards) is taken back
     (storage/published.py). The bucket is asked where this machine published it, or where a
     batch already holds the bucket; a draft never published here costs no storage request."""
+    issue = published_slug(issue, local_catalog(options.build_dir))
     mark = options.build_dir / issue.slug / PUBLISHED_MARK
     if options.upload and not options.dry_run and (storage is not None or mark.exists()):
         session = contextlib.nullcontext(storage) if storage is not None else open_storage(config)
         with session as online:
             assert online is not None
             catalog = read_catalog(online.bucket, online.links.layout)
+            issue = published_slug(issue, catalog)
+            mark = options.build_dir / issue.slug / PUBLISHED_MARK
             # Still listed, or taken back by a run that stopped before it was done (the mark stays).
             if catalog.find(issue.slug) is not None or (catalog.find_removed(issue.slug) and mark.exists()):
                 take_back(online, config, issue.slug, reporter)
                 mark.unlink(missing_ok=True)
                 return PublishReport(slug=issue.slug, skipped="draft: taken back")
-    reporter.info(f"skipped  {issue.source}: a draft (draft: true or published: false); not published")
+    reporter.info(
+        f"skipped  {issue.source}: a draft (draft: true or published: false); not published. "
+        f"`publish preview {issue.source}` builds it here to look at"
+    )
     return PublishReport(slug=issue.slug, skipped="draft")
 
 
@@ -95,7 +101,7 @@ def publish_issue(
     issue = parsed or parse_issue(path, config.issues.ignore_keys)
     for warning in issue.warnings:
         reporter.warn(str(warning))
-    if issue.draft:
+    if issue.draft and not (options.drafts and not options.upload):
         return skip_draft(issue, config, options, reporter, storage)
     check_show_inputs(config)
     session = (
@@ -105,8 +111,9 @@ def publish_issue(
     )
     with session as storage:
         links = storage.links if storage else planned_links(config)
-        issue = issue.with_image_urls(lambda image: links.url(links.layout.episode(issue.slug, image.name)))
         catalog = current_catalog(storage, config, links, options, reporter)
+        issue = published_slug(issue, catalog)
+        issue = issue.with_image_urls(lambda image: links.url(links.layout.episode(issue.slug, image.name)))
         episode = plan_episode(issue, catalog, links, options.force, reporter.warn)
         build = Build(
             issue,
@@ -124,7 +131,8 @@ def publish_issue(
         files = BuiltFiles(build.email_html, build.email_text, build.eml, page(episode.number), build.audio)
         build.report.files = [str(p) for p in files.paths()] + [str(options.build_dir / "feed.xml")]
         if storage is None:
-            write_atomic(options.build_dir / "catalog.json", catalog.to_json())
+            if not issue.draft:  # a draft's preview is never in the catalogue later builds list
+                write_atomic(options.build_dir / "catalog.json", catalog.to_json())
             reporter.info(f"built    {build.folder}/ (not uploaded)")
             return build.report
         items = (

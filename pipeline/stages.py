@@ -49,6 +49,7 @@ class PublishOptions:
     upload: bool = True
     audio: bool = True
     force: bool = False
+    drafts: bool = False  # `publish preview`: a draft is built too (locally, never listed)
 
 
 @dataclass

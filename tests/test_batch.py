@@ -158,8 +158,8 @@ DATE_ORDER = [
     "with-a-picture",
     "a-wide-table",
     "the-last-one",
-    "oke-oka-a-telugu-time-travel-drama",
-    "shelf-notes-three-histories",
+    "oke-oka",
+    "book-shelf",
 ]
 
 

@@ -268,6 +268,38 @@ def test_the_page_follows_the_audio_and_seeks_on_a_click(published, browser):
         context.close()
 
 
+def test_an_embedded_video_loads_nothing_from_its_host_until_the_reader_presses_play(published, browser):
+    """Issue 29, item 8: the raw-HTML review's YouTube embed is a click-to-load player on the
+    page (the email keeps the link): no request leaves for YouTube before the click."""
+    context = browser.new_context(viewport={"width": 800, "height": 800})
+    hosts: list[str] = []
+
+    def answer(route):
+        hosts.append(route.request.url)
+        route.fulfill(status=200, content_type="text/html", body="<!doctype html><title>player</title>")
+
+    context.route("**/*", lambda route: answer(route) if "youtube" in route.request.url else route.continue_())
+    try:
+        page = context.new_page()
+        page.goto(published["raw-html"][1], wait_until="networkidle")
+        figure = page.locator("figure.embed")
+        assert figure.count() == 1 and hosts == []
+        assert "Loads from YouTube when you press play" in figure.inner_text()
+        assert figure.locator("a").get_attribute("href") == "https://www.youtube.com/watch?v=dQw4w9WgXcQ"
+        figure.locator("button").click()
+        frame = page.locator("figure.embed iframe")
+        frame.wait_for(timeout=10_000)
+        assert frame.get_attribute("title") == "Player from YouTube"
+        page.wait_for_function("() => document.activeElement.tagName === 'IFRAME'", timeout=10_000)
+        assert hosts and all(h.startswith("https://www.youtube-nocookie.com/embed/dQw4w9WgXcQ") for h in hosts)
+        email = page.context.new_page()
+        email.goto(published["raw-html"][0], wait_until="load")
+        assert email.locator("figure.embed").count() == 0
+        assert email.get_by_text("Watch on YouTube").get_attribute("href").startswith("https://www.youtube.com/")
+    finally:
+        context.close()
+
+
 def test_reference_screenshots_are_committed():
     """The README shows these; regenerate with `make screenshots` after a change of design."""
     for name in ("email-phone.png", "email-desktop.png", "page-phone.png"):

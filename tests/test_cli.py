@@ -28,6 +28,23 @@ def test_preview_prints_paths(example_path, tmp_path):
     assert str(tmp_path / "all-of-us-are-dead" / "email.html") in paths
 
 
+def test_preview_builds_a_draft_that_publish_issue_skips(tmp_path):
+    """Issue 29, item 2: `publish init`'s welcome issue is a draft to look at, never Episode 1."""
+    from pipeline.scaffold import init_show
+
+    init_show(tmp_path / "show")
+    (sample,) = (tmp_path / "show" / "issues").glob("*-welcome.md")
+    build = tmp_path / "build"
+    skipped = CliRunner().invoke(main, ["issue", str(sample), "--no-upload", "--build-dir", str(build), "--no-audio"])
+    assert skipped.exit_code == 0 and f"`publish preview {sample}` builds it" in skipped.stderr
+    assert not (build / "welcome").exists()
+    result = CliRunner().invoke(main, ["preview", str(sample), "--build-dir", str(build), "--no-audio"])
+    assert result.exit_code == 0, result.output
+    assert str(build / "welcome" / "email.html") in result.stdout.split()
+    assert "Welcome to the show" in (build / "welcome" / "index.html").read_text()
+    assert not (build / "catalog.json").exists()  # a later build does not list it
+
+
 @pytest.mark.parametrize(
     "args,message",
     [

@@ -234,6 +234,6 @@ def test_hostile_input(project, label, content, change, expected):
 def test_a_slug_taken_by_another_issue_is_refused(project):
     first = project.issue()
     assert project.publish(first, "--no-audio").exit_code == 0
-    other = project.issue(issue(title="A Short Test"), "2024-03-02-another-file.md")
+    other = project.issue(issue(title="Another Test"), "2024-03-02-a-short-test.md")
     result = project.publish(other, "--no-audio")
     assert result.exit_code == 2 and "already used by 2024-03-01-a-short-test.md" in result.stderr

@@ -3,6 +3,7 @@ virtual environment, used from an empty folder far from the repository."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -87,7 +88,7 @@ def test_the_wheel_runs_from_anywhere_with_its_own_templates_and_assets(installe
     issue.write_text("# A bare review\n\nIt was good. It was short.\n")
     result = run(installed, "issue", str(issue), "--no-upload", "--no-audio", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert "A bare review" in (tmp_path / "build" / "a-bare-review" / "email.html").read_text()
+    assert "A bare review" in (tmp_path / "build" / "bare" / "email.html").read_text()
 
 
 def test_init_scaffolds_a_show_that_publishes_with_audio(installed, tmp_path, speech_cache):
@@ -100,8 +101,17 @@ def test_init_scaffolds_a_show_that_publishes_with_audio(installed, tmp_path, sp
     (show / "build").mkdir()
     (show / "build" / ".cache").symlink_to(speech_cache)
     result = run(installed, "issue", str(sample.relative_to(show)), "--no-upload", cwd=show)
+    assert result.returncode == 0 and "a draft" in result.stderr, result.stderr
+    assert not (show / "build" / "welcome").exists()  # issue 29, item 2: the sample is never Episode 1
+    result = run(installed, "preview", str(sample.relative_to(show)), cwd=show)
     assert result.returncode == 0, result.stderr
-    assert list((show / "build" / "welcome-to-the-show").glob("*.mp3"))
+    assert list((show / "build" / "welcome").glob("*.mp3")) and not (show / "build" / "catalog.json").exists()
+    review = show / "issues" / "2024-02-01-first.md"
+    review.write_text("# My first review\n\nIt was good. It was short.\n")
+    result = run(installed, "issue", str(review.relative_to(show)), "--no-upload", "--no-audio", cwd=show)
+    assert result.returncode == 0, result.stderr
+    (episode,) = json.loads((show / "build" / "catalog.json").read_text())["episodes"]
+    assert (episode["slug"], episode["number"]) == ("first", 1)
     again = run(installed, "init", "my-show", cwd=tmp_path)
     assert again.returncode == 2 and "never overwrites" in again.stderr
 

@@ -9,6 +9,7 @@ from pipeline.config import Config
 from pipeline.mail.compose import build_email
 from pipeline.site.page import PageAudio, build_page
 from pipeline.source.parse import parse_issue
+from pipeline.source.rawhtml import is_embed_link
 from tests.conftest import EXAMPLE
 from tests.visible import leaks, paragraphs, visible_text
 
@@ -70,7 +71,9 @@ def test_blog_reviews_show_no_markup_or_template_code(path, name):
     found = paragraphs(html)
     assert "<p></p>" not in issue.body_html
     for block in issue.blocks:  # a <br> splits a paragraph into two spoken blocks
-        if block.kind == "paragraph":
+        if block.kind == "paragraph" and name == "index.html" and is_embed_link(block):
+            assert f"Loads from YouTube when you press play · {block.text}" in text  # click to load
+        elif block.kind == "paragraph":
             assert any(block.text in p for p in found), block.text[:60]
 
 
@@ -139,6 +142,21 @@ def test_preheader_is_the_summary_then_padding():
     summary = parse_issue(EXAMPLE).summary
     assert preview.startswith(summary)
     assert len(preview) - len(summary) >= 100 and not preview[len(summary) :].strip("\u034f\u200c\xa0 ")
+
+
+def test_the_writers_summary_is_the_subtitle_under_the_title_and_a_derived_one_is_not(example, write_issue):
+    """Issue 29, item 8: Substack's subtitle, on the page, in the email and in its text part."""
+    issue, built = example
+    for name in ("email.html", "index.html"):
+        text = visible_text(built[name])
+        after_title = text[text.index(issue.title) + len(issue.title) :]
+        assert after_title.lstrip().startswith(issue.summary), name
+    email = build_email(issue, Config(), WEB, FEED)
+    assert issue.summary.split()[0] in email.text.split("=" * len(issue.title), 1)[1].splitlines()[2]
+    plain = parse_issue(write_issue("---\ntitle: Plain\ndate: 2024-03-01\n---\nIt was good. It was short.\n"))
+    assert plain.summary == "It was good. It was short." and plain.subtitle == ""
+    page = visible_text(build_page(plain, Config(), WEB, FEED, AUDIO, episode=1))
+    assert page.count("It was good.") == 1
 
 
 def test_header_image_has_alt_text():

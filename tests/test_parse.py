@@ -42,10 +42,22 @@ def test_plain_review_without_front_matter_derives_everything(write_issue):
 
 
 def test_title_from_first_heading_is_not_repeated_in_body(write_issue):
-    issue = parse_issue(write_issue("# Kingdom: Season 2\n\nZombies in Joseon.\n", "2020-03-13-x.md"))
+    issue = parse_issue(
+        write_issue("---\ndate: 2020-03-13\n---\n# Kingdom: Season 2\n\nZombies in Joseon.\n", "kingdom.md")
+    )
     assert issue.title == "Kingdom: Season 2"
     assert issue.slug == "kingdom-season-2"
     assert "<h1>" not in issue.body_html
+
+
+def test_the_slug_is_the_one_in_a_dated_file_name_as_the_sample_issue_says(write_issue):
+    text = "---\ntitle: 'Beef: a review of the whole season'\ndate: 2024-03-01\n---\nText.\n"
+    assert parse_issue(write_issue(text, "2024-03-01-beef.md")).slug == "beef"
+    assert parse_issue(write_issue(text, "2024-03-01_Beef Again.md")).slug == "beef-again"
+    assert parse_issue(write_issue(text, "2024-03-01.md")).slug == "beef-a-review-of-the-whole-season"
+    assert parse_issue(write_issue(text, "beef-notes.md")).slug == "beef-a-review-of-the-whole-season"
+    given = parse_issue(write_issue("---\ntitle: Beef\nslug: my-beef\ndate: 2024-03-01\n---\nT.\n", "2024-03-01-x.md"))
+    assert (given.slug, given.slug_given) == ("my-beef", True)
 
 
 def test_structure_sections_lists_quotes_links_images_tables(write_issue):

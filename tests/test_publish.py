@@ -126,6 +126,23 @@ def test_two_issues_two_items_and_a_fresh_clone_keeps_both(project):
     assert [e.itunes_episode for e in feed.entries] == ["3", "2", "1"]
 
 
+def test_an_episode_keeps_its_address_when_its_slug_would_now_be_derived_otherwise(project):
+    """Issue 29, item 11: slugs come from a file named YYYY-MM-DD-<slug>.md now, but an issue
+    published under another slug (from its title, or a `slug:` since dropped) keeps the one its
+    readers and listeners have, from its catalogue entry."""
+    path = project.issue(SHORT_ISSUE.replace("summary:", "slug: a-short-test-old\nsummary:"))
+    first = summary_of(project.publish(path))
+    path.write_text(SHORT_ISSUE, encoding="utf-8")
+    again = summary_of(project.publish(path))
+    assert (again["slug"], again["web_url"], again["episode"]) == ("a-short-test-old", first["web_url"], 1)
+    feed = feedparser.parse(http_get(again["feed_url"])[2])
+    assert [e.link for e in feed.entries] == [first["web_url"]]
+    other = summary_of(
+        project.publish(project.issue(SHORT_ISSUE.replace("2024-03-01", "2024-03-02"), "2024-03-02-beef.md"))
+    )
+    assert other["slug"] == "beef"
+
+
 def test_dry_run_changes_nothing(project):
     summary = summary_of(project.publish(project.issue(), "--dry-run"))
     assert summary["upload"]["uploaded"] == 0 and summary["upload"]["planned"] >= 6

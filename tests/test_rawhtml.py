@@ -81,3 +81,23 @@ def test_headings_follow_the_title_without_a_gap(write_issue):
         write_issue("---\ntitle: T\ndate: 2024-03-01\n---\n<h3>Cast</h3>\n<p>One.</p>\n<h5>Note</h5>\n<p>Two.</p>\n")
     )
     assert "<h2>Cast</h2>" in issue.body_html and "<h3>Note</h3>" in issue.body_html
+
+
+def test_an_embed_link_becomes_a_click_to_load_player_on_the_page_only_for_known_hosts():
+    """Issue 29, item 8: the page's player is the host's own (YouTube's privacy-enhanced one),
+    loaded on a click; anything else stays the link it was."""
+    from pipeline.site.page import click_to_load
+    from pipeline.source.rawhtml import embed_player
+
+    assert embed_player("https://www.youtube.com/watch?v=AFPIMHBRfWQ", "Watch on YouTube") == (
+        "https://www.youtube-nocookie.com/embed/AFPIMHBRfWQ"
+    )
+    assert embed_player("https://vimeo.com/76979871", "Watch on Vimeo") == "https://player.vimeo.com/video/76979871"
+    assert embed_player("https://www.youtube.com/watch?v=a%22b", "Watch on YouTube") is None
+    assert embed_player("https://www.youtube.com/watch?v=x", "Read more") is None  # a writer's own link
+    assert embed_player("http://www.youtube.com/watch?v=x", "Watch on YouTube") is None
+    body = embeds_to_links('<iframe src="https://www.youtube.com/embed/AFPIMHBRfWQ"></iframe>')
+    page = click_to_load(body)
+    assert 'data-player="https://www.youtube-nocookie.com/embed/AFPIMHBRfWQ"' in page and "<iframe" not in page
+    other = embeds_to_links('<iframe src="https://player.example.org/e/1"></iframe>')
+    assert click_to_load(other) == other

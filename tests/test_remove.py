@@ -55,7 +55,7 @@ def three(project):
     project.config()
     paths = {}
     for name, (date, title, body) in ISSUES.items():
-        paths[name] = project.issue(issue_text(date, title, body), f"{date}-{name}.md")
+        paths[name] = project.issue(issue_text(date, title, body), f"{date}-{title.lower().replace(' ', '-')}.md")
         result = project.publish(paths[name])
         assert result.exit_code == 0, result.output
         (project.root / "last.json").write_text(result.stdout)

@@ -214,6 +214,16 @@ class Catalog:
 GUID_NAMESPACE = uuid.UUID("5b1e4c3c-8d53-4f0e-9a57-70a1b3a9e0d1")
 
 
+def published_slug(issue: Issue, catalog: Catalog) -> Issue:
+    """The issue under the slug it was published with, when the catalogue has it from the same
+    file under another derived slug (published before slugs came from file names, or its title
+    edited since): its address never changes unless the writer sets `slug:`."""
+    if issue.slug_given or catalog.find(issue.slug) is not None:
+        return issue
+    known = next((e for e in catalog.episodes if e.source == issue.source.name), None)
+    return replace(issue, slug=known.slug) if known else issue
+
+
 def plan_episode(issue: Issue, catalog: Catalog, links: Links, force: bool, warn: Callable[[str], None]) -> Episode:
     """The catalogue entry for this issue, keeping what must never change once published: its
     number (the next free one for a new episode, or the front matter's), guid and first date."""

@@ -124,6 +124,7 @@ def build_email(
         "email.mjml",
         language=show.language.split("-")[0],
         title=issue.title,
+        subtitle=issue.subtitle,
         show_title=show.title,
         preheader=shorten(issue.summary, PREHEADER_CHARS),
         web_url=web_url,
@@ -205,6 +206,7 @@ def build_text(issue: Issue, config: Config, web_url: str, unsubscribe: str, lis
         "",
         *_wrap(issue.title),
         "=" * min(WRAP, len(issue.title)),
+        *(["", *_wrap(issue.subtitle), ""] if issue.subtitle else []),
         f"{long_date(issue.date)} · by {author}",
         "",
     ]

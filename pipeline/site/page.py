@@ -3,6 +3,7 @@ the audio, links to the neighbouring issues, and the tags that make a shared lin
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from dataclasses import dataclass
@@ -12,6 +13,7 @@ from pipeline.audio.transcript import Cue
 from pipeline.config import Config
 from pipeline.feed.catalog import Catalog, Episode
 from pipeline.source.document import Issue
+from pipeline.source.rawhtml import embed_player
 from pipeline.storage.links import Links
 from pipeline.templating import render
 from pipeline.textutil import is_web_url
@@ -57,6 +59,30 @@ class PageImage:
     alt: str
 
 
+# A paragraph that is only the link an embedded player was made into (source/rawhtml.py).
+_EMBED_LINK = re.compile(r'<p><a href="(https://[^"<>]{1,300})"(?: rel="noopener")?>([^<>]{1,80})</a></p>')
+
+
+def click_to_load(body_html: str) -> str:
+    """On the web page, the link an embedded player became (the email keeps the link) is a
+    player the reader loads by pressing play: nothing is fetched from the video's host before."""
+
+    def facade(match: re.Match) -> str:
+        href, label = html.unescape(match.group(1)), html.unescape(match.group(2))
+        player = embed_player(href, label)
+        if player is None:
+            return match.group(0)
+        host = label.rsplit(" on ", 1)[-1]
+        return (
+            f'<figure class="embed" data-player="{html.escape(player)}" data-host="{html.escape(host)}">'
+            f'<button type="button">&#9654;&#xFE0E; Play here</button>'
+            f"<figcaption>Loads from {html.escape(host)} when you press play · "
+            f'<a href="{html.escape(href)}" rel="noopener">{html.escape(label)}</a></figcaption></figure>'
+        )
+
+    return _EMBED_LINK.sub(facade, body_html)
+
+
 def read_chapters(path: Path) -> tuple[Chapter, ...]:
     data = json.loads(path.read_text("utf-8"))
     return tuple(Chapter(float(c["startTime"]), str(c["title"])) for c in data.get("chapters", ()))
@@ -78,10 +104,12 @@ def build_page(
     show = config.show
     duration_text = minutes_seconds(audio.duration_s) if audio else None
     header = issue.header_image if issue.header_image and is_web_url(issue.header_image) else None
+    body = click_to_load(issue.body_html)
     return render(
         "page.html",
         language=show.language,
         title=issue.title,
+        subtitle=issue.subtitle,
         show_title=show.title,
         summary=issue.summary,
         feed_url=feed_url,
@@ -95,7 +123,8 @@ def build_page(
         date_text=long_date(issue.date),
         author=issue.byline(show.author),
         episode=episode,
-        body_html=issue.body_html,
+        body_html=body,
+        players=body != issue.body_html,
         previous=previous,
         following=following,
         signup_action=config.subscriptions.link("subscribe"),

@@ -13,6 +13,8 @@ from pipeline.errors import Problem
 from pipeline.source.images import LocalImage
 from pipeline.source.sanitize import sanitize_html
 
+SUBTITLE_CHARS = 300  # a summary longer than this is a description, not a subtitle
+
 
 @dataclass(frozen=True)
 class Span:
@@ -63,9 +65,18 @@ class Issue:
     image: str | None = None  # the header image: a URL, or the ref of one of `images`
     draft: bool = False  # `draft: true` or `published: false`: never published
     names: tuple[str, ...] = ()  # languages of the names in the review, for the voice
+    slug_given: bool = False  # the front matter's `slug:`, not one derived from the file name or title
+    summary_given: bool = False  # the front matter's `summary:`, not the review's first sentences
 
     def byline(self, show_author: str) -> str:
         return byline(self.author, show_author)
+
+    @property
+    def subtitle(self) -> str:
+        """The line under the title on the page and in the email (Substack's subtitle): the
+        writer's own summary when it is one short enough to be read as one; a summary taken
+        from the review's first sentences would only repeat them."""
+        return self.summary if self.summary_given and len(self.summary) <= SUBTITLE_CHARS else ""
 
     @property
     def header_image(self) -> str | None:

@@ -55,7 +55,9 @@ def parse_issue(path: Path, ignore_keys: tuple[str, ...] = ()) -> Issue:
         title=title,
         date=date,
         slug=slug,
+        slug_given=bool(meta.get("slug")),
         summary=summary,
+        summary_given=bool(meta.get("summary")),
         author=(meta.get("author") or None),
         episode=meta.get("episode"),
         explicit=meta.get("explicit"),
@@ -110,10 +112,12 @@ def _title(path: Path, text: str, meta: dict, tokens: list[Token]) -> tuple[str,
 
 def _slug(path: Path, text: str, meta: dict, title: str, warnings: list[Problem]) -> str:
     """The front matter's slug (a blog's "mountain-lion-10.8" made one, never a path), else the
-    title's, else the file name's."""
+    one in a file name `YYYY-MM-DD-<slug>.md` (as the sample issue tells the writer), else the
+    title's, else the file name's. (An issue already published keeps the slug it has online:
+    feed/catalog.py's `published_slug`.)"""
     file_match = FILE_NAME_RE.match(path.stem)
-    from_name = slugify(file_match.group(2) or "") if file_match else slugify(path.stem)
-    slug = meta.get("slug") or slugify(title) or from_name
+    dated = slugify(file_match.group(2) or "") if file_match else ""
+    slug = meta.get("slug") or dated or slugify(title) or slugify(path.stem)
     if (
         meta.get("slug")
         and not SLUG_RE.match(slug)

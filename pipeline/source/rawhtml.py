@@ -88,6 +88,35 @@ def is_embed_link(block: Block) -> bool:
     )
 
 
+def _video_id(url: SplitResult) -> str:
+    return url.path.rstrip("/").rsplit("/", 1)[-1]
+
+
+# The page a reader opens (what embed_link makes) → the host's own player, loaded only when the
+# reader presses play on the web page (site/page.py); the privacy-enhanced one where there is one.
+_PLAYERS = (
+    ("www.youtube.com", "/watch", lambda u: "https://www.youtube-nocookie.com/embed/" + parse_qs(u.query)["v"][0]),
+    ("vimeo.com", "/", lambda u: "https://player.vimeo.com/video/" + _video_id(u)),
+    ("open.spotify.com", "/", lambda u: "https://open.spotify.com/embed" + u.path),
+)
+_PLAYER_URL = re.compile(r"https://[a-z.-]{1,40}/[A-Za-z0-9/_-]{1,200}")
+
+
+def embed_player(href: str, label: str) -> str | None:
+    """The player's URL for a link an embed was made into ("Watch on YouTube"), else None."""
+    if label not in {name for _, name, _ in _EMBEDS}:
+        return None
+    url = urlsplit(href)
+    for host, path, player in _PLAYERS:
+        if url.scheme == "https" and url.hostname == host and url.path.startswith(path):
+            try:
+                made = player(url)
+            except (KeyError, IndexError):
+                return None
+            return made if _PLAYER_URL.fullmatch(made) else None
+    return None
+
+
 def embeds_to_links(text: str) -> str:
     """An <iframe> shows nothing in mail and is dropped by the sanitiser: make it a plain link."""
 
