@@ -428,7 +428,8 @@ def import_(path: Path, fmt: str, config_path: Path | None, as_json: bool) -> No
 @DEBUG
 @handle_errors
 def list_(statuses: tuple[str, ...], config_path: Path | None, as_json: bool) -> None:
-    """Print the list: address, status, name, one per line, oldest first.
+    """Print the list: address, status, name and, for an address not mailed, why; one per
+    line, oldest first.
 
     \b
     Example:
@@ -438,10 +439,44 @@ def list_(statuses: tuple[str, ...], config_path: Path | None, as_json: bool) ->
 
     records = list_records(load_config(config_path), statuses)
     if as_json:
-        emit([{"email": r.address, "name": r.name, "status": r.status, "created": r.created} for r in records], True)
+        emit(
+            [
+                {"email": r.address, "name": r.name, "status": r.status, "created": r.created, "reason": r.reason}
+                for r in records
+            ],
+            True,
+        )
         return
     for r in records:
-        click.echo(f"{r.address or '(an opt-out of the first scheme)'}\t{r.status}\t{r.name}")
+        click.echo(f"{r.address or '(an opt-out of the first scheme)'}\t{r.status}\t{r.name}\t{r.reason}".rstrip("\t"))
+
+
+@subscribers.command()
+@click.argument("source", metavar="[FILE.mbox | MAILDIR]", required=False, type=click.Path(path_type=Path))
+@click.option(
+    "--imap",
+    "imap_host",
+    metavar="HOST[:PORT]",
+    help="Read an IMAP mailbox (login from PUBLISH_IMAP_USER, PUBLISH_IMAP_PASSWORD).",
+)
+@click.option("--folder", default="INBOX", show_default=True, help="The IMAP folder.")
+@CONFIG
+@JSON
+@DEBUG
+@handle_errors
+def bounces(source: Path | None, imap_host: str | None, folder: str, config_path: Path | None, as_json: bool) -> None:
+    """Read a bounce mailbox: delivery status notifications (RFC 3464) and complaint reports
+    (ARF) about this list's messages mark their subscribers bounced or complained; reading it
+    again changes nothing. Nothing in the mailbox is moved or deleted.
+
+    \b
+    Example:
+      publish subscribers bounces ~/Maildir/.Bounces
+      PUBLISH_IMAP_USER=bounces@example.com PUBLISH_IMAP_PASSWORD=… publish subscribers bounces --imap imap.example.com
+    """
+    from pipeline.mail.listadmin import read_bounces
+
+    emit(read_bounces(load_config(config_path), source, imap_host, folder, Reporter(quiet=as_json)), as_json)
 
 
 @subscribers.command()

@@ -79,6 +79,7 @@ class SubscriptionsConfig:
     service_url: str = ""  # the service's public base URL: forms post to {service_url}/subscribe
     welcome: bool = False  # a welcome email after a confirmation
     signups_per_hour: int = 20  # sign-ups one client address may make in an hour (more: nothing sent)
+    ses_topic_arn: str = ""  # the SNS topic of SES's bounces and complaints; "" takes any (all signed)
 
     def bucket_for(self, storage: StorageConfig) -> str:
         return self.bucket or f"{storage.bucket}-subscriptions"
@@ -243,6 +244,10 @@ def _subscriptions_problems(config: Config) -> Iterator[tuple[str, str]]:
         yield "service_url", "must be a base URL (no ? or #): forms post to {service_url}/subscribe"
     if subscriptions.signups_per_hour < 1:
         yield "signups_per_hour", "must be 1 or more"
+    if subscriptions.ses_topic_arn and not re.fullmatch(
+        r"arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[\w-]{1,256}", subscriptions.ses_topic_arn
+    ):
+        yield "ses_topic_arn", "must be an SNS topic's ARN (arn:aws:sns:REGION:ACCOUNT:NAME)"
 
 
 def find_config(explicit: Path | None) -> Path | None:

@@ -21,26 +21,31 @@ class TooSlow(Exception):
     pass
 
 
-async def _body(request: Request) -> bytes:
+async def _body(request: Request, limit: int = MAX_BODY) -> bytes:
     declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_BODY:
+    if declared.isdigit() and int(declared) > limit:
         raise TooLarge
     body = b""
     async for chunk in request.stream():
         body += chunk
-        if len(body) > MAX_BODY:
+        if len(body) > limit:
             raise TooLarge
     return body
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The raw body, at most `limit` bytes in at most BODY_TIMEOUT_S (TooLarge, TooSlow)."""
+    try:
+        return await asyncio.wait_for(_body(request, limit), BODY_TIMEOUT_S)
+    except TimeoutError:
+        raise TooSlow from None
 
 
 async def read_form(request: Request) -> dict[str, str]:
     """The body's fields, read at most MAX_BODY bytes in at most BODY_TIMEOUT_S. Multipart is
     parsed as such; any other body as urlencoded, whatever type it declares: RFC 8058's
     `List-Unsubscribe=One-Click` must count even with no or a wrong Content-Type."""
-    try:
-        body = await asyncio.wait_for(_body(request), BODY_TIMEOUT_S)
-    except TimeoutError:
-        raise TooSlow from None
+    body = await read_body(request, MAX_BODY)
     if not body:
         return {}
     multipart = request.headers.get("content-type", "").lower().startswith("multipart/form-data")

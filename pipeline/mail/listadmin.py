@@ -189,3 +189,45 @@ def export_csv(config: Config) -> str:
             ]
         )
     return out.getvalue()
+
+
+def read_bounces(
+    config: Config, source: Path | None, imap: str | None, folder: str, reporter: Reporter
+) -> dict[str, Any]:
+    """A bounce mailbox read through: each delivery status notification and complaint report
+    about a message this list sent applied to its subscriber (mail/feedback.py); reading the
+    same mailbox again changes nothing."""
+    from pipeline.mail.bouncebox import imap_messages, local_messages
+    from pipeline.mail.feedback import apply
+    from pipeline.mail.reports import read_report
+
+    if (source is None) == (imap is None):
+        raise InputError.at("SOURCE", "give an mbox file or a Maildir folder, or --imap HOST[:PORT]")
+    secrets = read_secrets(config)
+    with _store(config, create=False) as store:
+        if store is None:
+            raise InputError.at(str(config.path or "publish.toml"), "the list has no store yet: nothing to apply")
+        messages = imap_messages(imap, folder) if imap else local_messages(source)  # type: ignore[arg-type]
+        counts: Counter[str] = Counter()
+        read = ours = 0
+        for raw in messages:
+            read += 1
+            reading = read_report(raw, secrets, store.info.list_id)
+            ours += reading.ours
+            for news in reading.news:
+                counts[f"{news.kind}:{apply(store, news)}"] += 1
+    changed = {kind: counts[f"{kind}:changed"] for kind in ("hard", "soft", "complaint", "delivered")}
+    result = {
+        "messages": read,
+        "reports": ours,
+        "not_ours": read - ours,
+        "changed": changed,
+        "unchanged": sum(n for key, n in counts.items() if key.endswith(":unchanged")),
+        "unknown": sum(n for key, n in counts.items() if key.endswith(":unknown")),
+    }
+    reporter.info(
+        f"bounces  {read} messages, {ours} about this list: {changed['hard']} hard bounces, "
+        f"{changed['soft']} soft, {changed['complaint']} complaints applied; {result['unchanged']} already "
+        f"counted, {result['unknown']} not on the list, {read - ours} not ours (passed over)"
+    )
+    return result

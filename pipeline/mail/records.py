@@ -22,6 +22,8 @@ STATUSES = ("pending", "active", "unsubscribed", "bounced", "complained")
 SUPPRESSED = frozenset({"unsubscribed", "bounced", "complained"})
 MAX_HISTORY = 50  # the oldest entries go first; the consent is kept apart and never dropped
 MAX_NAME_CHARS = 100
+SOFT_BOUNCES = 3  # temporary bounces in a row (no delivery between) that make an address bounced
+_SUPPRESSING = ("unsubscribed", "bounced", "complaint", "complained")
 FORM_VERSION = "signup-form-1"  # the sign-up form's wording; bump it when the wording changes
 
 
@@ -39,6 +41,18 @@ class Record:
     consent: Mapping[str, str] = field(default_factory=dict)  # how and when they agreed
     history: tuple[Mapping[str, str], ...] = ()
     confirm_sent_at: float = 0.0  # when the last confirmation email was queued (the 10-minute bound)
+    soft_bounces: int = 0  # temporary bounces in a row, with no delivery between (SOFT_BOUNCES: bounced)
+
+    @property
+    def reason(self) -> str:
+        """Why the address is not mailed, in the words of the news that made it so ("" while
+        it is mailed)."""
+        if not self.suppressed:
+            return ""
+        made = next((e for e in reversed(self.history) if e.get("event") in _SUPPRESSING), {})
+        return " ".join(
+            x for x in (made.get("event", self.status), made.get("source", ""), made.get("reason", "")) if x
+        )
 
     @property
     def suppressed(self) -> bool:
@@ -58,6 +72,7 @@ class Record:
             "consent": dict(self.consent),
             "history": [dict(entry) for entry in self.history],
             "confirm_sent_at": self.confirm_sent_at,
+            "soft_bounces": self.soft_bounces,
         }
 
     @staticmethod
@@ -89,6 +104,7 @@ class Record:
             {str(k): str(v) for k, v in consent.items()},
             tuple({str(k): str(v) for k, v in entry.items()} for entry in history if isinstance(entry, dict)),
             float(data.get("confirm_sent_at") or 0),
+            int(data.get("soft_bounces") or 0),
         )
 
 
@@ -199,3 +215,34 @@ def imported(record: Record | None, address: str, name: str, status: str, source
     if status == "active" and not updated.consent:
         updated = replace(updated, consent={"method": "import", "at": since or updated.updated, "source": source})
     return replace(updated, name=name or updated.name)
+
+
+def feedback(
+    record: Record | None, address: str, kind: str, source: str, reason: str = "", event_id: str = ""
+) -> Record | None:
+    """News from a mail system about the address (mail/feedback.py): `kind` is hard (a
+    permanent bounce: bounced), soft (a temporary one: SOFT_BOUNCES in a row, with no delivery
+    between, make it bounced), complaint (the reader pressed "Report spam": complained, from
+    any status) or delivered (a delivery: the run of soft bounces starts again). None: nothing
+    changes: not on the list (news never makes a subscriber), this report already counted
+    (`event_id` is kept in the history), or already so."""
+    if record is None or (event_id and any(e.get("id") == event_id for e in record.history)):
+        return None
+    address = record.address or address
+    if kind == "delivered":
+        return replace(record, soft_bounces=0) if record.soft_bounces else None
+    if kind == "complaint":
+        if record.status == "complained":
+            return None
+        return _event(
+            record, address, "complained", "complaint", source=source, reason=reason, id=event_id, was=record.status
+        )
+    if record.status not in ("active", "pending"):
+        return None  # unsubscribed, bounced or complained already: never mailed again anyway
+    if kind == "soft" and record.soft_bounces + 1 < SOFT_BOUNCES:
+        updated = _event(record, address, record.status, "soft-bounce", source=source, reason=reason, id=event_id)
+        return replace(updated, soft_bounces=record.soft_bounces + 1)
+    updated = _event(
+        record, address, "bounced", "bounced", source=source, reason=reason, id=event_id, kind=kind, was=record.status
+    )
+    return replace(updated, soft_bounces=record.soft_bounces + (kind == "soft"))

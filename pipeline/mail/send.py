@@ -4,6 +4,7 @@ check the build, read the list, open the send log, personalise and deliver."""
 from __future__ import annotations
 
 import json
+from collections import Counter
 from dataclasses import dataclass
 from email.utils import parseaddr
 from functools import partial
@@ -13,9 +14,10 @@ from typing import Any
 from pipeline.buildfolder import EMAIL_MANIFEST, PUBLISHED_MARK, email_settings, source_digest
 from pipeline.config import Config
 from pipeline.errors import InputError
-from pipeline.mail.address import address_mac, normalize_address
+from pipeline.mail.address import message_id, normalize_address
 from pipeline.mail.compose import list_identity, message_template, sender_domain, unsubscribe_url
 from pipeline.mail.delivery import RETRY_DELAYS, deliver, open_transport
+from pipeline.mail.feedback import last_send_rates, remember_send
 from pipeline.mail.liststore import ListStore, ListView, open_list
 from pipeline.mail.message import MessageTemplate, Recipient
 from pipeline.mail.secret import read_secret, read_secrets
@@ -25,6 +27,7 @@ from pipeline.mail.unsubscribe import KEY_CHARS, make_key_token, make_token
 from pipeline.report import Reporter
 from pipeline.source.document import Issue
 from pipeline.source.parse import parse_issue
+from pipeline.timefmt import utc_stamp
 
 MAX_REPORTED_FAILURES = 20
 
@@ -89,13 +92,6 @@ def load_built_template(
         raise InputError.at(
             folder, f"the built email is incomplete or was made with another [email] config; {run_first}"
         ) from None
-
-
-def message_id(slug: str, address: str, secret: str, domain: str | None) -> str:
-    """The same for a recipient on every run, so a mail system can spot a duplicate; keyed, so it
-    does not reveal the address."""
-    tag = address_mac(secret, f"message-id:{slug}:".encode(), address)
-    return f"<{slug}.{tag.hexdigest()[:24]}@{domain or 'localhost'}>"
 
 
 def sample_view(raw: bytes) -> str:
@@ -179,6 +175,7 @@ def _send_to_list(
             "skipped": subscribers.skipped,
             "unsubscribed": len(opted_out),
             "optouts_read": view.suppressed_count if view is not None else 0,
+            "suppressed": suppressed_counts(view),
             "list_id": list_id,
             "duplicates": subscribers.duplicates,
             "sent": 0,
@@ -191,6 +188,10 @@ def _send_to_list(
             f"{len(opted_out)} unsubscribed, bounced or complained, {subscribers.skipped} not active in the "
             f"list, {subscribers.duplicates} duplicate rows"
         )
+        rates = last_send_rates(store, view) if store is not None and view is not None else None
+        for warning in rates.warnings() if rates is not None else ():
+            reporter.warn(warning)
+        started = rates.started if rates is not None and rates.slug == issue.slug else utc_stamp()
         if options.dry_run:
             if pending:
                 result["sample"] = sample_view(template.render(recipient(pending[0])))
@@ -208,6 +209,8 @@ def _send_to_list(
             on_sent=lambda address: log.record(address, "sent", id_for(address)),
             on_failed=lambda address, code, detail: log.record(address, "failed", id_for(address), code, detail),
         )
+    if store is not None and delivery.sent:
+        remember_send(store, issue.slug, started, already_sent + delivery.sent)
     result["sent"], result["failed"] = delivery.sent, len(delivery.failures)
     result["failures"] = [{"email": a, "code": c, "detail": d} for a, c, d in delivery.failures]
     for address, _, detail in delivery.failures[:MAX_REPORTED_FAILURES]:
@@ -219,6 +222,12 @@ def _send_to_list(
         + f"; {len(opted_out) + subscribers.skipped} skipped (not active)"
     )
     return result
+
+
+def suppressed_counts(view: ListView | None) -> dict[str, int]:
+    """The list's addresses that are never mailed, by why."""
+    found = Counter(r.status for r in view.records.values() if r.suppressed) if view is not None else Counter()
+    return {status: found.get(status, 0) for status in ("unsubscribed", "bounced", "complained")}
 
 
 def link_token(config: Config, address: str, secret: str, store: ListStore | None, list_id: str) -> str:

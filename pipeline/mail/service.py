@@ -3,7 +3,8 @@ one-click endpoint that the footer link and the List-Unsubscribe header point at
 (mail/optout.py), as one ASGI app (Starlette) over the list's private store.
 
 Its paths: `{service_url}/subscribe` and `{service_url}/confirm` when [subscriptions]
-service_url is set, and the path of [email] unsubscribe_url. Slow clients are dropped: a
+service_url is set, the path of [email] unsubscribe_url, and the webhooks for bounces and
+complaints, `{service_url}/webhooks/ses` and `/webhooks/bounce` (mail/webhooks.py). Slow clients are dropped: a
 request's head must arrive within HEAD_TIMEOUT_S of the connection, its body within
 BODY_TIMEOUT_S (mail/forms.py), and no body may pass MAX_BODY.
 
@@ -33,6 +34,7 @@ from pipeline.mail.liststore import ListStore, open_list
 from pipeline.mail.optout import UnsubscribeService
 from pipeline.mail.secret import read_secrets
 from pipeline.mail.signup import Outbox, SignupService
+from pipeline.mail.webhooks import Webhooks
 
 HEAD_TIMEOUT_S = 10.0  # from the connection (or the last answer) to a request's whole head
 KEEP_ALIVE_S = 5
@@ -46,9 +48,11 @@ STORE_TIMEOUT_S, STORE_ATTEMPTS = 3.0, 2
 def service_paths(config: Config) -> dict[str, str]:
     """What the service answers at: its pages' paths by name."""
     paths = {"unsubscribe": urlsplit(config.email.unsubscribe_url).path or "/unsubscribe"}
+    base = urlsplit(config.subscriptions.service_url).path.rstrip("/")
     if config.subscriptions.service_url:
         for name in ("subscribe", "confirm"):
             paths[name] = urlsplit(config.subscriptions.link(name)).path
+    paths["ses"], paths["bounce"] = f"{base}/webhooks/ses", f"{base}/webhooks/bounce"
     return paths
 
 
@@ -73,6 +77,8 @@ def create_app(
             Route(paths["subscribe"], signup.subscribe, methods=["GET", "HEAD", "POST"]),
             Route(paths["confirm"], signup.confirm, methods=["GET", "HEAD", "POST"]),
         ]
+    hooks = Webhooks(store, (config.subscriptions.ses_topic_arn,) if config.subscriptions.ses_topic_arn else ())
+    routes += [Route(paths["ses"], hooks.ses, methods=["POST"]), Route(paths["bounce"], hooks.bounce, methods=["POST"])]
     life = Life(store, journal, outbox, restart_store)
     return Starlette(routes=routes, lifespan=life.lifespan)
 
