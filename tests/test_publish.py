@@ -324,3 +324,14 @@ def test_an_issue_image_fit_for_apple_is_the_episodes_artwork(project):
     square, wide = (items[n].find(itunes).get("href") for n in ("square", "wide"))
     assert "/episodes/square/images/poster-" in square and wide.endswith("/cover.jpg")
     assert http_get(square)[0] == 200  # the artwork named is online
+    # Issue 29, item 8: the home page shows each issue with its own image, whatever its shape.
+    from tests.visible import parse
+
+    home = parse(http_get(feed_url.replace("feed.xml", "index.html"))[2].decode())
+    thumbs = [img.get("src") for img in home.iter("img") if img.get("class") == "thumb"]
+    assert (
+        len(thumbs) == 2
+        and "/episodes/wide/images/still-" in thumbs[0]
+        and "/episodes/square/images/poster-" in thumbs[1]
+    )
+    assert all(http_get(src)[0] == 200 for src in thumbs)

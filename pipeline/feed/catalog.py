@@ -9,6 +9,7 @@ import re
 import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
 
 from pipeline.errors import InputError
 from pipeline.source.document import Issue
@@ -49,6 +50,7 @@ class Episode:
     updated: str = ""
     source: str = ""  # the issue file's name, so one slug cannot serve two issues
     artwork_key: str = ""  # the issue's own image as the episode's artwork, where Apple's rules allow
+    image_key: str = ""  # the issue's own header image (`image:`), shown with it on the home page
 
     @property
     def day(self) -> dt.date:
@@ -123,8 +125,9 @@ def _check_keys(episode: Episode) -> None:
         if not isinstance(key, str) or not inside.match(key) or "/../" in f"/{key}/":
             raise ValueError(f"key {key!r} of episode '{episode.slug}' is outside its folder")
     image = re.compile(PREFIX_PATTERN + rf"episodes/{episode.slug}/images/[A-Za-z0-9][A-Za-z0-9._-]*$")
-    if episode.artwork_key and not (isinstance(episode.artwork_key, str) and image.match(episode.artwork_key)):
-        raise ValueError(f"artwork {episode.artwork_key!r} of episode '{episode.slug}' is outside its folder")
+    for picture in (episode.artwork_key, episode.image_key):
+        if picture and not (isinstance(picture, str) and image.match(picture)):
+            raise ValueError(f"image {picture!r} of episode '{episode.slug}' is outside its folder")
 
 
 @dataclass(frozen=True)
@@ -284,21 +287,29 @@ def plan_episode(issue: Issue, catalog: Catalog, links: Links, force: bool, warn
         updated=now,
         source=issue.source.name,
         artwork_key=artwork_key(issue, links),
+        image_key=header_image(issue, links)[0],
     )
     return episode
 
 
-def artwork_key(issue: Issue, links: Links) -> str:
-    """The issue's header image as the episode's artwork in apps, when it is one of the issue's
-    own files and meets Apple's rules for artwork (square JPEG or PNG, 1400 to 3000 pixels);
-    else "" and the show's cover stands for it."""
-    from pipeline.feed.validate import validate_cover
-
+def header_image(issue: Issue, links: Links) -> tuple[str, Path | None]:
+    """The key and file of the issue's header image when it is one of the issue's own files
+    (published in its folder); ("", None) for none, or for an image elsewhere on the web."""
     for image in issue.images:
         key = links.layout.episode(issue.slug, image.name)
-        if issue.image == links.url(key) and not validate_cover(image.path):
-            return key
-    return ""
+        if issue.image == links.url(key):
+            return key, image.path
+    return "", None
+
+
+def artwork_key(issue: Issue, links: Links) -> str:
+    """The issue's header image as the episode's artwork in apps, when it meets Apple's rules
+    for artwork (square JPEG or PNG, 1400 to 3000 pixels); else "" and the show's cover stands
+    for it."""
+    from pipeline.feed.validate import validate_cover
+
+    key, path = header_image(issue, links)
+    return key if path is not None and not validate_cover(path) else ""
 
 
 def keep_unchanged_timestamp(episode: Episode, previous: Episode | None) -> Episode:

@@ -37,6 +37,7 @@ class Listing:
     duration: str | None
     audio_url: str | None
     number: int
+    image_url: str | None = None  # the issue's own header image
 
 
 def home_url(links: Links) -> str:
@@ -58,6 +59,7 @@ def _listing(episode: Episode, links: Links) -> Listing:
         duration,
         links.url(audio.key) if audio else None,
         episode.number,
+        links.url(episode.image_key) if episode.image_key else None,
     )
 
 
