@@ -96,9 +96,9 @@ def last_send_rates(store: ListStore, view: ListView) -> SendRates | None:
     try:
         last = json.loads(found[0])
         slug, started, sent = str(last["slug"]), str(last["started"]), int(last["sent"])
+        since = dt.datetime.fromisoformat(started)
     except (ValueError, KeyError, TypeError):
         return None  # a damaged note: no warning, the next send writes a good one
-    since = dt.datetime.fromisoformat(started)
     counts: Counter[str] = Counter()
     for record in view.records.values():
         for entry in record.history:

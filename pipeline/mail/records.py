@@ -23,7 +23,7 @@ SUPPRESSED = frozenset({"unsubscribed", "bounced", "complained"})
 MAX_HISTORY = 50  # the oldest entries go first; the consent is kept apart and never dropped
 MAX_NAME_CHARS = 100
 SOFT_BOUNCES = 3  # temporary bounces in a row (no delivery between) that make an address bounced
-_SUPPRESSING = ("unsubscribed", "bounced", "complaint", "complained")
+_SUPPRESSING = ("unsubscribed", "bounced", "complaint", "imported")  # the events that stop the mail
 FORM_VERSION = "signup-form-1"  # the sign-up form's wording; bump it when the wording changes
 
 
