@@ -59,6 +59,16 @@ def test_names_in_a_sentence_with_surnames_beside_them():
     assert [c.written for c in respell_names("Hyosan and Lee Suhyeok.", ["ko"])[1]] == ["Hyosan", "Lee", "Suhyeok"]
     assert [c.rule for c in respell_names("Nezuko Kamado in Kimetsu no Yaiba.", ["ja"])[1]] == ["ja"] * 4
     assert respell_names("Asia and Japanese and Karaoke.", ["ja"])[1] == []  # a name is two words or more
+    # An English given name beside a Japanese surname keeps its English reading.
+    assert [c.written for c in respell_names("Joe Hisaishi and Kate Miyazaki score it.", ["ja"])[1]] == [
+        "Hisaishi",
+        "Miyazaki",
+    ]
+    assert [c.written for c in respell_names("Joe Hisaishi Mamoru Hosoda", ["ja"])[1]] == [
+        "Hisaishi",
+        "Mamoru",
+        "Hosoda",
+    ]
 
 
 def test_what_the_lexicon_produced_is_left_alone():

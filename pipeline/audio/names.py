@@ -136,6 +136,9 @@ ENGLISH_AS_IS = frozenset(
     "Leon Eon Neutrino Makeup Oneup Hereon Geum Yeoman Hyena Hyenas Kwanzaa Libya Libyan Wigwam Hyaline "
     "Kyanite Ojibwa Ryukyu".split()
 )
+# English given names that parse as Hepburn: "Joe Hisaishi" is Joe (not "jo-eh") beside a
+# Japanese surname that is still read as one.
+ENGLISH_GIVEN = frozenset("Joe Jose Kate Jane June Jude Mike Nate Zane Dane Kane Shane Wade Rose Sue Hope".split())
 # Endings English words have and single-word Korean names (Jeon, Hyeon) do not, after a vowel.
 ENGLISH_ENDING = re.compile(r"[aeiou][a-z]*(?:geon|deon|leon|theon|seum|neum|eum|eup)$")
 
@@ -291,13 +294,16 @@ def respell_names(text: str, hints: Iterable[str] = ()) -> tuple[str, list[Respe
             for i, m in enumerate(words)
             if i not in korean
             and "-" not in m.group(0)
-            and m.group(0) not in ENGLISH_AS_IS
+            and m.group(0) not in ENGLISH_AS_IS | ENGLISH_GIVEN
             and japanese_phonemes(m.group(0))
         }
+        partners = fits | {i for i, m in enumerate(words) if m.group(0) in ENGLISH_GIVEN}
         for i in fits:
             for j in (i - 1, i + 1):
                 a, b = sorted((i, j))
-                if j in fits and re.fullmatch(r" (?:no |to |ni |wa |ga )?", text[words[a].end() : words[b].start()]):
+                if j in partners and re.fullmatch(
+                    r" (?:no |to |ni |wa |ga )?", text[words[a].end() : words[b].start()]
+                ):
                     japanese.add(i)
     found: list[tuple[int, int, str, str]] = []
     for i, m in enumerate(words):
